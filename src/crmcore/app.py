@@ -1,0 +1,485 @@
+"""The facade: ``connect()`` builds a :class:`Crm`; ``crm.session(principal)`` is a unit of work.
+
+This is the one composition root. Each session wraps every repository of its
+unit of work in the layers of DESIGN.md::
+
+    SessionRepository (tenant scope, stamping, validation)
+      -> policy guard -> audit -> field encryption -> adapter (memory | SQL)
+
+so a caller of the session can never reach the unguarded adapter by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+
+import attrs
+
+from crmcore.errors import ConfigurationError, NotFound, PermissionDenied
+from crmcore.model import (
+    Account,
+    Activity,
+    AuditEntry,
+    Campaign,
+    CampaignEvent,
+    CampaignMember,
+    Consent,
+    ContactRole,
+    Customer,
+    Entity,
+    KnowledgeArticle,
+    Lead,
+    MergeRecord,
+    Opportunity,
+    Order,
+    Product,
+    Segment,
+    SurveyResponse,
+    Ticket,
+    TransitionRecord,
+    utcnow,
+)
+from crmcore.policy._principal import Principal
+from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, where
+from crmcore.storage.memory import MemoryStore
+from crmcore.storage.ports import Repository, Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["Crm", "Session", "SessionRepository", "connect"]
+
+E = TypeVar("E", bound=Entity)
+
+#: a hook that checks and normalises a record before it is written; raises ValidationError
+Validator = Callable[[Entity], Entity]
+#: wraps a repository in one concern (guard, audit, encryption) for one session
+Layer = Callable[[Repository[Any], "Session"], Repository[Any]]
+
+
+def connect(
+    url: str = "memory://",
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], _dt.datetime] | None = None,
+    validators: Mapping[type[Entity], Validator] | None = None,
+    layers: Sequence[Layer] = (),
+    create_schema: bool = True,
+    **store_options: Any,
+) -> Crm:
+    """Open a CRM on a storage backend.
+
+    Args:
+        url: ``"memory://"``, ``"sqlite:///crm.db"`` (the embedded default),
+            ``"postgresql+psycopg://..."`` or ``"mysql+pymysql://..."``.
+        engine: an existing SQLAlchemy Engine to use instead of ``url``.
+        clock: returns the current aware UTC time (inject for tests).
+        validators: per entity type, a function that normalises and checks a
+            record before it is written.
+        layers: extra repository layers, outermost first (policy guard, audit,
+            encryption), applied around the adapter in every session.
+        create_schema: on a new SQL database, create the schema at head.
+        store_options: passed to the SQL store (pool size, echo...).
+
+    Raises:
+        ConfigurationError: the URL cannot be served.
+    """
+    store: Store
+    if engine is not None:
+        from crmcore.storage.sql import SqlStore
+
+        store = SqlStore(engine, create_schema=create_schema, **store_options)
+    elif url.startswith("memory:"):
+        if store_options:
+            raise ConfigurationError(f"memory:// takes no options, got {sorted(store_options)}")
+        store = MemoryStore(url)
+    elif url.split(":", 1)[0].split("+", 1)[0] in (
+        "sqlite",
+        "postgresql",
+        "postgres",
+        "mysql",
+        "mariadb",
+    ):
+        from crmcore.storage.sql import SqlStore
+
+        store = SqlStore(url, create_schema=create_schema, **store_options)
+    else:
+        raise ConfigurationError(f"no storage adapter for URL {url!r}")
+    return Crm(store, clock=clock, validators=validators, layers=layers)
+
+
+class Crm:
+    """A CRM over one store: the factory of sessions.
+
+    Args:
+        store: the storage backend.
+        clock: the time source for stamps.
+        validators: per entity type, a pre-write hook.
+        layers: repository layers wrapped around the adapter, outermost first.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], _dt.datetime] | None = None,
+        validators: Mapping[type[Entity], Validator] | None = None,
+        layers: Sequence[Layer] = (),
+    ) -> None:
+        self.store = store
+        self.clock = clock or utcnow
+        self.validators: dict[type[Entity], Validator] = dict(validators or {})
+        self.layers: tuple[Layer, ...] = tuple(layers)
+
+    def session(
+        self, principal: Principal | None = None, *, correlation_id: str | None = None
+    ) -> Session:
+        """A unit of work acting as ``principal`` (default: the system principal).
+
+        Use it as a context manager: it commits when the block ends normally
+        and rolls back when it raises.
+        """
+        return Session(self, principal or Principal.system_principal(), correlation_id)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+    def __enter__(self) -> Crm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Crm({self.store.url!r})"
+
+
+class _Collection(Generic[E]):
+    """A session attribute that hands out the layered repository of one entity type."""
+
+    def __init__(self, entity_type: type[E]) -> None:
+        self.entity_type = entity_type
+
+    @overload
+    def __get__(self, session: None, owner: type[Session]) -> _Collection[E]: ...
+
+    @overload
+    def __get__(self, session: Session, owner: type[Session]) -> SessionRepository[E]: ...
+
+    def __get__(
+        self, session: Session | None, owner: type[Session]
+    ) -> SessionRepository[E] | _Collection[E]:
+        if session is None:
+            return self
+        return session.repo(self.entity_type)
+
+
+class Session:
+    """One unit of work as one principal: commit on success, roll back on error.
+
+    Repositories: ``customers``, ``accounts``, ``contact_roles``, ``leads``,
+    ``opportunities``, ``activities``, ``tickets``, ``campaigns``,
+    ``campaign_members``, ``campaign_events``, ``segments``, ``products``,
+    ``orders``, ``consents``, ``articles``, ``survey_responses``,
+    ``transitions``, ``merges``, ``audit_entries``; or ``repo(EntityType)``.
+    """
+
+    customers = _Collection(Customer)
+    accounts = _Collection(Account)
+    contact_roles = _Collection(ContactRole)
+    leads = _Collection(Lead)
+    opportunities = _Collection(Opportunity)
+    activities = _Collection(Activity)
+    tickets = _Collection(Ticket)
+    campaigns = _Collection(Campaign)
+    campaign_members = _Collection(CampaignMember)
+    campaign_events = _Collection(CampaignEvent)
+    segments = _Collection(Segment)
+    products = _Collection(Product)
+    orders = _Collection(Order)
+    consents = _Collection(Consent)
+    articles = _Collection(KnowledgeArticle)
+    survey_responses = _Collection(SurveyResponse)
+    transitions = _Collection(TransitionRecord)
+    merges = _Collection(MergeRecord)
+    audit_entries = _Collection(AuditEntry)
+
+    def __init__(self, crm: Crm, principal: Principal, correlation_id: str | None) -> None:
+        self.crm = crm
+        self.principal = principal
+        self.correlation_id = correlation_id or str(uuid.uuid4())
+        self._uow: UnitOfWork | None = None
+        self._repos: dict[type[Entity], SessionRepository[Any]] = {}
+        #: callbacks run after a successful commit (caches, notifications)
+        self.after_commit: list[Callable[[], None]] = []
+        #: callbacks run just before commit, inside the unit of work (audit flush)
+        self.before_commit: list[Callable[[Session], None]] = []
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant every read and write of this session is confined to."""
+        return self.principal.tenant_id
+
+    def now(self) -> _dt.datetime:
+        """The current time from the CRM's clock."""
+        return self.crm.clock()
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The underlying unit of work (started on first use)."""
+        if self._uow is None:
+            self._uow = self.crm.store.begin()
+        return self._uow
+
+    def repo(self, entity_type: type[E]) -> SessionRepository[E]:
+        """The layered repository of ``entity_type``."""
+        repo = self._repos.get(entity_type)
+        if repo is None:
+            inner: Repository[Any] = self.uow.repository(entity_type)
+            for layer in reversed(self.crm.layers):
+                inner = layer(inner, self)
+            repo = self._repos[entity_type] = SessionRepository(inner, self)
+        return cast(SessionRepository[E], repo)
+
+    def commit(self) -> None:
+        """Commit everything so far; the session stays usable for more work."""
+        if self._uow is None:
+            return
+        for hook in list(self.before_commit):
+            hook(self)
+        self._uow.commit()
+        callbacks, self.after_commit = self.after_commit, []
+        for cb in callbacks:
+            cb()
+
+    def rollback(self) -> None:
+        """Discard everything not yet committed."""
+        if self._uow is not None:
+            self._uow.rollback()
+        self.after_commit = []
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and release the unit of work."""
+        if self._uow is not None:
+            self._uow.close()
+            self._uow = None
+        self._repos.clear()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.close()
+
+    def __repr__(self) -> str:
+        return f"Session({self.principal.user_id!r}@{self.tenant_id!r})"
+
+
+class SessionRepository(Generic[E]):
+    """The outermost layer: tenant scope, stamps, validation, soft delete, friendly finds.
+
+    Tenant isolation lives here, below no rule: a record of another tenant is
+    "not found", and every query is confined to the session's tenant.
+    """
+
+    def __init__(self, inner: Repository[E], session: Session) -> None:
+        self._inner = inner
+        self._session = session
+        self.entity_type: type[E] = inner.entity_type
+        self._name = self.entity_type.__name__
+        self._validate = session.crm.validators.get(self.entity_type)
+
+    # -- writes
+
+    def _stamp_new(self, entity: E, now: _dt.datetime) -> E:
+        if not isinstance(entity, self.entity_type):
+            raise ConfigurationError(
+                f"{self._name} repository cannot store a {type(entity).__name__}"
+            )
+        tenant = self._session.tenant_id
+        if entity.tenant_id not in ("", tenant):
+            raise PermissionDenied(
+                "create",
+                self._name,
+                id=entity.id,
+                reason=f"record belongs to tenant {entity.tenant_id!r}, session to {tenant!r}",
+                principal=self._session.principal.user_id,
+            )
+        stamped = attrs.evolve(entity, tenant_id=tenant, created_at=now, updated_at=now, version=1)
+        return cast(E, self._validate(stamped)) if self._validate else stamped
+
+    def add(self, entity: E) -> E:
+        """Store a new record (stamped with tenant, times and version 1) and return it.
+
+        Raises:
+            ValidationError: the record breaks a field rule (every problem listed).
+            AlreadyExists: its id is taken.
+        """
+        return self._inner.add(self._stamp_new(entity, self._session.now()))
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        """Store many new records in one go; if any is invalid, none is written."""
+        now = self._session.now()
+        return self._inner.add_many([self._stamp_new(e, now) for e in entities])
+
+    def update(self, entity: E) -> E:
+        """Store a changed record; its ``version`` must be the stored one.
+
+        Returns:
+            The stored record with ``version`` incremented and ``updated_at`` set.
+
+        Raises:
+            Conflict: someone else updated it since it was read.
+            NotFound: no such record in this tenant.
+            ValidationError: the change breaks a field rule.
+        """
+        current = self._get_in_tenant(entity.id, include_deleted=True)
+        changed = attrs.evolve(
+            entity,
+            tenant_id=current.tenant_id,
+            created_at=current.created_at,
+            updated_at=self._session.now(),
+        )
+        if self._validate:
+            changed = cast(E, self._validate(changed))
+        return self._inner.update(changed)
+
+    def delete(
+        self, id: uuid.UUID, *, hard: bool = False, expected_version: int | None = None
+    ) -> None:
+        """Delete a record: soft by default (hidden, restorable), or for good with ``hard``.
+
+        Raises:
+            NotFound: no such record in this tenant.
+            Conflict: ``expected_version`` is given and stale.
+        """
+        current = self._get_in_tenant(id, include_deleted=hard)
+        if hard:
+            self._inner.delete(id, expected_version=expected_version)
+            return
+        if expected_version is not None and expected_version != current.version:
+            current = attrs.evolve(current, version=expected_version)
+        now = self._session.now()
+        self._inner.update(attrs.evolve(current, deleted_at=now, updated_at=now))
+
+    def restore(self, id: uuid.UUID) -> E:
+        """Undo a soft delete.
+
+        Raises:
+            NotFound: no such record in this tenant.
+        """
+        current = self._get_in_tenant(id, include_deleted=True)
+        if current.deleted_at is None:
+            return current
+        return self._inner.update(
+            attrs.evolve(current, deleted_at=None, updated_at=self._session.now())
+        )
+
+    # -- reads
+
+    def _get_in_tenant(self, id: uuid.UUID | str, *, include_deleted: bool) -> E:
+        if not isinstance(id, uuid.UUID):
+            try:
+                id = uuid.UUID(str(id))
+            except ValueError:
+                raise NotFound(self._name, id) from None
+        entity = self._inner.get(id)
+        if entity.tenant_id != self._session.tenant_id or (
+            entity.deleted_at is not None and not include_deleted
+        ):
+            raise NotFound(self._name, id)
+        return entity
+
+    def get(self, id: uuid.UUID | str, *, include_deleted: bool = False) -> E:
+        """The record with that id.
+
+        Raises:
+            NotFound: no such record in this tenant (or soft-deleted).
+        """
+        return self._get_in_tenant(id, include_deleted=include_deleted)
+
+    def get_many(self, ids: Iterable[uuid.UUID], *, include_deleted: bool = False) -> list[E]:
+        """The records among ``ids`` that exist in this tenant, in the order asked."""
+        tenant = self._session.tenant_id
+        return [
+            e
+            for e in self._inner.get_many(ids)
+            if e.tenant_id == tenant and (include_deleted or e.deleted_at is None)
+        ]
+
+    def _scope(
+        self, where_: Filter | None, include_deleted: bool, equals: dict[str, Any]
+    ) -> Filter:
+        parts = [eq("tenant_id", self._session.tenant_id)]
+        if not include_deleted:
+            parts.append(is_null("deleted_at"))
+        return all_of(*parts, where(where_, **equals))
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+        include_deleted: bool = False,
+        **equals: Any,
+    ) -> Page[E]:
+        """Records matching a filter and/or ``field=value`` equalities, one page.
+
+        ``custom__tier="gold"`` filters on ``custom.tier``. Pass the returned
+        page's ``next_cursor`` as ``after`` to get the next page.
+
+        Raises:
+            QueryError: unknown field, value of the wrong type, bad cursor.
+        """
+        scoped = self._scope(where, include_deleted, equals)
+        return self._inner.find(scoped, order_by=order_by, limit=limit, after=after)
+
+    def first(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, **equals: Any
+    ) -> E | None:
+        """The first matching record, or None."""
+        page = self.find(where, order_by=order_by, limit=1, **equals)
+        return page.items[0] if page.items else None
+
+    def count(
+        self, where: Filter | None = None, *, include_deleted: bool = False, **equals: Any
+    ) -> int:
+        """How many records match."""
+        return self._inner.count(self._scope(where, include_deleted, equals))
+
+    def stream(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        batch_size: int = 1000,
+        include_deleted: bool = False,
+        **equals: Any,
+    ) -> Iterator[E]:
+        """Every matching record, fetched ``batch_size`` at a time."""
+        scoped = self._scope(where, include_deleted, equals)
+        return self._inner.stream(scoped, order_by=order_by, batch_size=batch_size)
+
+    def __iter__(self) -> Iterator[E]:
+        return self.stream()
+
+    def __repr__(self) -> str:
+        return f"<{self._name} repository of {self._session!r}>"

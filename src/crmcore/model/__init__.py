@@ -1,0 +1,92 @@
+"""The domain model: attrs entities and value objects, and their plain-data form.
+
+Nothing here imports the rest of crmcore (only :mod:`crmcore.errors`), nor any
+storage library.
+"""
+
+from __future__ import annotations
+
+from crmcore.model._base import Entity, new_id, utcnow
+from crmcore.model._entities import (
+    Account,
+    Activity,
+    ActivityType,
+    AuditEntry,
+    Campaign,
+    CampaignEvent,
+    CampaignMember,
+    Channel,
+    Consent,
+    ConsentStatus,
+    ContactRole,
+    Customer,
+    Gender,
+    KnowledgeArticle,
+    Lead,
+    MergeRecord,
+    Opportunity,
+    Order,
+    Priority,
+    Product,
+    Segment,
+    SurveyKind,
+    SurveyResponse,
+    Ticket,
+    TransitionRecord,
+)
+from crmcore.model._registry import COLLECTIONS, ENTITY_TYPES, collection_of, entity_type
+from crmcore.model._serialize import from_data, make_converter, to_data
+from crmcore.model._values import (
+    Address,
+    EmailAddress,
+    Money,
+    OrderLine,
+    PersonName,
+    PhoneNumber,
+    is_cjk,
+)
+
+__all__ = [
+    "COLLECTIONS",
+    "ENTITY_TYPES",
+    "Account",
+    "Activity",
+    "ActivityType",
+    "Address",
+    "AuditEntry",
+    "Campaign",
+    "CampaignEvent",
+    "CampaignMember",
+    "Channel",
+    "Consent",
+    "ConsentStatus",
+    "ContactRole",
+    "Customer",
+    "EmailAddress",
+    "Entity",
+    "Gender",
+    "KnowledgeArticle",
+    "Lead",
+    "MergeRecord",
+    "Money",
+    "Opportunity",
+    "Order",
+    "OrderLine",
+    "PersonName",
+    "PhoneNumber",
+    "Priority",
+    "Product",
+    "Segment",
+    "SurveyKind",
+    "SurveyResponse",
+    "Ticket",
+    "TransitionRecord",
+    "collection_of",
+    "entity_type",
+    "from_data",
+    "is_cjk",
+    "make_converter",
+    "new_id",
+    "to_data",
+    "utcnow",
+]

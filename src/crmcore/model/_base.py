@@ -1,0 +1,142 @@
+"""Identity, time and the fields every entity shares."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from crmcore.errors import FieldError, ValidationError
+
+__all__ = ["Entity", "new_id", "utcnow"]
+
+_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
+
+
+def new_id() -> uuid.UUID:
+    """A time-ordered UUID (version 7, RFC 9562), monotonic within this process.
+
+    Ids sort by creation time, which keeps B-tree inserts local and makes
+    ``order_by="id"`` a stable creation order.
+    """
+    global _last_ms, _seq
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms > _last_ms:
+            _last_ms = ms
+            _seq = int.from_bytes(os.urandom(2), "big") & 0x3FF  # leave room to count up
+        else:
+            _seq += 1
+            if _seq > 0xFFF:  # counter exhausted within one millisecond: borrow the next
+                _last_ms += 1
+                _seq = 0
+        ms, seq = _last_ms, _seq
+    rand = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
+    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
+    return uuid.UUID(int=value)
+
+
+def utcnow() -> _dt.datetime:
+    """The current time as an aware UTC datetime."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _aware(value: _dt.datetime) -> _dt.datetime:
+    if not isinstance(value, _dt.datetime):
+        raise ValidationError.single("$", "invalid_datetime", "expected a datetime", value)
+    if value.tzinfo is None:
+        raise ValidationError.single(
+            "$", "naive_datetime", "timestamps must be timezone-aware", value
+        )
+    return value.astimezone(_dt.timezone.utc)
+
+
+def _aware_opt(value: _dt.datetime | None) -> _dt.datetime | None:
+    return None if value is None else _aware(value)
+
+
+def _tags(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        value = (value,)
+    return frozenset(t.strip() for t in value if t and t.strip())
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_value(path: str, value: object, errors: list[FieldError]) -> Any:
+    if isinstance(value, _JSON_SCALARS):
+        if isinstance(value, float) and value != value:
+            errors.append(FieldError(path, "invalid_custom_value", "NaN is not allowed"))
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(f"{path}[{i}]", v, errors) for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(f"{path}.{k}", v, errors) for k, v in value.items()}
+    errors.append(
+        FieldError(
+            path,
+            "invalid_custom_value",
+            f"custom values must be JSON data (text, number, bool, list), not "
+            f"{type(value).__name__}",
+        )
+    )
+    return value
+
+
+def _custom(value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError.single("$.custom", "invalid_custom", "custom must be a mapping")
+    errors: list[FieldError] = []
+    out = {str(k): _json_value(f"$.custom.{k}", v, errors) for k, v in value.items()}
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class Entity:
+    """Fields every aggregate has.
+
+    Attributes:
+        id: time-ordered UUID, assigned at construction.
+        tenant_id: the owning tenant; a session stamps it on add.
+        created_at / updated_at: aware UTC timestamps; a session stamps them.
+        version: optimistic-concurrency counter; 0 until first stored, then
+            incremented by every update. An update carrying a stale version is
+            refused with :class:`crmcore.errors.Conflict`.
+        deleted_at: set by a soft delete; soft-deleted rows are hidden from
+            finds unless asked for.
+        custom: tenant-defined custom field values (JSON data).
+    """
+
+    #: fields a repository keeps an index on (equality lookups and ordering)
+    __crm_indexes__: ClassVar[tuple[str, ...]] = ()
+    #: fields that hold another record's id (re-pointed when records merge)
+    __crm_references__: ClassVar[tuple[str, ...]] = ()
+
+    id: uuid.UUID = attrs.field(factory=new_id)
+    tenant_id: str = ""
+    created_at: _dt.datetime = attrs.field(factory=utcnow, converter=_aware)
+    updated_at: _dt.datetime = attrs.field(factory=utcnow, converter=_aware)
+    version: int = 0
+    deleted_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
+    custom: Mapping[str, Any] = attrs.field(factory=dict, converter=_custom, hash=False)
+
+    @classmethod
+    def entity_name(cls) -> str:
+        """The entity type's name as used in errors, policies and audit (``"Customer"``)."""
+        return cls.__name__
+
+    @property
+    def is_deleted(self) -> bool:
+        """Whether the record is soft-deleted."""
+        return self.deleted_at is not None

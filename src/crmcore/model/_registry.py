@@ -1,0 +1,84 @@
+"""The aggregates crmcore stores, by name and by collection (``s.customers``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from crmcore.errors import ConfigurationError
+from crmcore.model._base import Entity
+from crmcore.model._entities import (
+    Account,
+    Activity,
+    AuditEntry,
+    Campaign,
+    CampaignEvent,
+    CampaignMember,
+    Consent,
+    ContactRole,
+    Customer,
+    KnowledgeArticle,
+    Lead,
+    MergeRecord,
+    Opportunity,
+    Order,
+    Product,
+    Segment,
+    SurveyResponse,
+    Ticket,
+    TransitionRecord,
+)
+
+__all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type"]
+
+#: collection name (session attribute and table name) -> entity type
+COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
+    {
+        "customers": Customer,
+        "accounts": Account,
+        "contact_roles": ContactRole,
+        "leads": Lead,
+        "opportunities": Opportunity,
+        "activities": Activity,
+        "tickets": Ticket,
+        "campaigns": Campaign,
+        "campaign_members": CampaignMember,
+        "campaign_events": CampaignEvent,
+        "segments": Segment,
+        "products": Product,
+        "orders": Order,
+        "consents": Consent,
+        "articles": KnowledgeArticle,
+        "survey_responses": SurveyResponse,
+        "transitions": TransitionRecord,
+        "merges": MergeRecord,
+        "audit_entries": AuditEntry,
+    }
+)
+
+#: entity type name (``"Customer"``) -> entity type
+ENTITY_TYPES: Mapping[str, type[Entity]] = MappingProxyType(
+    {cls.__name__: cls for cls in COLLECTIONS.values()}
+)
+
+_COLLECTION_OF = {cls: name for name, cls in COLLECTIONS.items()}
+
+
+def entity_type(name: str) -> type[Entity]:
+    """The entity type called ``name``.
+
+    Raises:
+        ConfigurationError: no such entity type.
+    """
+    try:
+        return ENTITY_TYPES[name]
+    except KeyError:
+        raise ConfigurationError(f"unknown entity type {name!r}") from None
+
+
+def collection_of(cls: type[Entity]) -> str:
+    """The collection (table) name of an entity type."""
+    try:
+        return _COLLECTION_OF[cls]
+    except KeyError:
+        raise ConfigurationError(f"{cls.__name__} is not a stored aggregate") from None

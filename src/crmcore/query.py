@@ -1,0 +1,958 @@
+"""The one filter, sort and page language of crmcore.
+
+Repositories, policies and segments all speak it. A filter is a small tree of
+immutable nodes; build it with :func:`field` and Python operators::
+
+    from crmcore.query import field as f
+    where = (f("last_name") == "张") & (f("created_at") >= since) & f("tags").has("vip")
+
+or with the functions (:func:`eq`, :func:`in_`, :func:`all_of`...), or from
+keyword arguments with :func:`where`. Filters are plain data (hashable,
+comparable, convertible with :func:`to_dict` / :func:`from_dict`), so a segment
+or a policy can store one.
+
+Semantics (every adapter gives the same answer):
+
+- ``eq``/``ne`` are null-safe: ``eq(f, None)`` matches missing values and
+  ``ne(f, "x")`` matches rows where the field is missing;
+- ordering comparisons, ``in_``, ``contains``, ``startswith`` and ``has`` never
+  match a missing value (``in_`` does when ``None`` is among its values);
+- ``not_`` is the exact complement (two-valued logic, unlike raw SQL);
+- strings compare by code point; ``ignore_case`` compares ``str.lower()``;
+- a ``custom.<name>`` field matches only values of the same JSON kind as the
+  filter value (a number filter never matches a stored string);
+- ordering puts missing values first when ascending and last when descending;
+  every ordering ends with ``id`` so ties are broken the same way everywhere;
+- keyset cursors (:class:`Page.next_cursor`) never skip or repeat a row, even
+  when rows are inserted between pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import enum
+import functools
+import json
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar, Union, overload
+
+import attrs
+
+from crmcore.errors import QueryError
+
+__all__ = [
+    "FALSE",
+    "TRUE",
+    "And",
+    "Compare",
+    "Const",
+    "Contains",
+    "Filter",
+    "Has",
+    "In",
+    "IsNull",
+    "Not",
+    "Or",
+    "Page",
+    "Sort",
+    "StartsWith",
+    "all_of",
+    "any_of",
+    "asc",
+    "bind",
+    "check_order",
+    "compare_keys",
+    "compile_predicate",
+    "decode_cursor",
+    "desc",
+    "encode_cursor",
+    "eq",
+    "field",
+    "field_names",
+    "from_dict",
+    "ge",
+    "getter",
+    "gt",
+    "has",
+    "in_",
+    "is_null",
+    "le",
+    "lt",
+    "ne",
+    "normalize_order",
+    "not_",
+    "sort_key_values",
+    "sort_records",
+    "to_dict",
+    "where",
+]
+
+T = TypeVar("T")
+CompareOp = Literal["eq", "ne", "lt", "le", "gt", "ge"]
+_COMPARE_OPS: frozenset[str] = frozenset(typing.get_args(CompareOp))
+_SCALARS = (str, int, float, Decimal, bool, _dt.date, _dt.datetime, uuid.UUID)
+
+
+def _check_value(name: str, value: object) -> object:
+    """Canonicalise a filter value (enums to their value) and refuse odd types."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if value is None or isinstance(value, _SCALARS):
+        if isinstance(value, _dt.datetime) and value.tzinfo is None:
+            raise QueryError("naive datetime in filter; pass an aware (UTC) datetime", field=name)
+        if isinstance(value, float) and value != value:
+            raise QueryError("NaN cannot be compared", field=name)
+        return value
+    raise QueryError(f"unsupported filter value of type {type(value).__name__}", field=name)
+
+
+def _check_field(name: object) -> str:
+    if not isinstance(name, str) or not name or name.startswith(".") or name.endswith("."):
+        raise QueryError(f"invalid field name {name!r}")
+    return name
+
+
+class Filter:
+    """Base of every filter node; combine with ``&``, ``|`` and ``~``."""
+
+    __slots__ = ()
+
+    def __and__(self, other: Filter) -> Filter:
+        return all_of(self, other)
+
+    def __or__(self, other: Filter) -> Filter:
+        return any_of(self, other)
+
+    def __invert__(self) -> Filter:
+        return not_(self)
+
+
+@attrs.frozen(repr=False)
+class Const(Filter):
+    """A filter that matches every row (``TRUE``) or none (``FALSE``)."""
+
+    value: bool
+
+    def __repr__(self) -> str:
+        return "TRUE" if self.value else "FALSE"
+
+
+TRUE = Const(True)
+FALSE = Const(False)
+
+
+@attrs.frozen
+class Compare(Filter):
+    """``field <op> value`` with op one of eq, ne, lt, le, gt, ge."""
+
+    field: str
+    op: CompareOp
+    value: Any
+
+
+@attrs.frozen
+class In(Filter):
+    """The field's value is one of ``values``."""
+
+    field: str
+    values: tuple[Any, ...]
+
+
+@attrs.frozen
+class Contains(Filter):
+    """The (text) field contains ``value`` as a substring."""
+
+    field: str
+    value: str
+    ignore_case: bool = False
+
+
+@attrs.frozen
+class StartsWith(Filter):
+    """The (text) field starts with ``value``."""
+
+    field: str
+    value: str
+    ignore_case: bool = False
+
+
+@attrs.frozen
+class IsNull(Filter):
+    """The field is missing (``None``)."""
+
+    field: str
+
+
+@attrs.frozen
+class Has(Filter):
+    """The collection field (such as ``tags``) holds ``value``."""
+
+    field: str
+    value: Any
+
+
+@attrs.frozen
+class And(Filter):
+    """Every one of ``items`` matches."""
+
+    items: tuple[Filter, ...]
+
+
+@attrs.frozen
+class Or(Filter):
+    """At least one of ``items`` matches."""
+
+    items: tuple[Filter, ...]
+
+
+@attrs.frozen
+class Not(Filter):
+    """``item`` does not match (the exact complement)."""
+
+    item: Filter
+
+
+# --------------------------------------------------------------------------- builders
+
+
+class FieldRef:
+    """A field name with operators that build filters: ``field("age") >= 18``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = _check_field(name)
+
+    def __repr__(self) -> str:
+        return f"field({self.name!r})"
+
+    def __eq__(self, value: object) -> Filter:  # type: ignore[override]
+        return eq(self.name, value)
+
+    def __ne__(self, value: object) -> Filter:  # type: ignore[override]
+        return ne(self.name, value)
+
+    def __lt__(self, value: object) -> Filter:
+        return lt(self.name, value)
+
+    def __le__(self, value: object) -> Filter:
+        return le(self.name, value)
+
+    def __gt__(self, value: object) -> Filter:
+        return gt(self.name, value)
+
+    def __ge__(self, value: object) -> Filter:
+        return ge(self.name, value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def in_(self, values: Iterable[object]) -> Filter:
+        """The field is one of ``values``."""
+        return in_(self.name, values)
+
+    def between(self, low: object, high: object) -> Filter:
+        """``low <= field <= high`` (both ends included)."""
+        return all_of(ge(self.name, low), le(self.name, high))
+
+    def contains(self, text: str, *, ignore_case: bool = False) -> Filter:
+        """The field contains ``text``."""
+        return Contains(self.name, _text(self.name, text), ignore_case)
+
+    def startswith(self, text: str, *, ignore_case: bool = False) -> Filter:
+        """The field starts with ``text``."""
+        return StartsWith(self.name, _text(self.name, text), ignore_case)
+
+    def is_null(self) -> Filter:
+        """The field is missing."""
+        return IsNull(self.name)
+
+    def not_null(self) -> Filter:
+        """The field has a value."""
+        return Not(IsNull(self.name))
+
+    def has(self, value: object) -> Filter:
+        """The collection field holds ``value``."""
+        return has(self.name, value)
+
+    def asc(self) -> Sort:
+        """Ascending order on this field."""
+        return Sort(self.name)
+
+    def desc(self) -> Sort:
+        """Descending order on this field."""
+        return Sort(self.name, descending=True)
+
+
+def field(name: str) -> FieldRef:
+    """A reference to ``name`` (``"email"``, ``"custom.tier"``, ``"amount.currency"``)."""
+    return FieldRef(name)
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise QueryError("contains/startswith need a text value", field=name)
+    return value
+
+
+def _compare(name: str, op: CompareOp, value: object) -> Filter:
+    name = _check_field(name)
+    value = _check_value(name, value)
+    if value is None:
+        if op == "eq":
+            return IsNull(name)
+        if op == "ne":
+            return Not(IsNull(name))
+        raise QueryError(f"cannot order-compare ({op}) with None", field=name)
+    return Compare(name, op, value)
+
+
+def eq(name: str, value: object) -> Filter:
+    """``name == value`` (null-safe)."""
+    return _compare(name, "eq", value)
+
+
+def ne(name: str, value: object) -> Filter:
+    """``name != value`` (null-safe: a missing value is unequal)."""
+    return _compare(name, "ne", value)
+
+
+def lt(name: str, value: object) -> Filter:
+    """``name < value``."""
+    return _compare(name, "lt", value)
+
+
+def le(name: str, value: object) -> Filter:
+    """``name <= value``."""
+    return _compare(name, "le", value)
+
+
+def gt(name: str, value: object) -> Filter:
+    """``name > value``."""
+    return _compare(name, "gt", value)
+
+
+def ge(name: str, value: object) -> Filter:
+    """``name >= value``."""
+    return _compare(name, "ge", value)
+
+
+def in_(name: str, values: Iterable[object]) -> Filter:
+    """``name`` is one of ``values`` (an empty list matches nothing)."""
+    name = _check_field(name)
+    if isinstance(values, (str, bytes)):
+        raise QueryError("in_ needs a collection of values, not a string", field=name)
+    vals = tuple(dict.fromkeys(_check_value(name, v) for v in values))
+    if not vals:
+        return FALSE
+    return In(name, vals)
+
+
+def is_null(name: str) -> Filter:
+    """``name`` is missing."""
+    return IsNull(_check_field(name))
+
+
+def has(name: str, value: object) -> Filter:
+    """The collection field ``name`` holds ``value``."""
+    name = _check_field(name)
+    value = _check_value(name, value)
+    if value is None:
+        raise QueryError("has() needs a value", field=name)
+    return Has(name, value)
+
+
+def all_of(*filters: Filter) -> Filter:
+    """Every filter matches; flattens nested ``And`` and drops ``TRUE``."""
+    items: list[Filter] = []
+    for f in filters:
+        if not isinstance(f, Filter):
+            raise QueryError(f"not a filter: {f!r}")
+        if f == TRUE:
+            continue
+        if f == FALSE:
+            return FALSE
+        items.extend(f.items if isinstance(f, And) else (f,))
+    if not items:
+        return TRUE
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def any_of(*filters: Filter) -> Filter:
+    """At least one filter matches; flattens nested ``Or`` and drops ``FALSE``."""
+    items: list[Filter] = []
+    for f in filters:
+        if not isinstance(f, Filter):
+            raise QueryError(f"not a filter: {f!r}")
+        if f == FALSE:
+            continue
+        if f == TRUE:
+            return TRUE
+        items.extend(f.items if isinstance(f, Or) else (f,))
+    if not items:
+        return FALSE
+    return items[0] if len(items) == 1 else Or(tuple(items))
+
+
+def not_(f: Filter) -> Filter:
+    """The complement of ``f``."""
+    if isinstance(f, Const):
+        return Const(not f.value)
+    if isinstance(f, Not):
+        return f.item
+    if not isinstance(f, Filter):
+        raise QueryError(f"not a filter: {f!r}")
+    return Not(f)
+
+
+def where(filter: Filter | None = None, /, **equals: object) -> Filter:
+    """Combine an optional filter with ``field=value`` equalities.
+
+    Double underscores stand for dots, so ``custom__tier="gold"`` filters on
+    ``custom.tier``.
+    """
+    parts = [eq(k.replace("__", "."), v) for k, v in equals.items()]
+    return all_of(*([filter] if filter is not None else []), *parts)
+
+
+def field_names(f: Filter) -> frozenset[str]:
+    """Every field a filter refers to."""
+    if isinstance(f, (And, Or)):
+        return frozenset().union(*(field_names(i) for i in f.items))
+    if isinstance(f, Not):
+        return field_names(f.item)
+    if isinstance(f, Const):
+        return frozenset()
+    return frozenset((f.field,))  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- ordering
+
+
+@attrs.frozen
+class Sort:
+    """One ordering term."""
+
+    field: str
+    descending: bool = False
+
+    def __str__(self) -> str:
+        return f"-{self.field}" if self.descending else self.field
+
+
+def asc(name: str) -> Sort:
+    """Ascending order on ``name``."""
+    return Sort(_check_field(name))
+
+
+def desc(name: str) -> Sort:
+    """Descending order on ``name``."""
+    return Sort(_check_field(name), descending=True)
+
+
+OrderSpec = str | Sort | Sequence[str | Sort] | None
+
+
+def normalize_order(order_by: OrderSpec) -> tuple[Sort, ...]:
+    """Turn ``"-created_at"``, a ``Sort`` or a list of them into sort terms ending in ``id``.
+
+    ``id`` is appended (ascending) unless already present, so every ordering is
+    total and pages are stable.
+    """
+    if order_by is None:
+        items: Sequence[str | Sort] = ()
+    elif isinstance(order_by, (str, Sort)):
+        items = (order_by,)
+    else:
+        items = order_by
+    terms: list[Sort] = []
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, str):
+            term = Sort(_check_field(item[1:]), True) if item.startswith("-") else Sort(item)
+            _check_field(term.field)
+        elif isinstance(item, Sort):
+            term = item
+        else:
+            raise QueryError(f"cannot order by {item!r}")
+        if term.field in seen:
+            raise QueryError("field ordered twice", field=term.field)
+        seen.add(term.field)
+        terms.append(term)
+        if term.field == "id":
+            break
+    if "id" not in seen:
+        terms.append(Sort("id"))
+    return tuple(terms)
+
+
+# --------------------------------------------------------------------------- plain data
+
+
+def to_dict(f: Filter) -> dict[str, Any]:
+    """The filter as JSON-able plain data (a segment or policy can store it)."""
+    if isinstance(f, Const):
+        return {"const": f.value}
+    if isinstance(f, Compare):
+        return {f.op: [f.field, _encode_value(f.value)]}
+    if isinstance(f, In):
+        return {"in": [f.field, [_encode_value(v) for v in f.values]]}
+    if isinstance(f, Contains):
+        return {"contains": [f.field, f.value], "ignore_case": f.ignore_case}
+    if isinstance(f, StartsWith):
+        return {"startswith": [f.field, f.value], "ignore_case": f.ignore_case}
+    if isinstance(f, IsNull):
+        return {"is_null": f.field}
+    if isinstance(f, Has):
+        return {"has": [f.field, _encode_value(f.value)]}
+    if isinstance(f, And):
+        return {"and": [to_dict(i) for i in f.items]}
+    if isinstance(f, Or):
+        return {"or": [to_dict(i) for i in f.items]}
+    if isinstance(f, Not):
+        return {"not": to_dict(f.item)}
+    raise QueryError(f"not a filter: {f!r}")
+
+
+def from_dict(data: Mapping[str, Any]) -> Filter:
+    """Rebuild a filter from :func:`to_dict` output.
+
+    Raises:
+        QueryError: the data does not describe a filter.
+    """
+    try:
+        return _from_dict(data)
+    except QueryError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise QueryError(f"malformed filter data: {exc}") from None
+
+
+def _from_dict(data: Mapping[str, Any]) -> Filter:
+    if not isinstance(data, Mapping):
+        raise QueryError("a filter must be a mapping")
+    keys = set(data) - {"ignore_case"}
+    if len(keys) != 1:
+        raise QueryError(f"a filter needs exactly one operator, got {sorted(keys)}")
+    (op,) = keys
+    arg = data[op]
+    if op == "const":
+        return Const(bool(arg))
+    if op in _COMPARE_OPS:
+        return _compare(arg[0], op, _decode_value(arg[1]))  # type: ignore[arg-type]
+    if op == "in":
+        return in_(arg[0], [_decode_value(v) for v in arg[1]])
+    if op in ("contains", "startswith"):
+        ref = field(arg[0])
+        ic = bool(data.get("ignore_case", False))
+        return (
+            ref.contains(arg[1], ignore_case=ic)
+            if op == "contains"
+            else ref.startswith(arg[1], ignore_case=ic)
+        )
+    if op == "is_null":
+        return is_null(arg)
+    if op == "has":
+        return has(arg[0], _decode_value(arg[1]))
+    if op == "and":
+        return all_of(*(_from_dict(i) for i in arg))
+    if op == "or":
+        return any_of(*(_from_dict(i) for i in arg))
+    if op == "not":
+        return not_(_from_dict(arg))
+    raise QueryError(f"unknown filter operator {op!r}")
+
+
+def _encode_value(v: object) -> object:
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    if isinstance(v, Decimal):
+        return {"$decimal": str(v)}
+    if isinstance(v, _dt.datetime):
+        return {"$datetime": v.isoformat()}
+    if isinstance(v, _dt.date):
+        return {"$date": v.isoformat()}
+    if isinstance(v, uuid.UUID):
+        return {"$uuid": str(v)}
+    raise QueryError(f"cannot encode value of type {type(v).__name__}")
+
+
+def _decode_value(v: object) -> object:
+    if isinstance(v, Mapping):
+        ((tag, text),) = v.items()
+        if tag == "$decimal":
+            return Decimal(text)
+        if tag == "$datetime":
+            return _dt.datetime.fromisoformat(text)
+        if tag == "$date":
+            return _dt.date.fromisoformat(text)
+        if tag == "$uuid":
+            return uuid.UUID(text)
+        raise QueryError(f"unknown value tag {tag!r}")
+    return v
+
+
+# --------------------------------------------------------------------------- cursors
+
+
+def encode_cursor(order: Sequence[Sort], values: Sequence[object]) -> str:
+    """An opaque keyset cursor: the ordering and the last row's sort values."""
+    payload = {"o": [str(s) for s in order], "k": [_encode_value(v) for v in values]}
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: Sequence[Sort]) -> tuple[object, ...]:
+    """The sort values stored in ``cursor``.
+
+    Raises:
+        QueryError: the cursor is malformed or was made for another ordering.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        names = payload["o"]
+        values = tuple(_decode_value(v) for v in payload["k"])
+    except (ValueError, KeyError, TypeError, binascii.Error, QueryError):
+        raise QueryError("malformed cursor") from None
+    if names != [str(s) for s in order] or len(values) != len(order):
+        raise QueryError("cursor was made for another ordering")
+    return values
+
+
+@attrs.frozen
+class Page(Sequence[T], Generic[T]):
+    """One page of results; a sequence of records plus the cursor for the next page.
+
+    ``next_cursor`` is ``None`` when there are no more rows.
+    """
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+
+# --------------------------------------------------------------------------- binding
+
+
+@functools.lru_cache(maxsize=256)
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {a.name: hints.get(a.name, Any) for a in attrs.fields(cls)}
+
+
+def _scalar_type(tp: Any) -> Any:
+    """Strip ``X | None`` down to X; collections become their element type."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Union or origin is types.UnionType:
+        non_none = [a for a in args if a is not type(None)]
+        return _scalar_type(non_none[0]) if len(non_none) == 1 else Any
+    if origin in (frozenset, tuple, list, set) and args:
+        return _scalar_type(args[0])
+    return tp
+
+
+def _coerce(name: str, tp: Any, value: object) -> object:
+    if value is None or tp is Any or not isinstance(tp, type):
+        return value
+    if issubclass(tp, enum.Enum):
+        try:
+            return tp(value).value
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in tp)
+            raise QueryError(f"{value!r} is not one of: {allowed}", field=name) from None
+    if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+        return value
+    try:
+        if tp is uuid.UUID and isinstance(value, str):
+            return uuid.UUID(value)
+        if tp is Decimal and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            return Decimal(str(value))
+        if tp is _dt.datetime and isinstance(value, str):
+            return _check_value(name, _dt.datetime.fromisoformat(value))
+        if tp is _dt.date and isinstance(value, str):
+            return _dt.date.fromisoformat(value)
+        if tp is float and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            return float(value)
+        if tp is int and isinstance(value, Decimal) and value == value.to_integral_value():
+            return int(value)
+    except ValueError:
+        pass
+    raise QueryError(f"expected {tp.__name__}, got {type(value).__name__}", field=name)
+
+
+def _field_type(entity_type: type, name: str) -> Any:
+    head, _, rest = name.partition(".")
+    types = _field_types(entity_type)
+    if head not in types:
+        raise QueryError("no such field", field=name, entity=entity_type.__name__)
+    tp = types[head]
+    if not rest:
+        return _scalar_type(tp)
+    inner = _scalar_type(tp)
+    if head == "custom" or not (isinstance(inner, type) and attrs.has(inner)):
+        return Any
+    return _field_type(inner, rest)
+
+
+def bind(f: Filter, entity_type: type) -> Filter:
+    """Check every field against an attrs entity type and coerce values to the field types.
+
+    ``"1b4e..."`` becomes a UUID for a UUID field, ``"12.5"`` a Decimal for a
+    Decimal field, an enum member its value; fields under ``custom.`` are free.
+
+    Raises:
+        QueryError: an unknown field, or a value that does not fit the field.
+    """
+    if isinstance(f, Const):
+        return f
+    if isinstance(f, And):
+        return all_of(*(bind(i, entity_type) for i in f.items))
+    if isinstance(f, Or):
+        return any_of(*(bind(i, entity_type) for i in f.items))
+    if isinstance(f, Not):
+        return not_(bind(f.item, entity_type))
+    name: str = f.field  # type: ignore[attr-defined]
+    tp = _field_type(entity_type, name)
+    if isinstance(f, Compare):
+        return Compare(name, f.op, _coerce(name, tp, f.value))
+    if isinstance(f, In):
+        return In(name, tuple(_coerce(name, tp, v) for v in f.values))
+    if isinstance(f, Has):
+        return Has(name, _coerce(name, tp, f.value))
+    if isinstance(f, (Contains, StartsWith)) and tp not in (str, Any):
+        raise QueryError("contains/startswith need a text field", field=name)
+    return f
+
+
+def check_order(order: Sequence[Sort], entity_type: type) -> None:
+    """Raise QueryError if an ordering names an unknown or unorderable field."""
+    for term in order:
+        tp = _field_type(entity_type, term.field)
+        origin = typing.get_origin(_field_types(entity_type).get(term.field.split(".")[0]))
+        if origin in (frozenset, tuple, list, set, dict) or tp is dict:
+            raise QueryError("cannot order by a collection", field=term.field)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def getter(name: str) -> Callable[[object], Any]:
+    """A fast accessor for a (dotted) field path on attrs objects and mappings."""
+    parts = name.split(".")
+    if len(parts) == 1:
+        attr = parts[0]
+
+        def get1(obj: object) -> Any:
+            if isinstance(obj, Mapping):
+                return obj.get(attr)
+            return getattr(obj, attr, None)
+
+        return get1
+
+    def get(obj: object) -> Any:
+        cur: Any = obj
+        for p in parts:
+            if cur is None:
+                return None
+            cur = cur.get(p) if isinstance(cur, Mapping) else getattr(cur, p, None)
+        return cur
+
+    return get
+
+
+def _kind(v: object) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float, Decimal)):
+        return "number"
+    if isinstance(v, str):
+        return "str"
+    return type(v).__name__
+
+
+def _same_kind(a: object, b: object) -> bool:
+    return _kind(a) == _kind(b)
+
+
+_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}
+
+
+def _value_for_compare(v: object) -> object:
+    return v.value if isinstance(v, enum.Enum) else v
+
+
+def compile_predicate(f: Filter) -> Callable[[object], bool]:
+    """Compile a filter into a Python predicate over records (attrs objects or mappings).
+
+    The predicate follows the module's semantics exactly; the in-memory adapter
+    and policy checks use it.
+    """
+    if isinstance(f, Const):
+        value = f.value
+        return lambda _r: value
+    if isinstance(f, And):
+        preds = tuple(compile_predicate(i) for i in f.items)
+        return lambda r: all(p(r) for p in preds)
+    if isinstance(f, Or):
+        preds = tuple(compile_predicate(i) for i in f.items)
+        return lambda r: any(p(r) for p in preds)
+    if isinstance(f, Not):
+        inner = compile_predicate(f.item)
+        return lambda r: not inner(r)
+    get = getter(f.field)  # type: ignore[attr-defined]
+    loose = f.field.startswith("custom.")  # type: ignore[attr-defined]
+    if isinstance(f, IsNull):
+        return lambda r: get(r) is None
+    if isinstance(f, Compare):
+        target = f.value
+        op = f.op
+        if op in ("eq", "ne"):
+            want = op == "eq"
+
+            def equal(r: object) -> bool:
+                v = _value_for_compare(get(r))
+                same = v is not None and _same_kind(v, target) and v == target
+                return same is want
+
+            return equal
+        cmp = _PY_OPS[op]
+
+        def ordered(r: object) -> bool:
+            v = _value_for_compare(get(r))
+            if v is None or (loose and not _same_kind(v, target)):
+                return False
+            try:
+                return cmp(v, target)
+            except TypeError:
+                return False
+
+        return ordered
+    if isinstance(f, In):
+        values = f.values
+        with_null = None in values
+        non_null = tuple(v for v in values if v is not None)
+
+        def member(r: object) -> bool:
+            v = _value_for_compare(get(r))
+            if v is None:
+                return with_null
+            return any(_same_kind(v, t) and v == t for t in non_null)
+
+        return member
+    if isinstance(f, (Contains, StartsWith)):
+        needle = f.value.lower() if f.ignore_case else f.value
+        ic = f.ignore_case
+        starts = isinstance(f, StartsWith)
+
+        def text(r: object) -> bool:
+            v = get(r)
+            if not isinstance(v, str):
+                return False
+            if ic:
+                v = v.lower()
+            return v.startswith(needle) if starts else needle in v
+
+        return text
+    if isinstance(f, Has):
+        item = f.value
+
+        def holds(r: object) -> bool:
+            v = get(r)
+            if v is None or isinstance(v, (str, bytes)):
+                return False
+            try:
+                return any(_value_for_compare(x) == item for x in v)
+            except TypeError:
+                return False
+
+        return holds
+    raise QueryError(f"not a filter: {f!r}")
+
+
+# --------------------------------------------------------------------------- sorting
+
+
+def sort_key_values(record: object, order: Sequence[Sort]) -> tuple[object, ...]:
+    """The values a record has for each sort term (used to build cursors)."""
+    return tuple(_value_for_compare(getter(s.field)(record)) for s in order)
+
+
+def _cmp_values(a: object, b: object) -> int:
+    """Compare two sort values with missing values first."""
+    if a is None:
+        return 0 if b is None else -1
+    if b is None:
+        return 1
+    try:
+        return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]
+    except TypeError:
+        ka, kb = _kind(a), _kind(b)
+        return -1 if ka < kb else (1 if ka > kb else 0)
+
+
+def compare_keys(a: Sequence[object], b: Sequence[object], order: Sequence[Sort]) -> int:
+    """Compare two sort-value tuples under ``order`` (negative: ``a`` comes first)."""
+    for x, y, term in zip(a, b, order, strict=False):
+        c = _cmp_values(x, y)
+        if c:
+            return -c if term.descending else c
+    return 0
+
+
+def sort_records(records: Iterable[T], order: Sequence[Sort]) -> list[T]:
+    """Sort records by ``order`` with the module's null and tie rules."""
+    getters = [getter(s.field) for s in order]
+    rows = list(records)
+    # stable multi-pass sort, last key first; missing values first when ascending
+    for term, get in zip(reversed(order), reversed(getters), strict=True):
+
+        def key(r: T, get: Callable[[object], Any] = get) -> tuple[bool, Any]:
+            v = _value_for_compare(get(r))
+            return (v is not None, _Orderable(v))
+
+        rows.sort(key=key, reverse=term.descending)
+    return rows
+
+
+@functools.total_ordering
+class _Orderable:
+    """Wraps a value so that ``None`` and mixed kinds still sort deterministically."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: object) -> None:
+        self.v = v
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Orderable) and _cmp_values(self.v, other.v) == 0
+
+    def __lt__(self, other: _Orderable) -> bool:
+        return _cmp_values(self.v, other.v) < 0
+
+    __hash__ = None  # type: ignore[assignment]

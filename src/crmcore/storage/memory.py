@@ -1,0 +1,368 @@
+"""The in-memory adapter: real transactions, optimistic concurrency, hash indexes.
+
+Committed records live in per-type tables guarded by one lock. A unit of work
+stages its writes privately (reads see committed rows overlaid with its own
+staged ones: read-committed isolation) and applies them at commit after
+checking, under the lock, that every record it updates or deletes still has
+the version it read. So a rollback restores the prior state exactly and two
+threads can never lose an update: the second commit gets a Conflict.
+
+Fields listed in an entity's ``__crm_indexes__`` (plus ``tenant_id``) get hash
+indexes; an equality or ``in_`` condition on one narrows a find before the
+compiled predicate runs on the candidates.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from functools import cmp_to_key
+from typing import Any, Generic, TypeVar, cast
+
+import attrs
+
+from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
+from crmcore.model import Entity
+from crmcore.query import (
+    And,
+    Compare,
+    Filter,
+    In,
+    OrderSpec,
+    Page,
+    Sort,
+    bind,
+    check_order,
+    compare_keys,
+    compile_predicate,
+    decode_cursor,
+    encode_cursor,
+    getter,
+    normalize_order,
+    sort_key_values,
+)
+from crmcore.storage.ports import Repository, UnitOfWork
+
+__all__ = ["MemoryStore"]
+
+E = TypeVar("E", bound=Entity)
+_DELETED: Any = object()
+
+
+class _Table:
+    """Committed rows of one entity type, with hash indexes."""
+
+    __slots__ = ("getters", "indexes", "rows")
+
+    def __init__(self, entity_type: type[Entity]) -> None:
+        self.rows: dict[uuid.UUID, Entity] = {}
+        names = ("tenant_id", *entity_type.__crm_indexes__)
+        self.indexes: dict[str, dict[Any, set[uuid.UUID]]] = {n: {} for n in names}
+        self.getters = {n: getter(n) for n in names}
+
+    def _index(self, row: Entity) -> None:
+        for name, idx in self.indexes.items():
+            value = _hashable(self.getters[name](row))
+            idx.setdefault(value, set()).add(row.id)
+
+    def _unindex(self, row: Entity) -> None:
+        for name, idx in self.indexes.items():
+            value = _hashable(self.getters[name](row))
+            ids = idx.get(value)
+            if ids is not None:
+                ids.discard(row.id)
+                if not ids:
+                    del idx[value]
+
+    def put(self, row: Entity) -> None:
+        old = self.rows.get(row.id)
+        if old is not None:
+            self._unindex(old)
+        self.rows[row.id] = row
+        self._index(row)
+
+    def remove(self, id: uuid.UUID) -> None:
+        old = self.rows.pop(id, None)
+        if old is not None:
+            self._unindex(old)
+
+    def candidates(self, where: Filter) -> set[uuid.UUID] | None:
+        """Ids that may match, from the most selective usable index; None: scan all."""
+        terms = where.items if isinstance(where, And) else (where,)
+        best: set[uuid.UUID] | None = None
+        for term in terms:
+            ids: set[uuid.UUID] | None = None
+            if isinstance(term, Compare) and term.op == "eq" and term.field in self.indexes:
+                ids = self.indexes[term.field].get(_hashable(term.value), set())
+            elif isinstance(term, In) and term.field in self.indexes:
+                idx = self.indexes[term.field]
+                ids = set().union(*(idx.get(_hashable(v), set()) for v in term.values))
+            if ids is not None and (best is None or len(ids) < len(best)):
+                best = ids
+        return best
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+class MemoryStore:
+    """A store that keeps everything in this process; ``connect("memory://")`` builds one.
+
+    Thread-safe: units of work may run concurrently in many threads.
+    """
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._tables: dict[type[Entity], _Table] = {}
+
+    def _table(self, entity_type: type[Entity]) -> _Table:
+        table = self._tables.get(entity_type)
+        if table is None:
+            with self._lock:
+                table = self._tables.setdefault(entity_type, _Table(entity_type))
+        return table
+
+    def begin(self) -> MemoryUnitOfWork:
+        """Start a unit of work."""
+        return MemoryUnitOfWork(self)
+
+    def close(self) -> None:
+        """Nothing to release; kept for the Store protocol."""
+
+    def __repr__(self) -> str:
+        counts = {t.__name__: len(tb.rows) for t, tb in self._tables.items()}
+        return f"MemoryStore({self.url!r}, {counts})"
+
+
+class MemoryUnitOfWork(UnitOfWork):
+    """Staged writes plus the versions they expect; applied atomically at commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        # per type: id -> staged row, or _DELETED
+        self._staged: dict[type[Entity], dict[uuid.UUID, Any]] = {}
+        # (type, id) -> version the committed row must have at commit; None: must not exist
+        self._expect: dict[tuple[type[Entity], uuid.UUID], int | None] = {}
+        self._repos: dict[type[Entity], MemoryRepository[Any]] = {}
+        self._closed = False
+
+    def repository(self, entity_type: type[E]) -> MemoryRepository[E]:
+        """The repository of ``entity_type`` in this unit of work."""
+        repo = self._repos.get(entity_type)
+        if repo is None:
+            repo = self._repos[entity_type] = MemoryRepository(self, entity_type)
+        return cast(MemoryRepository[E], repo)
+
+    def commit(self) -> None:
+        """Check every expected version, then apply every staged write; or nothing."""
+        with self._store._lock:
+            for (etype, id), expected in self._expect.items():
+                current = self._store._table(etype).rows.get(id)
+                name = etype.__name__
+                if expected is None:
+                    if current is not None:
+                        raise AlreadyExists(name, id)
+                elif current is None or current.version != expected:
+                    raise Conflict(
+                        name,
+                        id,
+                        expected_version=expected,
+                        actual_version=None if current is None else current.version,
+                    )
+            for etype, rows in self._staged.items():
+                table = self._store._table(etype)
+                for id, row in rows.items():
+                    if row is _DELETED:
+                        table.remove(id)
+                    else:
+                        table.put(row)
+        self._staged.clear()
+        self._expect.clear()
+
+    def rollback(self) -> None:
+        """Forget every staged write."""
+        self._staged.clear()
+        self._expect.clear()
+
+    def close(self) -> None:
+        """Roll back anything uncommitted."""
+        self.rollback()
+        self._closed = True
+
+    # -- helpers for the repositories
+
+    def _visible(self, etype: type[Entity], id: uuid.UUID) -> Entity | None:
+        staged = self._staged.get(etype)
+        if staged is not None and id in staged:
+            row = staged[id]
+            return None if row is _DELETED else cast(Entity, row)
+        return self._store._table(etype).rows.get(id)
+
+    def _stage(self, etype: type[Entity], id: uuid.UUID, row: Any, expect: int | None) -> None:
+        key = (etype, id)
+        if key not in self._expect:
+            self._expect[key] = expect
+        self._staged.setdefault(etype, {})[id] = row
+
+
+class MemoryRepository(Repository[E], Generic[E]):
+    """One entity type inside a :class:`MemoryUnitOfWork`."""
+
+    def __init__(self, uow: MemoryUnitOfWork, entity_type: type[E]) -> None:
+        self._uow = uow
+        self.entity_type = entity_type
+        self._name = entity_type.__name__
+
+    def add(self, entity: E) -> E:
+        """Stage a new record."""
+        if not isinstance(entity, self.entity_type):
+            raise QueryError(f"expected a {self._name}, got {type(entity).__name__}")
+        if self._uow._visible(self.entity_type, entity.id) is not None:
+            raise AlreadyExists(self._name, entity.id)
+        staged = self._uow._staged.get(self.entity_type, {})
+        previous = staged.get(entity.id)
+        # re-adding a row deleted in this unit of work replaces it
+        expect = None if previous is None else self._uow._expect.get((self.entity_type, entity.id))
+        self._uow._stage(self.entity_type, entity.id, entity, expect)
+        return entity
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        """Stage many new records."""
+        return [self.add(e) for e in entities]
+
+    def get(self, id: uuid.UUID) -> E:
+        """The visible record with that id."""
+        row = self._uow._visible(self.entity_type, id)
+        if row is None:
+            raise NotFound(self._name, id)
+        return cast(E, row)
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        """The visible records among ``ids``, in order."""
+        out = []
+        for id in ids:
+            row = self._uow._visible(self.entity_type, id)
+            if row is not None:
+                out.append(cast(E, row))
+        return out
+
+    def update(self, entity: E) -> E:
+        """Stage a replacement if ``entity.version`` is the visible version."""
+        current = self._uow._visible(self.entity_type, entity.id)
+        if current is None or current.version != entity.version:
+            raise Conflict(
+                self._name,
+                entity.id,
+                expected_version=entity.version,
+                actual_version=None if current is None else current.version,
+            )
+        stored = attrs.evolve(entity, version=entity.version + 1)
+        self._uow._stage(self.entity_type, entity.id, stored, entity.version)
+        return stored
+
+    def delete(self, id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        """Stage removal of a record."""
+        current = self._uow._visible(self.entity_type, id)
+        if current is None:
+            raise NotFound(self._name, id)
+        if expected_version is not None and current.version != expected_version:
+            raise Conflict(
+                self._name, id, expected_version=expected_version, actual_version=current.version
+            )
+        self._uow._stage(self.entity_type, id, _DELETED, current.version)
+
+    # -- queries
+
+    def _matching(self, where: Filter | None) -> list[E]:
+        etype = self.entity_type
+        bound = bind(where, etype) if where is not None else None
+        pred = compile_predicate(bound) if bound is not None else None
+        store = self._uow._store
+        staged = self._uow._staged.get(etype, {})
+        with store._lock:
+            table = store._table(etype)
+            ids = table.candidates(bound) if bound is not None else None
+            if ids is None:
+                rows: Iterable[Entity] = list(table.rows.values())
+            else:
+                rows = [table.rows[i] for i in ids if i in table.rows]
+        out: list[E] = []
+        for row in rows:
+            if row.id in staged:
+                continue
+            if pred is None or pred(row):
+                out.append(cast(E, row))
+        for row in staged.values():
+            if row is not _DELETED and (pred is None or pred(row)):
+                out.append(cast(E, row))
+        return out
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[E]:
+        """One page of matching records."""
+        order = normalize_order(order_by)
+        check_order(order, self.entity_type)
+        if limit is not None and limit < 0:
+            raise QueryError("limit must not be negative")
+        rows = self._matching(where)
+        if after is not None:
+            cursor = decode_cursor(after, order)
+            rows = [r for r in rows if compare_keys(sort_key_values(r, order), cursor, order) > 0]
+        keyed = [(sort_key_values(r, order), r) for r in rows]
+        cmp = _row_cmp(order)
+        if limit is not None:
+            top = heapq.nsmallest(limit + 1, keyed, key=cmp)
+            more = len(top) > limit
+            top = top[:limit]
+        else:
+            top = sorted(keyed, key=cmp)
+            more = False
+        items = tuple(r for _, r in top)
+        next_cursor = encode_cursor(order, top[-1][0]) if more and top else None
+        return Page(items, next_cursor)
+
+    def count(self, where: Filter | None = None) -> int:
+        """How many visible records match."""
+        return len(self._matching(where))
+
+    def stream(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        batch_size: int = 1000,
+    ) -> Iterator[E]:
+        """Matching records in order, a page at a time."""
+        if batch_size < 1:
+            raise QueryError("batch_size must be positive")
+        after: str | None = None
+        while True:
+            page = self.find(where, order_by=order_by, limit=batch_size, after=after)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            after = page.next_cursor
+
+
+def _row_cmp(order: tuple[Sort, ...]) -> Callable[[tuple[tuple[object, ...], Any]], Any]:
+    def cmp(a: tuple[tuple[object, ...], Any], b: tuple[tuple[object, ...], Any]) -> int:
+        return compare_keys(a[0], b[0], order)
+
+    return cmp_to_key(cmp)

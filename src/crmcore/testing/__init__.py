@@ -1,0 +1,11 @@
+"""Test support for crmcore and for projects that embed it.
+
+``crmcore.testing.strategies`` holds hypothesis strategies for every entity
+(needs the ``test`` extra); ``crmcore.testing.clock`` a controllable clock.
+"""
+
+from __future__ import annotations
+
+from crmcore.testing._clock import FrozenClock
+
+__all__ = ["FrozenClock"]
