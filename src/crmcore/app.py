@@ -41,6 +41,7 @@ from crmcore.model import (
     SurveyResponse,
     Ticket,
     TransitionRecord,
+    replace_trusted,
     utcnow,
 )
 from crmcore.policy._principal import Principal
@@ -226,8 +227,15 @@ class Session:
         return self.principal.tenant_id
 
     def now(self) -> _dt.datetime:
-        """The current time from the CRM's clock."""
-        return self.crm.clock()
+        """The current time from the CRM's clock (checked to be aware, in UTC).
+
+        Raises:
+            ConfigurationError: the clock returned a naive datetime.
+        """
+        now = self.crm.clock()
+        if now.tzinfo is None:
+            raise ConfigurationError("the clock must return aware datetimes")
+        return now.astimezone(_dt.timezone.utc)
 
     @property
     def uow(self) -> UnitOfWork:
@@ -321,7 +329,9 @@ class SessionRepository(Generic[E]):
                 reason=f"record belongs to tenant {entity.tenant_id!r}, session to {tenant!r}",
                 principal=self._session.principal.user_id,
             )
-        stamped = attrs.evolve(entity, tenant_id=tenant, created_at=now, updated_at=now, version=1)
+        stamped = replace_trusted(
+            entity, tenant_id=tenant, created_at=now, updated_at=now, version=1
+        )
         return cast(E, self._validate(stamped)) if self._validate else stamped
 
     def add(self, entity: E) -> E:
@@ -350,7 +360,7 @@ class SessionRepository(Generic[E]):
             ValidationError: the change breaks a field rule.
         """
         current = self._get_in_tenant(entity.id, include_deleted=True)
-        changed = attrs.evolve(
+        changed = replace_trusted(
             entity,
             tenant_id=current.tenant_id,
             created_at=current.created_at,

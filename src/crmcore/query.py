@@ -84,6 +84,7 @@ __all__ = [
     "is_null",
     "le",
     "lt",
+    "native_key",
     "ne",
     "normalize_order",
     "not_",
@@ -764,9 +765,12 @@ def getter(name: str) -> Callable[[object], Any]:
         attr = parts[0]
 
         def get1(obj: object) -> Any:
-            if isinstance(obj, Mapping):
+            if type(obj) is dict:
                 return obj.get(attr)
-            return getattr(obj, attr, None)
+            try:
+                return getattr(obj, attr)
+            except AttributeError:
+                return obj.get(attr) if isinstance(obj, Mapping) else None
 
         return get1
 
@@ -775,7 +779,13 @@ def getter(name: str) -> Callable[[object], Any]:
         for p in parts:
             if cur is None:
                 return None
-            cur = cur.get(p) if isinstance(cur, Mapping) else getattr(cur, p, None)
+            if type(cur) is dict:
+                cur = cur.get(p)
+            else:
+                try:
+                    cur = getattr(cur, p)
+                except AttributeError:
+                    cur = cur.get(p) if isinstance(cur, Mapping) else None
         return cur
 
     return get
@@ -818,10 +828,30 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
         return lambda _r: value
     if isinstance(f, And):
         preds = tuple(compile_predicate(i) for i in f.items)
-        return lambda r: all(p(r) for p in preds)
+        if len(preds) == 2:
+            p1, p2 = preds
+            return lambda r: p1(r) and p2(r)
+        if len(preds) == 3:
+            p1, p2, p3 = preds
+            return lambda r: p1(r) and p2(r) and p3(r)
+
+        def all_match(r: object) -> bool:
+            for p in preds:
+                if not p(r):
+                    return False
+            return True
+
+        return all_match
     if isinstance(f, Or):
         preds = tuple(compile_predicate(i) for i in f.items)
-        return lambda r: any(p(r) for p in preds)
+
+        def any_match(r: object) -> bool:
+            for p in preds:
+                if p(r):
+                    return True
+            return False
+
+        return any_match
     if isinstance(f, Not):
         inner = compile_predicate(f.item)
         return lambda r: not inner(r)
@@ -834,6 +864,11 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
         op = f.op
         if op in ("eq", "ne"):
             want = op == "eq"
+            if type(target) is str:
+                # a str-valued enum member equals its value; nothing else equals a str
+                if want:
+                    return lambda r: get(r) == target
+                return lambda r: get(r) != target
 
             def equal(r: object) -> bool:
                 v = _value_for_compare(get(r))
@@ -923,6 +958,42 @@ def compare_keys(a: Sequence[object], b: Sequence[object], order: Sequence[Sort]
         if c:
             return -c if term.descending else c
     return 0
+
+
+class _Desc:
+    """Inverts the ordering of a sort-key component (for descending terms)."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: Any) -> None:
+        self.k = k
+
+    def __lt__(self, other: _Desc) -> bool:
+        return bool(other.k < self.k)
+
+    def __gt__(self, other: _Desc) -> bool:
+        return bool(other.k > self.k)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and bool(self.k == other.k)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def native_key(values: Sequence[object], order: Sequence[Sort]) -> tuple[Any, ...]:
+    """A tuple that Python's own comparison orders exactly as ``compare_keys`` does.
+
+    Missing values sort first (ascending); UUIDs compare by their integer. Values
+    of different kinds in one term raise TypeError when compared: callers then
+    fall back to ``compare_keys``.
+    """
+    out: list[Any] = []
+    for v, term in zip(values, order, strict=True):
+        if isinstance(v, uuid.UUID):
+            v = v.int
+        k = (False, 0) if v is None else (True, v)
+        out.append(_Desc(k) if term.descending else k)
+    return tuple(out)
 
 
 def sort_records(records: Iterable[T], order: Sequence[Sort]) -> list[T]:

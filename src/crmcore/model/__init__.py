@@ -6,7 +6,7 @@ storage library.
 
 from __future__ import annotations
 
-from crmcore.model._base import Entity, new_id, utcnow
+from crmcore.model._base import Entity, new_id, replace_trusted, utcnow
 from crmcore.model._entities import (
     Account,
     Activity,
@@ -87,6 +87,7 @@ __all__ = [
     "is_cjk",
     "make_converter",
     "new_id",
+    "replace_trusted",
     "to_data",
     "utcnow",
 ]

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 from crmcore.errors import FieldError, ValidationError
 
-__all__ = ["Entity", "new_id", "utcnow"]
+__all__ = ["Entity", "new_id", "replace_trusted", "utcnow"]
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
@@ -67,6 +69,38 @@ def _tags(value: Iterable[str]) -> frozenset[str]:
     if isinstance(value, str):
         value = (value,)
     return frozenset(t.strip() for t in value if t and t.strip())
+
+
+def replace_trusted(obj: T, **changes: Any) -> T:
+    """``attrs.evolve`` without re-running converters and validators.
+
+    Only for values the caller has already checked (stamps a store or a session
+    sets: tenant ids, aware UTC times from the clock, version numbers). It is
+    several times faster than ``evolve`` on the write hot path.
+    """
+    cls: type = type(obj)
+    new: T = _copier(cls)(obj)
+    for name, value in changes.items():
+        if name not in _slot_names(cls):
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        object.__setattr__(new, name, value)
+    return new
+
+
+@functools.cache
+def _slot_names(cls: type) -> frozenset[str]:
+    return frozenset(a.name for a in attrs.fields(cls))
+
+
+@functools.cache
+def _copier(cls: type) -> Any:
+    """A generated function copying every field of an attrs slotted class."""
+    lines = ["def copy(obj):", "    new = _new(_cls)"]
+    lines += [f"    _set(new, {a.name!r}, obj.{a.name})" for a in attrs.fields(cls)]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_set": object.__setattr__}
+    exec("\n".join(lines), namespace)
+    return namespace["copy"]
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))

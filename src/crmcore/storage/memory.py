@@ -22,10 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cmp_to_key
 from typing import Any, Generic, TypeVar, cast
 
-import attrs
-
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
-from crmcore.model import Entity
+from crmcore.model import Entity, replace_trusted
 from crmcore.query import (
     And,
     Compare,
@@ -41,6 +39,7 @@ from crmcore.query import (
     decode_cursor,
     encode_cursor,
     getter,
+    native_key,
     normalize_order,
     sort_key_values,
 )
@@ -53,48 +52,52 @@ _DELETED: Any = object()
 
 
 class _Table:
-    """Committed rows of one entity type, with hash indexes."""
+    """Committed rows of one entity type (keyed by ``id.int``), with hash indexes."""
 
-    __slots__ = ("getters", "indexes", "rows")
+    __slots__ = ("indexed", "indexes", "rows")
 
     def __init__(self, entity_type: type[Entity]) -> None:
-        self.rows: dict[uuid.UUID, Entity] = {}
+        self.rows: dict[int, Entity] = {}
         names = ("tenant_id", *entity_type.__crm_indexes__)
-        self.indexes: dict[str, dict[Any, set[uuid.UUID]]] = {n: {} for n in names}
-        self.getters = {n: getter(n) for n in names}
+        self.indexes: dict[str, dict[Any, set[int]]] = {n: {} for n in names}
+        self.indexed = tuple((getter(n), self.indexes[n]) for n in names)
 
-    def _index(self, row: Entity) -> None:
-        for name, idx in self.indexes.items():
-            value = _hashable(self.getters[name](row))
-            idx.setdefault(value, set()).add(row.id)
+    def put(self, row: Entity) -> None:
+        key = row.id.int
+        old = self.rows.get(key)
+        if old is not None:
+            self._unindex(old, key)
+        self.rows[key] = row
+        for get, idx in self.indexed:
+            value = get(row)
+            if type(value) not in _PLAIN:
+                value = _hashable(value)
+            ids = idx.get(value)
+            if ids is None:
+                idx[value] = {key}
+            else:
+                ids.add(key)
 
-    def _unindex(self, row: Entity) -> None:
-        for name, idx in self.indexes.items():
-            value = _hashable(self.getters[name](row))
+    def _unindex(self, row: Entity, key: int) -> None:
+        for get, idx in self.indexed:
+            value = _hashable(get(row))
             ids = idx.get(value)
             if ids is not None:
-                ids.discard(row.id)
+                ids.discard(key)
                 if not ids:
                     del idx[value]
 
-    def put(self, row: Entity) -> None:
-        old = self.rows.get(row.id)
-        if old is not None:
-            self._unindex(old)
-        self.rows[row.id] = row
-        self._index(row)
-
     def remove(self, id: uuid.UUID) -> None:
-        old = self.rows.pop(id, None)
+        old = self.rows.pop(id.int, None)
         if old is not None:
-            self._unindex(old)
+            self._unindex(old, id.int)
 
-    def candidates(self, where: Filter) -> set[uuid.UUID] | None:
-        """Ids that may match, from the most selective usable index; None: scan all."""
+    def candidates(self, where: Filter) -> set[int] | None:
+        """Row keys that may match, from the most selective usable index; None: scan all."""
         terms = where.items if isinstance(where, And) else (where,)
-        best: set[uuid.UUID] | None = None
+        best: set[int] | None = None
         for term in terms:
-            ids: set[uuid.UUID] | None = None
+            ids: set[int] | None = None
             if isinstance(term, Compare) and term.op == "eq" and term.field in self.indexes:
                 ids = self.indexes[term.field].get(_hashable(term.value), set())
             elif isinstance(term, In) and term.field in self.indexes:
@@ -103,6 +106,9 @@ class _Table:
             if ids is not None and (best is None or len(ids) < len(best)):
                 best = ids
         return best
+
+
+_PLAIN = frozenset((str, type(None), int, bool))
 
 
 def _hashable(value: Any) -> Any:
@@ -168,7 +174,7 @@ class MemoryUnitOfWork(UnitOfWork):
         """Check every expected version, then apply every staged write; or nothing."""
         with self._store._lock:
             for (etype, id), expected in self._expect.items():
-                current = self._store._table(etype).rows.get(id)
+                current = self._store._table(etype).rows.get(id.int)
                 name = etype.__name__
                 if expected is None:
                     if current is not None:
@@ -207,7 +213,7 @@ class MemoryUnitOfWork(UnitOfWork):
         if staged is not None and id in staged:
             row = staged[id]
             return None if row is _DELETED else cast(Entity, row)
-        return self._store._table(etype).rows.get(id)
+        return self._store._table(etype).rows.get(id.int)
 
     def _stage(self, etype: type[Entity], id: uuid.UUID, row: Any, expect: int | None) -> None:
         key = (etype, id)
@@ -267,7 +273,7 @@ class MemoryRepository(Repository[E], Generic[E]):
                 expected_version=entity.version,
                 actual_version=None if current is None else current.version,
             )
-        stored = attrs.evolve(entity, version=entity.version + 1)
+        stored = replace_trusted(entity, version=entity.version + 1)
         self._uow._stage(self.entity_type, entity.id, stored, entity.version)
         return stored
 
@@ -296,7 +302,8 @@ class MemoryRepository(Repository[E], Generic[E]):
             if ids is None:
                 rows: Iterable[Entity] = list(table.rows.values())
             else:
-                rows = [table.rows[i] for i in ids if i in table.rows]
+                found = table.rows
+                rows = [found[i] for i in ids]
         out: list[E] = []
         for row in rows:
             if row.id in staged:
@@ -322,20 +329,12 @@ class MemoryRepository(Repository[E], Generic[E]):
         if limit is not None and limit < 0:
             raise QueryError("limit must not be negative")
         rows = self._matching(where)
-        if after is not None:
-            cursor = decode_cursor(after, order)
-            rows = [r for r in rows if compare_keys(sort_key_values(r, order), cursor, order) > 0]
         keyed = [(sort_key_values(r, order), r) for r in rows]
-        cmp = _row_cmp(order)
-        if limit is not None:
-            top = heapq.nsmallest(limit + 1, keyed, key=cmp)
-            more = len(top) > limit
-            top = top[:limit]
-        else:
-            top = sorted(keyed, key=cmp)
-            more = False
-        items = tuple(r for _, r in top)
-        next_cursor = encode_cursor(order, top[-1][0]) if more and top else None
+        try:
+            items, last, more = _page_native(keyed, order, limit, after)
+        except TypeError:  # mixed kinds in one sort term: compare the slow, total way
+            items, last, more = _page_total(keyed, order, limit, after)
+        next_cursor = encode_cursor(order, last) if more and last is not None else None
         return Page(items, next_cursor)
 
     def count(self, where: Filter | None = None) -> int:
@@ -361,8 +360,44 @@ class MemoryRepository(Repository[E], Generic[E]):
             after = page.next_cursor
 
 
-def _row_cmp(order: tuple[Sort, ...]) -> Callable[[tuple[tuple[object, ...], Any]], Any]:
-    def cmp(a: tuple[tuple[object, ...], Any], b: tuple[tuple[object, ...], Any]) -> int:
-        return compare_keys(a[0], b[0], order)
+Keyed = list[tuple[tuple[object, ...], Any]]
 
-    return cmp_to_key(cmp)
+
+def _page_native(
+    keyed: Keyed, order: tuple[Sort, ...], limit: int | None, after: str | None
+) -> tuple[tuple[Any, ...], tuple[object, ...] | None, bool]:
+    rows = [(native_key(k, order), k, r) for k, r in keyed]
+    if after is not None:
+        start = native_key(decode_cursor(after, order), order)
+        rows = [row for row in rows if row[0] > start]
+    return _cut(rows, limit, key=lambda row: row[0])
+
+
+def _page_total(
+    keyed: Keyed, order: tuple[Sort, ...], limit: int | None, after: str | None
+) -> tuple[tuple[Any, ...], tuple[object, ...] | None, bool]:
+    rows = [(None, k, r) for k, r in keyed]
+    if after is not None:
+        cursor = decode_cursor(after, order)
+        rows = [row for row in rows if compare_keys(row[1], cursor, order) > 0]
+
+    def cmp(a: tuple[Any, tuple[object, ...], Any], b: tuple[Any, tuple[object, ...], Any]) -> int:
+        return compare_keys(a[1], b[1], order)
+
+    return _cut(rows, limit, key=cmp_to_key(cmp))
+
+
+def _cut(
+    rows: list[tuple[Any, tuple[object, ...], Any]],
+    limit: int | None,
+    key: Callable[[Any], Any],
+) -> tuple[tuple[Any, ...], tuple[object, ...] | None, bool]:
+    if limit is None:
+        top = sorted(rows, key=key)
+        more = False
+    else:
+        top = heapq.nsmallest(limit + 1, rows, key=key)
+        more = len(top) > limit
+        top = top[:limit]
+    last = top[-1][1] if top else None
+    return tuple(r for _, _, r in top), last, more
