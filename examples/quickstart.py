@@ -1,0 +1,99 @@
+"""Quickstart: a small CRM in a SQLite file, some customers and deals, and a few questions.
+
+    python examples/quickstart.py [--url sqlite:///crm-demo.db]
+
+Runs on the embedded default (a SQLite file next to where you run it; no
+server). Pass ``--url memory://`` to keep everything in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import unicodedata
+from collections import defaultdict
+from decimal import Decimal
+
+import crmcore
+from crmcore import Account, Customer, Money, Opportunity
+from crmcore.query import field
+
+PEOPLE = [
+    {"first_name": "伟", "last_name": "张", "email": "zhang.wei@example.cn",
+     "phone": "+86 138 0013 8000", "stage": "customer", "owner_id": "li.na", "tags": {"vip"}},
+    {"first_name": "芳", "last_name": "王", "email": "wang.fang@example.cn",
+     "phone": "139-1234-5678", "stage": "opportunity", "owner_id": "li.na"},
+    {"first_name": "Anna", "last_name": "Smith", "email": "anna.smith@example.com",
+     "phone": "+1 415 555 0132", "stage": "sales_qualified", "owner_id": "tom"},
+    {"first_name": "Liam", "last_name": "O'Brien", "email": "liam@example.ie",
+     "stage": "lead", "owner_id": "tom"},
+    {"first_name": "娜娜", "last_name": "欧阳", "email": "ouyang@example.cn",
+     "phone": "+86 186 0000 1111", "stage": "customer", "owner_id": "li.na", "tags": {"vip", "b2b"}},
+    {"first_name": "Jan", "last_name": "van der Berg", "email": "jan@example.nl",
+     "stage": "subscriber"},
+]
+
+DEALS = [
+    ("Cloud licences 2025", "negotiation", "480000", 0.8, "li.na"),
+    ("Support renewal", "proposal", "120000", 0.5, "li.na"),
+    ("Pilot project", "qualification", "36000", 0.2, "tom"),
+    ("Hardware refresh", "prospecting", "250000", 0.1, "tom"),
+    ("Training package", "closed_won", "18000", 1.0, "li.na"),
+]
+
+
+def pad(text: str, width: int) -> str:
+    """Left-justify for a terminal, where CJK characters take two columns."""
+    cols = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - cols, 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", default="sqlite:///crm-demo.db")
+    args = ap.parse_args()
+
+    crm = crmcore.connect(args.url)
+    with crm.session() as s:
+        if s.customers.count() == 0:
+            acme = s.accounts.add(Account(name="星辰科技有限公司", industry="software"))
+            people = s.customers.add_many(Customer(**p) for p in PEOPLE)  # type: ignore[arg-type]
+            close = dt.date.today() + dt.timedelta(days=45)
+            s.opportunities.add_many(
+                Opportunity(
+                    name=name,
+                    stage=stage,
+                    amount=Money(Decimal(amount), "CNY"),
+                    probability=p,
+                    owner_id=owner,
+                    account_id=acme.id,
+                    customer_id=people[i % len(people)].id,
+                    expected_close_date=close,
+                )
+                for i, (name, stage, amount, p, owner) in enumerate(DEALS)
+            )
+            print(f"created {len(people)} customers and {len(DEALS)} deals in {args.url}\n")
+
+    with crm.session() as s:
+        print("Customers, family name first:")
+        for c in s.customers.find(order_by=["last_name", "first_name"]):
+            tags = ", ".join(sorted(c.tags)) or "-"
+            print(f"  {pad(c.display_name, 20)} {c.stage:<16} {c.phone or '-':<18} tags: {tags}")
+
+        vip = s.customers.find(field("tags").has("vip") & (field("stage") == "customer"))
+        print(f"\nVIP customers: {', '.join(c.display_name for c in vip)}")
+
+        print("\nPipeline by owner (open deals, weighted by stage probability):")
+        open_deals = s.opportunities.find(~field("stage").in_(["closed_won", "closed_lost"]))
+        totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for o in open_deals:
+            assert o.amount is not None
+            totals[o.owner_id or "-"][0] += o.amount.amount
+            totals[o.owner_id or "-"][1] += o.amount.amount * Decimal(str(o.probability or 0))
+        for owner, (total, weighted) in sorted(totals.items()):
+            print(f"  {owner:<8} pipeline {total:>12,.2f} CNY   weighted {weighted:>12,.2f} CNY")
+    crm.close()
+
+
+if __name__ == "__main__":
+    main()
