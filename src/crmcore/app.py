@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import attrs
 
-from crmcore.errors import ConfigurationError, NotFound, PermissionDenied
+from crmcore.errors import AlreadyExists, ConfigurationError, Conflict, NotFound, PermissionDenied
 from crmcore.model import (
     Account,
     Activity,
@@ -69,6 +69,7 @@ def connect(
     clock: Callable[[], _dt.datetime] | None = None,
     validators: Mapping[type[Entity], Validator] | None = None,
     layers: Sequence[Layer] = (),
+    audit: bool = False,
     create_schema: bool = True,
     **store_options: Any,
 ) -> Crm:
@@ -81,8 +82,10 @@ def connect(
         clock: returns the current aware UTC time (inject for tests).
         validators: per entity type, a function that normalises and checks a
             record before it is written.
-        layers: extra repository layers, outermost first (policy guard, audit,
-            encryption), applied around the adapter in every session.
+        layers: extra repository layers, outermost first, applied around the
+            adapter in every session (inside the built-in ones).
+        audit: record every change in the hash-chained audit trail
+            (:mod:`crmcore.audit`), in the same unit of work.
         create_schema: on a new SQL database, create the schema at head.
         store_options: passed to the SQL store (pool size, echo...).
 
@@ -110,7 +113,12 @@ def connect(
         store = SqlStore(url, create_schema=create_schema, **store_options)
     else:
         raise ConfigurationError(f"no storage adapter for URL {url!r}")
-    return Crm(store, clock=clock, validators=validators, layers=layers)
+    built: list[Layer] = []
+    if audit:
+        from crmcore.audit import AuditLayer
+
+        built.append(AuditLayer())
+    return Crm(store, clock=clock, validators=validators, layers=(*built, *layers))
 
 
 class Crm:
@@ -220,6 +228,10 @@ class Session:
         self.after_commit: list[Callable[[], None]] = []
         #: callbacks run just before commit, inside the unit of work (audit flush)
         self.before_commit: list[Callable[[Session], None]] = []
+        #: callbacks run after a rollback (layers drop what they collected)
+        self.after_rollback: list[Callable[[], None]] = []
+        #: per-session state of the layers (the auditor, caches), by name
+        self.extensions: dict[str, Any] = {}
 
     @property
     def tenant_id(self) -> str:
@@ -258,9 +270,19 @@ class Session:
         """Commit everything so far; the session stays usable for more work."""
         if self._uow is None:
             return
-        for hook in list(self.before_commit):
-            hook(self)
-        self._uow.commit()
+        try:
+            for hook in list(self.before_commit):
+                hook(self)
+            self._uow.commit()
+        except AlreadyExists as exc:
+            if exc.entity != AuditEntry.__name__:
+                raise
+            self.rollback()
+            raise Conflict(
+                "AuditEntry",
+                exc.id,
+                reason="another session appended to the audit trail first; retry the unit of work",
+            ) from None
         callbacks, self.after_commit = self.after_commit, []
         for cb in callbacks:
             cb()
@@ -270,6 +292,8 @@ class Session:
         if self._uow is not None:
             self._uow.rollback()
         self.after_commit = []
+        for hook in list(self.after_rollback):
+            hook()
 
     def close(self) -> None:
         """Roll back anything uncommitted and release the unit of work."""
@@ -299,6 +323,9 @@ class Session:
         return f"Session({self.principal.user_id!r}@{self.tenant_id!r})"
 
 
+_READ_ONLY: frozenset[type[Entity]] = frozenset({AuditEntry})
+
+
 class SessionRepository(Generic[E]):
     """The outermost layer: tenant scope, stamps, validation, soft delete, friendly finds.
 
@@ -315,7 +342,18 @@ class SessionRepository(Generic[E]):
 
     # -- writes
 
+    def _writable(self, action: str, id: object = None) -> None:
+        if self.entity_type in _READ_ONLY:
+            raise PermissionDenied(
+                action,
+                self._name,
+                id=id,
+                reason="the audit trail is append-only; entries are written by the audit layer",
+                principal=self._session.principal.user_id,
+            )
+
     def _stamp_new(self, entity: E, now: _dt.datetime) -> E:
+        self._writable("create", entity.id)
         if not isinstance(entity, self.entity_type):
             raise ConfigurationError(
                 f"{self._name} repository cannot store a {type(entity).__name__}"
@@ -359,6 +397,7 @@ class SessionRepository(Generic[E]):
             NotFound: no such record in this tenant.
             ValidationError: the change breaks a field rule.
         """
+        self._writable("update", entity.id)
         current = self._get_in_tenant(entity.id, include_deleted=True)
         changed = replace_trusted(
             entity,
@@ -379,6 +418,7 @@ class SessionRepository(Generic[E]):
             NotFound: no such record in this tenant.
             Conflict: ``expected_version`` is given and stale.
         """
+        self._writable("delete", id)
         current = self._get_in_tenant(id, include_deleted=hard)
         if hard:
             self._inner.delete(id, expected_version=expected_version)
@@ -394,6 +434,7 @@ class SessionRepository(Generic[E]):
         Raises:
             NotFound: no such record in this tenant.
         """
+        self._writable("update", id)
         current = self._get_in_tenant(id, include_deleted=True)
         if current.deleted_at is None:
             return current

@@ -1,0 +1,194 @@
+"""The audit layer: records who changed what, field by field, in the same unit of work.
+
+Entries are collected while a session works and appended to the tenant's
+chain just before it commits, through the adapter's own repository, so they
+land in the same transaction as the changes: a rolled-back unit of work leaves
+no entry. An entry's id is derived from (tenant, seq), so two sessions that
+race to append the same position cannot both commit: the second one fails
+with :class:`crmcore.errors.Conflict` and can be retried.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from crmcore.audit._chain import GENESIS, entry_hash
+from crmcore.model import AuditEntry, Entity, to_data
+from crmcore.query import Filter, OrderSpec, Page, eq
+from crmcore.storage.ports import Repository
+
+if TYPE_CHECKING:
+    from crmcore.app import Session
+
+__all__ = ["AuditLayer", "AuditingRepository", "Auditor"]
+
+E = TypeVar("E", bound=Entity)
+_NAMESPACE = uuid.UUID("6f1c63c5-2a8e-4c5e-9d0f-6b8f5d2c9a41")
+_SKIP = frozenset({"updated_at", "version", "created_at", "tenant_id", "id"})
+#: how a protected (encrypted) field's change is recorded: never its value
+REDACTED: Mapping[str, Any] = {"changed": True, "redacted": True}
+
+
+def _diff(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, redact: frozenset[str]
+) -> dict[str, Any]:
+    keys = set(before or {}) | set(after or {})
+    out: dict[str, Any] = {}
+    for key in sorted(keys - _SKIP):
+        old = (before or {}).get(key)
+        new = (after or {}).get(key)
+        if old == new:
+            continue
+        out[key] = dict(REDACTED) if key in redact else {"from": old, "to": new}
+    return out
+
+
+class Auditor:
+    """Collects one session's changes and appends them to the tenant's chain at commit.
+
+    Args:
+        session: the session whose changes are recorded.
+        redact: per entity name, fields recorded as changed but never with values.
+    """
+
+    def __init__(self, session: Session, redact: Mapping[str, frozenset[str]]) -> None:
+        self._session = session
+        self._redact = redact
+        self._pending: list[dict[str, Any]] = []
+        session.before_commit.append(self._flush)
+        session.after_rollback.append(self.discard)
+
+    def record(
+        self, action: str, entity: Entity, before: Entity | None, after: Entity | None
+    ) -> None:
+        """Note one change (the entry is written when the session commits)."""
+        name = type(entity).entity_name()
+        changes = _diff(
+            to_data(before) if before is not None else None,
+            to_data(after) if after is not None else None,
+            self._redact.get(name, frozenset()),
+        )
+        self._pending.append(
+            {"action": action, "entity": name, "record_id": entity.id, "changes": changes}
+        )
+
+    def discard(self) -> None:
+        """Forget what was collected (the session rolled back)."""
+        self._pending.clear()
+
+    def _flush(self, session: Session) -> None:
+        if not self._pending:
+            return
+        repo = session.uow.repository(AuditEntry)
+        tenant = session.tenant_id
+        head = repo.find(eq("tenant_id", tenant), order_by="-seq", limit=1)
+        seq = head.items[0].seq if head.items else 0
+        prev = head.items[0].hash if head.items else GENESIS
+        now = session.now()
+        principal = session.principal
+        entries = []
+        for item in self._pending:
+            seq += 1
+            entry = AuditEntry(
+                id=uuid.uuid5(_NAMESPACE, f"{tenant}:{seq}"),
+                tenant_id=tenant,
+                created_at=now,
+                updated_at=now,
+                version=1,
+                seq=seq,
+                actor=principal.user_id,
+                system=principal.system,
+                at=now,
+                correlation_id=session.correlation_id,
+                prev_hash=prev,
+                **item,
+            )
+            entry = attrs.evolve(entry, hash=entry_hash(entry))
+            prev = entry.hash
+            entries.append(entry)
+        repo.add_many(entries)
+        self._pending.clear()
+
+
+class AuditingRepository(Repository[E], Generic[E]):
+    """Passes every call through and records each change with the session's auditor."""
+
+    def __init__(self, inner: Repository[E], auditor: Auditor) -> None:
+        self._inner = inner
+        self._auditor = auditor
+        self.entity_type = inner.entity_type
+
+    def add(self, entity: E) -> E:
+        stored = self._inner.add(entity)
+        self._auditor.record("create", stored, None, stored)
+        return stored
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        stored = self._inner.add_many(entities)
+        for e in stored:
+            self._auditor.record("create", e, None, e)
+        return stored
+
+    def get(self, id: uuid.UUID) -> E:
+        return self._inner.get(id)
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        return self._inner.get_many(ids)
+
+    def update(self, entity: E) -> E:
+        before = self._inner.get(entity.id)
+        stored = self._inner.update(entity)
+        action = "update"
+        if before.deleted_at is None and stored.deleted_at is not None:
+            action = "delete"
+        elif before.deleted_at is not None and stored.deleted_at is None:
+            action = "restore"
+        self._auditor.record(action, stored, before, stored)
+        return stored
+
+    def delete(self, id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        before = self._inner.get(id)
+        self._inner.delete(id, expected_version=expected_version)
+        self._auditor.record("erase", before, before, None)
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[E]:
+        return self._inner.find(where, order_by=order_by, limit=limit, after=after)
+
+    def count(self, where: Filter | None = None) -> int:
+        return self._inner.count(where)
+
+    def stream(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
+    ) -> Iterator[E]:
+        return self._inner.stream(where, order_by=order_by, batch_size=batch_size)
+
+
+@attrs.frozen
+class AuditLayer:
+    """The audit layer for ``connect(layers=...)``: one Auditor per session.
+
+    Args:
+        redact: per entity name, fields recorded as changed but never with
+            their values (the encrypted ones).
+    """
+
+    redact: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+
+    def __call__(self, inner: Repository[Any], session: Session) -> Repository[Any]:
+        if inner.entity_type is AuditEntry:
+            return inner  # the trail itself is append-only through the auditor
+        auditor = session.extensions.get("auditor")
+        if auditor is None:
+            auditor = session.extensions["auditor"] = Auditor(session, self.redact)
+        return AuditingRepository(inner, auditor)
