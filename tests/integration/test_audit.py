@@ -9,7 +9,7 @@ import pytest
 
 import crmcore
 from crmcore import Customer, Principal
-from crmcore.audit import AuditLayer, GENESIS, export, field_history, history, verify, verify_trail
+from crmcore.audit import GENESIS, AuditLayer, export, field_history, history, verify, verify_trail
 from crmcore.errors import Conflict, PermissionDenied
 from crmcore.model import AuditEntry
 
