@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import crmcore
 from crmcore import Customer, Money, Opportunity, Principal
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
-from crmcore.model import COLLECTIONS, Order, OrderLine
+from crmcore.model import COLLECTIONS, AuditEntry, Order, OrderLine
 from crmcore.query import (
     Filter,
     all_of,
@@ -129,7 +129,11 @@ def test_every_entity_round_trips(session: Factory, cls: type, backend: str) -> 
     @given(entity=entity_of(cls))
     def check(entity: crmcore.model.Entity) -> None:
         with session() as s:
-            stored = s.repo(cls).add(entity)
+            if cls is AuditEntry:  # append-only through the session: write at the adapter
+                raw = attrs.evolve(entity, tenant_id=s.tenant_id, version=1)
+                stored = s.uow.repository(cls).add(raw)
+            else:
+                stored = s.repo(cls).add(entity)
         with session() as s:
             loaded = s.repo(cls).get(entity.id)
         assert stored == loaded

@@ -34,7 +34,13 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
-from crmcore.model._registry import COLLECTIONS, ENTITY_TYPES, collection_of, entity_type
+from crmcore.model._registry import (
+    COLLECTIONS,
+    ENTITY_TYPES,
+    collection_of,
+    entity_type,
+    references_to,
+)
 from crmcore.model._serialize import from_data, make_converter, to_data
 from crmcore.model._values import (
     Address,
@@ -87,6 +93,7 @@ __all__ = [
     "is_cjk",
     "make_converter",
     "new_id",
+    "references_to",
     "replace_trusted",
     "to_data",
     "utcnow",

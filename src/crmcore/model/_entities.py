@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -117,6 +117,30 @@ class SurveyKind(str, enum.Enum):
 _SURVEY_RANGES = {SurveyKind.CSAT: (1, 5), SurveyKind.NPS: (0, 10), SurveyKind.CES: (1, 7)}
 
 
+def _emails(value: Iterable[EmailAddress]) -> tuple[EmailAddress, ...]:
+    return tuple(value)
+
+
+def _phones(value: Iterable[PhoneNumber]) -> tuple[PhoneNumber, ...]:
+    return tuple(value)
+
+
+def _addresses(value: Iterable[Address]) -> tuple[Address, ...]:
+    return tuple(value)
+
+
+def _lines(value: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
+    return tuple(value)
+
+
+def _strs(value: Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _uuids(value: Iterable[uuid.UUID]) -> tuple[uuid.UUID, ...]:
+    return tuple(value)
+
+
 def _probability(value: float | None) -> float | None:
     if value is None:
         return None
@@ -152,12 +176,12 @@ class Customer(Entity):
     last_name: str | None = None
     email: str | None = None
     phone: str | None = None
-    emails: tuple[EmailAddress, ...] = attrs.field(default=(), converter=tuple)
-    phones: tuple[PhoneNumber, ...] = attrs.field(default=(), converter=tuple)
+    emails: tuple[EmailAddress, ...] = attrs.field(default=(), converter=_emails)
+    phones: tuple[PhoneNumber, ...] = attrs.field(default=(), converter=_phones)
     date_of_birth: _dt.date | None = None
     gender: Gender | None = None
     national_id: str | None = None
-    addresses: tuple[Address, ...] = attrs.field(default=(), converter=tuple)
+    addresses: tuple[Address, ...] = attrs.field(default=(), converter=_addresses)
     preferred_language: str | None = None
     preferred_channel: Channel | None = None
     stage: str = "subscriber"
@@ -192,7 +216,7 @@ class Account(Entity):
     website: str | None = None
     email: str | None = None
     phone: str | None = None
-    addresses: tuple[Address, ...] = attrs.field(default=(), converter=tuple)
+    addresses: tuple[Address, ...] = attrs.field(default=(), converter=_addresses)
     parent_id: uuid.UUID | None = None
     source: str | None = None
     owner_id: str | None = None
@@ -304,7 +328,7 @@ class Activity(Entity):
     due_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     done_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     duration_minutes: int | None = None
-    participants: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    participants: tuple[str, ...] = attrs.field(default=(), converter=_strs)
     customer_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
     lead_id: uuid.UUID | None = None
@@ -439,7 +463,7 @@ class Order(Entity):
     status: str = "placed"
     currency: str = "CNY"
     ordered_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
-    lines: tuple[OrderLine, ...] = attrs.field(default=(), converter=tuple)
+    lines: tuple[OrderLine, ...] = attrs.field(default=(), converter=_lines)
     owner_id: str | None = None
     team_id: str | None = None
 
@@ -545,7 +569,7 @@ class MergeRecord(Entity):
 
     entity: str
     survivor_id: uuid.UUID
-    merged_ids: tuple[uuid.UUID, ...] = attrs.field(default=(), converter=tuple)
+    merged_ids: tuple[uuid.UUID, ...] = attrs.field(default=(), converter=_uuids)
     actor: str | None = None
     undone_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     journal: Mapping[str, Any] = attrs.field(factory=dict, hash=False)

@@ -29,7 +29,7 @@ from crmcore.model._entities import (
     TransitionRecord,
 )
 
-__all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type"]
+__all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
 
 #: collection name (session attribute and table name) -> entity type
 COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
@@ -82,3 +82,35 @@ def collection_of(cls: type[Entity]) -> str:
         return _COLLECTION_OF[cls]
     except KeyError:
         raise ConfigurationError(f"{cls.__name__} is not a stored aggregate") from None
+
+
+_TARGETS = {
+    "customer": "Customer",
+    "account": "Account",
+    "lead": "Lead",
+    "opportunity": "Opportunity",
+    "ticket": "Ticket",
+    "campaign": "Campaign",
+    "segment": "Segment",
+}
+
+
+def _target(cls: type[Entity], field: str) -> str | None:
+    if field == "parent_id":
+        return cls.__name__
+    stem = field.removeprefix("converted_").removesuffix("_id")
+    return _TARGETS.get(stem)
+
+
+def references_to(target: type[Entity]) -> list[tuple[type[Entity], str]]:
+    """Every (entity type, field) that holds the id of a ``target`` record.
+
+    Generic references (a transition's or an audit entry's ``record_id``) are
+    not included: history stays with the record it describes.
+    """
+    return [
+        (cls, field)
+        for cls in COLLECTIONS.values()
+        for field in cls.__crm_references__
+        if _target(cls, field) == target.__name__
+    ]
