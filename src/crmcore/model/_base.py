@@ -150,6 +150,11 @@ class Entity:
         deleted_at: set by a soft delete; soft-deleted rows are hidden from
             finds unless asked for.
         custom: tenant-defined custom field values (JSON data).
+        sealed: storage-internal: the ciphertexts of encrypted fields, written
+            and read by the encryption layer; always empty on records a
+            session returns.
+        search_keys: storage-internal: blind-index tokens (``"email:..."``)
+            of searchable encrypted fields; always empty on returned records.
     """
 
     #: fields a repository keeps an index on (equality lookups and ordering)
@@ -164,6 +169,8 @@ class Entity:
     version: int = 0
     deleted_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     custom: Mapping[str, Any] = attrs.field(factory=dict, converter=_custom, hash=False)
+    sealed: Mapping[str, str] = attrs.field(factory=dict, hash=False, repr=False)
+    search_keys: frozenset[str] = attrs.field(default=frozenset(), converter=_tags, repr=False)
 
     @classmethod
     def entity_name(cls) -> str:

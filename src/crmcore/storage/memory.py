@@ -28,6 +28,7 @@ from crmcore.query import (
     And,
     Compare,
     Filter,
+    Has,
     In,
     OrderSpec,
     Page,
@@ -58,7 +59,7 @@ class _Table:
 
     def __init__(self, entity_type: type[Entity]) -> None:
         self.rows: dict[int, Entity] = {}
-        names = ("tenant_id", *entity_type.__crm_indexes__)
+        names = ("tenant_id", "search_keys", *entity_type.__crm_indexes__)
         self.indexes: dict[str, dict[Any, set[int]]] = {n: {} for n in names}
         self.indexed = tuple((getter(n), self.indexes[n]) for n in names)
 
@@ -69,23 +70,21 @@ class _Table:
             self._unindex(old, key)
         self.rows[key] = row
         for get, idx in self.indexed:
-            value = get(row)
-            if type(value) not in _PLAIN:
-                value = _hashable(value)
-            ids = idx.get(value)
-            if ids is None:
-                idx[value] = {key}
-            else:
-                ids.add(key)
+            for value in _index_values(get(row)):
+                ids = idx.get(value)
+                if ids is None:
+                    idx[value] = {key}
+                else:
+                    ids.add(key)
 
     def _unindex(self, row: Entity, key: int) -> None:
         for get, idx in self.indexed:
-            value = _hashable(get(row))
-            ids = idx.get(value)
-            if ids is not None:
-                ids.discard(key)
-                if not ids:
-                    del idx[value]
+            for value in _index_values(get(row)):
+                ids = idx.get(value)
+                if ids is not None:
+                    ids.discard(key)
+                    if not ids:
+                        del idx[value]
 
     def remove(self, id: uuid.UUID) -> None:
         old = self.rows.pop(id.int, None)
@@ -98,8 +97,9 @@ class _Table:
         best: set[int] | None = None
         for term in terms:
             ids: set[int] | None = None
-            if isinstance(term, Compare) and term.op == "eq" and term.field in self.indexes:
-                ids = self.indexes[term.field].get(_hashable(term.value), set())
+            exact = isinstance(term, Has) or (isinstance(term, Compare) and term.op == "eq")
+            if exact and term.field in self.indexes:  # type: ignore[attr-defined]
+                ids = self.indexes[term.field].get(_hashable(term.value), set())  # type: ignore[attr-defined]
             elif isinstance(term, In) and term.field in self.indexes:
                 idx = self.indexes[term.field]
                 ids = set().union(*(idx.get(_hashable(v), set()) for v in term.values))
@@ -109,6 +109,19 @@ class _Table:
 
 
 _PLAIN = frozenset((str, type(None), int, bool))
+
+
+def _index_values(value: Any) -> tuple[Any, ...]:
+    """The keys a field value is indexed under: itself, or each member of a collection.
+
+    A collection field is only ever queried with ``has``, a scalar one with
+    ``eq``/``in_``, so the two kinds never meet in one index.
+    """
+    if type(value) in _PLAIN:
+        return (value,)
+    if isinstance(value, (frozenset, tuple, list, set)):
+        return tuple(_hashable(v) for v in value)
+    return (_hashable(value),)
 
 
 def _hashable(value: Any) -> Any:

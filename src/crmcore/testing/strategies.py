@@ -142,6 +142,9 @@ def entity_of(cls: type[E], **overrides: st.SearchStrategy[Any]) -> st.SearchStr
         fields["currency"] = st.just("CNY")
     if "id" in fields:
         fields["id"] = st.builds(new_id)  # unique, so examples never collide in a store
+    if "sealed" in fields:  # storage-internal, written only by the encryption layer
+        fields["sealed"] = st.just({})
+        fields["search_keys"] = st.just(frozenset())
     if "deleted_at" in fields:
         fields["deleted_at"] = st.none()
     fields.update(overrides)
