@@ -52,6 +52,8 @@ from crmcore.storage.ports import Repository, Store, UnitOfWork
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from crmcore.crypto._layer import Encryption
+
 __all__ = ["Crm", "Session", "SessionRepository", "connect"]
 
 E = TypeVar("E", bound=Entity)
@@ -70,6 +72,7 @@ def connect(
     validators: Mapping[type[Entity], Validator] | None = None,
     layers: Sequence[Layer] = (),
     audit: bool = False,
+    encryption: Encryption | None = None,
     create_schema: bool = True,
     **store_options: Any,
 ) -> Crm:
@@ -85,7 +88,10 @@ def connect(
         layers: extra repository layers, outermost first, applied around the
             adapter in every session (inside the built-in ones).
         audit: record every change in the hash-chained audit trail
-            (:mod:`crmcore.audit`), in the same unit of work.
+            (:mod:`crmcore.audit`), in the same unit of work; encrypted fields
+            are recorded as changed, never with their values.
+        encryption: field-level encryption (:class:`crmcore.crypto.Encryption`):
+            protected fields are stored as ciphertext plus blind indexes.
         create_schema: on a new SQL database, create the schema at head.
         store_options: passed to the SQL store (pool size, echo...).
 
@@ -117,8 +123,10 @@ def connect(
     if audit:
         from crmcore.audit import AuditLayer
 
-        built.append(AuditLayer())
-    return Crm(store, clock=clock, validators=validators, layers=(*built, *layers))
+        redact = encryption.redacted_fields() if encryption is not None else {}
+        built.append(AuditLayer(redact=redact))
+    inner: list[Layer] = [encryption] if encryption is not None else []
+    return Crm(store, clock=clock, validators=validators, layers=(*built, *layers, *inner))
 
 
 class Crm:

@@ -1,0 +1,394 @@
+"""The encryption layer: protected fields leave as ciphertext and come back as plaintext.
+
+It sits between the audit layer and the adapter (DESIGN.md). On the way down,
+each encrypted field's value moves into the record's storage-internal
+``sealed`` map as an AEAD token bound to (tenant, entity, record, field), the
+plaintext field is stored as NULL, and each searchable field adds a blind-index
+token ``"<field>:<index>"`` to ``search_keys`` (plus ``"<field>:*"`` saying a
+value is present). On the way up, tokens are opened and the fields restored.
+
+Filters are rewritten before they reach the adapter: ``==``, ``!=``, ``in_`` on
+a searchable field become membership tests on ``search_keys`` (an indexed
+child table in SQL, a hash index in memory); ``is_null`` on any encrypted
+field tests the presence token. Everything else (ranges, substrings, ordering)
+cannot run on ciphertext and raises :class:`~crmcore.errors.QueryError`
+instead of silently matching nothing.
+
+A Customer's fields are encrypted under the customer's own subject key when
+the keyring has subject keys enabled, so destroying that key
+(``Keyring.shred``) erases them everywhere, backups included; such fields then
+read as ``None``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from crmcore.crypto._blind import BlindIndexer
+from crmcore.crypto._cipher import FieldCipher, key_id_of
+from crmcore.crypto._keys import Keyring
+from crmcore.crypto._protection import DEFAULT_PROTECTION, FieldProtection
+from crmcore.errors import (
+    ConfigurationError,
+    CrmError,
+    DecryptionError,
+    KeyUnavailable,
+    QueryError,
+)
+from crmcore.model import Customer, Entity, replace_trusted
+from crmcore.query import (
+    And,
+    Compare,
+    Const,
+    Contains,
+    Filter,
+    Has,
+    In,
+    IsNull,
+    Not,
+    Or,
+    OrderSpec,
+    Page,
+    StartsWith,
+    all_of,
+    any_of,
+    has,
+    normalize_order,
+    not_,
+)
+from crmcore.storage.ports import Repository
+
+if TYPE_CHECKING:
+    from crmcore.app import Session
+
+__all__ = ["EncryptingRepository", "Encryption", "ReencryptReport", "reencrypt_all"]
+
+E = TypeVar("E", bound=Entity)
+PRESENT = "*"
+
+
+@attrs.frozen(kw_only=True)
+class Encryption:
+    """Field-level encryption for ``connect(..., encryption=...)``.
+
+    Args:
+        keyring: data keys (and subject keys) per tenant.
+        protection: per entity type name, which fields are encrypted or searchable.
+        index_keyring: where blind-index keys come from (default: ``keyring``).
+        normalizers: per (entity, field), the normaliser applied before a value
+            is blind-indexed, both when stored and when searched, so that
+            ``"Wei@Example.CN"`` finds ``"wei@example.cn"``.
+        subject_keys: encrypt a Customer's fields under a key of its own, so
+            that shredding that key erases exactly that person.
+    """
+
+    keyring: Keyring
+    protection: Mapping[str, FieldProtection] = DEFAULT_PROTECTION
+    index_keyring: Keyring | None = None
+    normalizers: Mapping[tuple[str, str], Callable[[Any], Any]] = attrs.field(factory=dict)
+    subject_keys: bool = True
+    cipher: FieldCipher = attrs.field(init=False)
+    indexer: BlindIndexer = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(
+            self, "cipher", FieldCipher(self.keyring, subject_keys=self.subject_keys)
+        )
+        object.__setattr__(
+            self,
+            "indexer",
+            BlindIndexer(self.index_keyring or self.keyring, normalizers=dict(self.normalizers)),
+        )
+
+    def redacted_fields(self) -> dict[str, frozenset[str]]:
+        """Per entity name, the fields the audit trail must not record in plaintext."""
+        return {name: p.encrypted for name, p in self.protection.items()}
+
+    def __call__(self, inner: Repository[Any], session: Session) -> Repository[Any]:
+        spec = self.protection.get(inner.entity_type.entity_name())
+        if spec is None or not spec.encrypted:
+            return inner
+        _check_optional(inner.entity_type, spec)
+        return EncryptingRepository(inner, self, spec, session.tenant_id)
+
+    # -- the transformations, also used by re-encryption jobs
+
+    def _subject(self, record: Entity) -> uuid.UUID | None:
+        return record.id if self.subject_keys and isinstance(record, Customer) else None
+
+    def seal(self, record: E, spec: FieldProtection) -> E:
+        """The record as stored: protected values moved into ``sealed`` and ``search_keys``."""
+        entity = type(record).entity_name()
+        sealed = dict(record.sealed)
+        keys = set(record.search_keys)
+        cleared: dict[str, Any] = {}
+        searchable = spec.searchable
+        subject = self._subject(record)
+        for field in spec.encrypted:
+            value = getattr(record, field)
+            keys = {k for k in keys if not k.startswith(f"{field}:")}
+            sealed.pop(field, None)
+            if value is None:
+                continue
+            sealed[field] = self.cipher.encrypt(
+                value,
+                tenant=record.tenant_id,
+                entity=entity,
+                record_id=record.id,
+                field=field,
+                subject_id=subject,
+            )
+            keys.add(f"{field}:{PRESENT}")
+            if field in searchable:
+                index = self.indexer.index(
+                    value, tenant=record.tenant_id, entity=entity, field=field
+                )
+                keys.add(f"{field}:{index}")
+            cleared[field] = None
+        return replace_trusted(record, sealed=sealed, search_keys=frozenset(keys), **cleared)
+
+    def unseal(self, record: E, spec: FieldProtection) -> E:
+        """The record as the caller sees it: fields decrypted, storage-internal maps empty.
+
+        Raises:
+            DecryptionError: a token was tampered with, moved, or cannot be opened.
+        """
+        if not record.sealed and not record.search_keys:
+            return record
+        entity = type(record).entity_name()
+        values: dict[str, Any] = {}
+        for field, token in record.sealed.items():
+            if field not in spec.encrypted:
+                continue
+            try:
+                values[field] = self.cipher.decrypt(
+                    token, tenant=record.tenant_id, entity=entity, record_id=record.id, field=field
+                )
+            except DecryptionError as exc:
+                if not _shredded(token, exc):
+                    raise
+                values[field] = None  # the subject's key was shredded: erased for good
+        return replace_trusted(record, sealed={}, search_keys=frozenset(), **values)
+
+    def is_stale(self, record: Entity) -> bool:
+        """Whether a stored record holds a token or index made with a key that is not current."""
+        tenant = record.tenant_id
+        for token in record.sealed.values():
+            if self.cipher.needs_rotation(token, tenant=tenant):
+                return True
+        for key in record.search_keys:
+            index = key.split(":", 1)[1]
+            if index != PRESENT and self.indexer.needs_reindex(index, tenant=tenant):
+                return True
+        return False
+
+    def search_key(self, tenant: str, entity: str, field: str, value: Any) -> str:
+        """The ``search_keys`` member a record with ``field == value`` carries."""
+        return f"{field}:{self.indexer.index(value, tenant=tenant, entity=entity, field=field)}"
+
+
+def _shredded(token: str, exc: DecryptionError) -> bool:
+    """Whether a decryption failed only because its subject key was destroyed."""
+    if not isinstance(exc.__cause__, KeyUnavailable):
+        return False
+    try:
+        return key_id_of(token).startswith("s")  # subject keys' ids start with "s"
+    except CrmError:
+        return False
+
+
+def _check_optional(entity_type: type[Entity], spec: FieldProtection) -> None:
+    fields = {a.name: a for a in attrs.fields(entity_type)}
+    for name in spec.encrypted:
+        a = fields.get(name)
+        if a is None:
+            raise ConfigurationError(f"{entity_type.__name__} has no field {name!r} to encrypt")
+        if a.default is attrs.NOTHING or a.default is not None:
+            raise ConfigurationError(
+                f"{entity_type.__name__}.{name} cannot be encrypted: only optional fields "
+                "(default None) can be stored as ciphertext"
+            )
+
+
+class EncryptingRepository(Repository[E], Generic[E]):
+    """Seals records on the way down, unseals them on the way up, rewrites filters."""
+
+    def __init__(
+        self, inner: Repository[E], encryption: Encryption, spec: FieldProtection, tenant: str
+    ) -> None:
+        self._inner = inner
+        self._enc = encryption
+        self._spec = spec
+        self._tenant = tenant
+        self.entity_type = inner.entity_type
+        self._name = self.entity_type.entity_name()
+
+    def _seal(self, record: E) -> E:
+        return self._enc.seal(record, self._spec)
+
+    def _open(self, record: E) -> E:
+        return self._enc.unseal(record, self._spec)
+
+    # -- filters
+
+    def rewrite(self, where: Filter | None) -> Filter | None:
+        """The filter with every condition on an encrypted field made runnable on ciphertext.
+
+        Raises:
+            QueryError: a condition cannot run on ciphertext.
+        """
+        if where is None:
+            return None
+        return self._rewrite(where)
+
+    def _rewrite(self, f: Filter) -> Filter:
+        if isinstance(f, Const):
+            return f
+        if isinstance(f, And):
+            return all_of(*(self._rewrite(i) for i in f.items))
+        if isinstance(f, Or):
+            return any_of(*(self._rewrite(i) for i in f.items))
+        if isinstance(f, Not):
+            return not_(self._rewrite(f.item))
+        name: str = f.field  # type: ignore[attr-defined]
+        if name not in self._spec.encrypted:
+            return f
+        if isinstance(f, IsNull):
+            return not_(has("search_keys", f"{name}:{PRESENT}"))
+        searchable = name in self._spec.searchable
+        if searchable and isinstance(f, Compare) and f.op in ("eq", "ne"):
+            match = has("search_keys", self._key(name, f.value))
+            return match if f.op == "eq" else not_(match)
+        if searchable and isinstance(f, In):
+            parts = [
+                not_(has("search_keys", f"{name}:{PRESENT}"))
+                if v is None
+                else has("search_keys", self._key(name, v))
+                for v in f.values
+            ]
+            return any_of(*parts)
+        kind = {Contains: "contains", StartsWith: "startswith", Has: "has"}.get(type(f), "")
+        op = kind or getattr(f, "op", type(f).__name__)
+        how = "only ==, != and in_" if searchable else "only is_null"
+        raise QueryError(
+            f"{op!r} cannot run on an encrypted field; {how} can", field=name, entity=self._name
+        )
+
+    def _key(self, field: str, value: Any) -> str:
+        return self._enc.search_key(self._tenant, self._name, field, value)
+
+    def _check_order(self, order_by: OrderSpec) -> None:
+        for term in normalize_order(order_by):
+            if term.field in self._spec.encrypted:
+                raise QueryError(
+                    "cannot order by an encrypted field", field=term.field, entity=self._name
+                )
+
+    # -- the port
+
+    def add(self, entity: E) -> E:
+        self._inner.add(self._seal(entity))
+        return entity
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        plain = list(entities)
+        self._inner.add_many([self._seal(e) for e in plain])
+        return plain
+
+    def get(self, id: uuid.UUID) -> E:
+        return self._open(self._inner.get(id))
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        return [self._open(r) for r in self._inner.get_many(ids)]
+
+    def update(self, entity: E) -> E:
+        stored = self._inner.update(self._seal(entity))
+        return replace_trusted(entity, version=stored.version)
+
+    def delete(self, id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        self._inner.delete(id, expected_version=expected_version)
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[E]:
+        self._check_order(order_by)
+        page = self._inner.find(self.rewrite(where), order_by=order_by, limit=limit, after=after)
+        return Page(tuple(self._open(r) for r in page.items), page.next_cursor)
+
+    def count(self, where: Filter | None = None) -> int:
+        return self._inner.count(self.rewrite(where))
+
+    def stream(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
+    ) -> Iterator[E]:
+        self._check_order(order_by)
+        for r in self._inner.stream(self.rewrite(where), order_by=order_by, batch_size=batch_size):
+            yield self._open(r)
+
+
+@attrs.frozen
+class ReencryptReport:
+    """What a re-encryption pass did; ``last_id`` resumes an interrupted pass."""
+
+    entity: str
+    scanned: int
+    rewritten: int
+    last_id: uuid.UUID | None
+
+
+def reencrypt_all(
+    session: Session,
+    encryption: Encryption,
+    entity_type: type[Entity],
+    *,
+    batch_size: int = 500,
+    resume_after: uuid.UUID | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ReencryptReport:
+    """Move every stored record of one type to the current data key and index key.
+
+    Each record is opened with whatever key sealed it and sealed again with the
+    tenant's newest keys (blind indexes included); a batch is committed at a
+    time, in id order, so an interrupted pass resumes from ``last_id`` with
+    ``resume_after``. Run it after ``Keyring.rotate`` (data keys) or after
+    rotating the blind-index key; afterwards the old keys can be retired.
+
+    Raises:
+        DecryptionError: a stored token cannot be opened (tampered or moved).
+        Conflict: a record changed while being rewritten (re-run to pick it up).
+    """
+    from crmcore.query import eq, gt
+
+    spec = encryption.protection.get(entity_type.entity_name())
+    name = entity_type.entity_name()
+    if spec is None or not spec.encrypted:
+        return ReencryptReport(name, 0, 0, resume_after)
+    raw = session.uow.repository(entity_type)
+    scope = eq("tenant_id", session.tenant_id)
+    total = raw.count(scope)
+    scanned = rewritten = 0
+    last = resume_after
+    while True:
+        where = scope if last is None else all_of(scope, gt("id", last))
+        batch = raw.find(where, order_by="id", limit=batch_size)
+        if not batch.items:
+            break
+        for record in batch.items:
+            if encryption.is_stale(record):
+                raw.update(encryption.seal(encryption.unseal(record, spec), spec))
+                rewritten += 1
+            scanned += 1
+            last = record.id
+        session.commit()
+        if progress:
+            progress(f"reencrypt {name}", scanned, total)
+    return ReencryptReport(name, scanned, rewritten, last)

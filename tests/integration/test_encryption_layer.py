@@ -1,0 +1,225 @@
+"""The encryption layer on every backend: ciphertext at rest, lookups by blind index, rotation, shredding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import crmcore
+from crmcore import Customer, Principal
+from crmcore.audit import AuditLayer, history
+from crmcore.crypto import Keyring, StaticKeyProvider
+from crmcore.crypto._layer import Encryption, reencrypt_all
+from crmcore.errors import DecryptionError, QueryError
+from crmcore.query import field, in_
+
+PEOPLE = [
+    Customer(
+        first_name="伟",
+        last_name="张",
+        email="wei@example.cn",
+        phone="+8613800138000",
+        national_id="11010519491231002X",
+        date_of_birth=dt.date(1949, 12, 31),
+    ),
+    Customer(first_name="Anna", last_name="Smith", email="anna@example.com", phone="+14155550132"),
+    Customer(first_name="Bob", last_name="Jones", email=None, phone="+442079460018"),
+]
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring(StaticKeyProvider([os.urandom(32)]))
+
+
+@pytest.fixture
+def enc(keyring: Keyring) -> Encryption:
+    return Encryption(keyring=keyring)
+
+
+@pytest.fixture
+def ecrm(crm: crmcore.Crm, enc: Encryption) -> crmcore.Crm:
+    audit = AuditLayer(redact=enc.redacted_fields())
+    return crmcore.Crm(crm.store, layers=[audit, enc])
+
+
+@pytest.fixture
+def me(tenant: str) -> Principal:
+    return Principal(user_id="ops", tenant_id=tenant, roles={"admin"})
+
+
+def seed(ecrm: crmcore.Crm, me: Principal) -> list[Customer]:
+    with ecrm.session(me) as s:
+        return s.customers.add_many(PEOPLE)
+
+
+def test_stored_rows_hold_no_plaintext(ecrm: crmcore.Crm, me: Principal) -> None:
+    rows = seed(ecrm, me)
+    with ecrm.session(me) as s:
+        raw = s.uow.repository(Customer).get(rows[0].id)
+    assert (raw.email, raw.phone, raw.national_id, raw.date_of_birth) == (None, None, None, None)
+    blob = repr(raw.sealed) + repr(raw.search_keys)
+    for secret in ("wei@example.cn", "13800138000", "11010519491231002X", "1949"):
+        assert secret not in blob
+    assert raw.first_name == "伟"  # not protected
+
+
+def test_reads_give_plaintext_back(ecrm: crmcore.Crm, me: Principal) -> None:
+    rows = seed(ecrm, me)
+    with ecrm.session(me) as s:
+        got = s.customers.get(rows[0].id)
+        assert got == rows[0]
+        assert got.sealed == {} and got.search_keys == frozenset()
+        assert sorted(c.email or "" for c in s.customers.find()) == sorted(
+            c.email or "" for c in rows
+        )
+
+
+def test_equality_lookups_run_on_blind_indexes(ecrm: crmcore.Crm, me: Principal) -> None:
+    rows = seed(ecrm, me)
+    with ecrm.session(me) as s:
+        assert [c.id for c in s.customers.find(email="wei@example.cn")] == [rows[0].id]
+        assert [c.id for c in s.customers.find(field("phone") == "+14155550132")] == [rows[1].id]
+        assert s.customers.count(field("email") != "wei@example.cn") == 2
+        assert {c.id for c in s.customers.find(in_("email", ["anna@example.com", None]))} == {
+            rows[1].id,
+            rows[2].id,
+        }
+        assert [c.id for c in s.customers.find(field("email").is_null())] == [rows[2].id]
+        assert [c.id for c in s.customers.find(field("date_of_birth").not_null())] == [rows[0].id]
+        assert s.customers.find(email="nobody@example.com").items == ()
+
+
+def test_filters_that_cannot_run_on_ciphertext_are_refused(
+    ecrm: crmcore.Crm, me: Principal
+) -> None:
+    seed(ecrm, me)
+    with ecrm.session(me) as s:
+        with pytest.raises(QueryError) as err:
+            s.customers.find(field("email").contains("example"))
+        assert err.value.field == "email"
+        with pytest.raises(QueryError):
+            s.customers.find(field("date_of_birth") < dt.date(2000, 1, 1))
+        with pytest.raises(QueryError):
+            s.customers.find(field("date_of_birth") == dt.date(1949, 12, 31))  # encrypted only
+        with pytest.raises(QueryError):
+            s.customers.find(order_by="email")
+
+
+def test_updates_reseal_and_keep_lookups_right(ecrm: crmcore.Crm, me: Principal) -> None:
+    rows = seed(ecrm, me)
+    with ecrm.session(me) as s:
+        c = s.customers.update(attrs.evolve(rows[0], email="new@example.cn"))
+        assert c.version == 2
+    with ecrm.session(me) as s:
+        assert s.customers.find(email="wei@example.cn").items == ()
+        assert [x.id for x in s.customers.find(email="new@example.cn")] == [rows[0].id]
+
+
+def test_ciphertext_moved_to_another_record_or_field_fails(
+    ecrm: crmcore.Crm, me: Principal
+) -> None:
+    rows = seed(ecrm, me)
+    with ecrm.session(me) as s:
+        raw = s.uow.repository(Customer)
+        a, b = raw.get(rows[0].id), raw.get(rows[1].id)
+        raw.update(attrs.evolve(b, sealed={**b.sealed, "email": a.sealed["email"]}))
+        raw_a = raw.get(a.id)
+        raw.update(attrs.evolve(raw_a, sealed={**raw_a.sealed, "phone": raw_a.sealed["email"]}))
+    with ecrm.session(me) as s:
+        with pytest.raises(DecryptionError) as err:
+            s.customers.get(rows[1].id)
+        assert (err.value.field, err.value.id) == ("email", rows[1].id)
+        assert "anna" not in str(err.value) and "wei@" not in str(err.value)
+        with pytest.raises(DecryptionError):
+            s.customers.get(rows[0].id)
+
+
+def test_flipped_bit_fails(ecrm: crmcore.Crm, me: Principal) -> None:
+    rows = seed(ecrm, me)
+    with ecrm.session(me) as s:
+        raw = s.uow.repository(Customer)
+        r = raw.get(rows[0].id)
+        token = r.sealed["email"]
+        flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+        raw.update(attrs.evolve(r, sealed={**r.sealed, "email": flipped}))
+    with ecrm.session(me) as s, pytest.raises(DecryptionError):
+        s.customers.get(rows[0].id)
+
+
+def test_rotation_then_reencryption_needs_only_the_new_key(
+    crm: crmcore.Crm, me: Principal, keyring: Keyring
+) -> None:
+    enc = Encryption(keyring=keyring, subject_keys=False)  # everything under tenant keys
+    ecrm = crmcore.Crm(crm.store, layers=[enc])
+    rows = seed(ecrm, me)
+    old = set(keyring.key_ids(me.tenant_id))
+    keyring.rotate(me.tenant_id)
+    old_index = keyring.rotate_index(me.tenant_id) - 1
+    with ecrm.session(me) as s:
+        s.customers.add(Customer(first_name="new", email="new@example.cn"))
+    with ecrm.session(me) as s:
+        report = reencrypt_all(s, enc, Customer, batch_size=2)
+    assert (report.scanned, report.rewritten) == (4, 3)
+    for key_id in old:
+        keyring.retire(me.tenant_id, key_id)
+    keyring.retire_index(me.tenant_id, old_index)
+    with ecrm.session(me) as s:
+        assert s.customers.get(rows[0].id) == attrs.evolve(rows[0], version=2)
+        assert [c.id for c in s.customers.find(email="wei@example.cn")] == [rows[0].id]
+    with ecrm.session(me) as s:
+        again = reencrypt_all(s, enc, Customer)
+    assert again.rewritten == 0
+
+
+def test_shredding_erases_one_subject_only(
+    ecrm: crmcore.Crm, me: Principal, keyring: Keyring
+) -> None:
+    rows = seed(ecrm, me)
+    keyring.shred(me.tenant_id, rows[0].id)
+    with ecrm.session(me) as s:
+        gone = s.customers.get(rows[0].id)
+        assert (gone.email, gone.phone, gone.national_id) == (None, None, None)
+        assert gone.first_name == "伟"
+        assert s.customers.get(rows[1].id).email == "anna@example.com"
+
+
+def test_audit_records_encrypted_fields_without_values(ecrm: crmcore.Crm, me: Principal) -> None:
+    rows = seed(ecrm, me)
+    with ecrm.session(me) as s:
+        s.customers.update(attrs.evolve(rows[0], email="changed@example.cn"))
+    with ecrm.session(me) as s:
+        entries = history(s, Customer, rows[0].id)
+        assert entries[-1].changes["email"] == {"changed": True, "redacted": True}
+        assert "changed@example.cn" not in repr([e.changes for e in entries])
+
+
+HYPO = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def test_arbitrary_unicode_round_trips(ecrm: crmcore.Crm, me: Principal, backend: str) -> None:
+    @HYPO
+    @given(
+        value=st.text(
+            alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+            max_size=60,
+        )
+    )
+    def check(value: str) -> None:
+        with ecrm.session(me) as s:
+            c = s.customers.add(Customer(email=value, national_id=value))
+        with ecrm.session(me) as s:
+            got = s.customers.get(c.id)
+            assert (got.email, got.national_id) == (value, value)
+            assert c.id in {x.id for x in s.customers.find(email=value)}
+
+    check()
