@@ -1,4 +1,4 @@
-"""The encryption layer on every backend: ciphertext at rest, lookups by blind index, rotation, shredding."""
+"""The encryption layer on every backend: ciphertext at rest, blind-index lookups, keys."""
 
 from __future__ import annotations
 
