@@ -19,18 +19,53 @@ from crmcore import Account, Customer, Money, Opportunity
 from crmcore.query import field
 
 PEOPLE = [
-    {"first_name": "伟", "last_name": "张", "email": "zhang.wei@example.cn",
-     "phone": "+86 138 0013 8000", "stage": "customer", "owner_id": "li.na", "tags": {"vip"}},
-    {"first_name": "芳", "last_name": "王", "email": "wang.fang@example.cn",
-     "phone": "139-1234-5678", "stage": "opportunity", "owner_id": "li.na"},
-    {"first_name": "Anna", "last_name": "Smith", "email": "anna.smith@example.com",
-     "phone": "+1 415 555 0132", "stage": "sales_qualified", "owner_id": "tom"},
-    {"first_name": "Liam", "last_name": "O'Brien", "email": "liam@example.ie",
-     "stage": "lead", "owner_id": "tom"},
-    {"first_name": "娜娜", "last_name": "欧阳", "email": "ouyang@example.cn",
-     "phone": "+86 186 0000 1111", "stage": "customer", "owner_id": "li.na", "tags": {"vip", "b2b"}},
-    {"first_name": "Jan", "last_name": "van der Berg", "email": "jan@example.nl",
-     "stage": "subscriber"},
+    {
+        "first_name": "伟",
+        "last_name": "张",
+        "email": "zhang.wei@example.cn",
+        "phone": "+86 138 0013 8000",
+        "lifecycle_stage": "customer",
+        "owner_id": "li.na",
+        "tags": {"vip"},
+    },
+    {
+        "first_name": "芳",
+        "last_name": "王",
+        "email": "wang.fang@example.cn",
+        "phone": "139-1234-5678",
+        "lifecycle_stage": "opportunity",
+        "owner_id": "li.na",
+    },
+    {
+        "first_name": "Anna",
+        "last_name": "Smith",
+        "email": "anna.smith@example.com",
+        "phone": "+1 415 555 0132",
+        "lifecycle_stage": "sales_qualified",
+        "owner_id": "tom",
+    },
+    {
+        "first_name": "Liam",
+        "last_name": "O'Brien",
+        "email": "liam@example.ie",
+        "lifecycle_stage": "lead",
+        "owner_id": "tom",
+    },
+    {
+        "first_name": "娜娜",
+        "last_name": "欧阳",
+        "email": "ouyang@example.cn",
+        "phone": "+86 186 0000 1111",
+        "lifecycle_stage": "customer",
+        "owner_id": "li.na",
+        "tags": {"vip", "b2b"},
+    },
+    {
+        "first_name": "Jan",
+        "last_name": "van der Berg",
+        "email": "jan@example.nl",
+        "lifecycle_stage": "subscriber",
+    },
 ]
 
 DEALS = [
@@ -78,9 +113,11 @@ def main() -> None:
         print("Customers, family name first:")
         for c in s.customers.find(order_by=["last_name", "first_name"]):
             tags = ", ".join(sorted(c.tags)) or "-"
-            print(f"  {pad(c.display_name, 20)} {c.stage:<16} {c.phone or '-':<18} tags: {tags}")
+            print(
+                f"  {pad(c.display_name, 20)} {c.lifecycle_stage:<16} {c.phone or '-':<18} tags: {tags}"
+            )
 
-        vip = s.customers.find(field("tags").has("vip") & (field("stage") == "customer"))
+        vip = s.customers.find(field("tags").has("vip") & (field("lifecycle_stage") == "customer"))
         print(f"\nVIP customers: {', '.join(c.display_name for c in vip)}")
 
         print("\nPipeline by owner (open deals, weighted by stage probability):")

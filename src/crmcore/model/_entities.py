@@ -2,7 +2,7 @@
 
 All entities are frozen, slotted attrs classes with keyword-only arguments;
 change one with ``attrs.evolve(entity, field=value)``. Fields that a lifecycle
-machine moves (``status``, ``stage``) are plain strings so a tenant can
+machine moves (``status``, ``stage``, ``lifecycle_stage``) are plain strings so a tenant can
 configure its own states; the machine checks them.
 """
 
@@ -159,7 +159,7 @@ class Customer(Entity):
 
     ``email`` and ``phone`` are the primary contact points (searchable, used by
     dedupe); ``emails`` and ``phones`` hold any further ones with labels.
-    ``stage`` follows the CUSTOMER_STAGE lifecycle.
+    ``lifecycle_stage`` follows the CUSTOMER_STAGE lifecycle.
     """
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = (
@@ -169,7 +169,7 @@ class Customer(Entity):
         "last_name",
         "owner_id",
         "team_id",
-        "stage",
+        "lifecycle_stage",
     )
 
     first_name: str | None = None
@@ -184,7 +184,7 @@ class Customer(Entity):
     addresses: tuple[Address, ...] = attrs.field(default=(), converter=_addresses)
     preferred_language: str | None = None
     preferred_channel: Channel | None = None
-    stage: str = "subscriber"
+    lifecycle_stage: str = "subscriber"
     source: str | None = None
     owner_id: str | None = None
     team_id: str | None = None
@@ -386,8 +386,10 @@ class Campaign(Entity):
     name: str
     channel: Channel | None = None
     status: str = "draft"
-    starts_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
+    scheduled_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     ends_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
+    started_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
+    completed_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     budget: Money | None = None
     segment_id: uuid.UUID | None = None
     owner_id: str | None = None
