@@ -1,0 +1,236 @@
+"""Firing lifecycle events on stored records, with history, inside a session.
+
+The engine (:mod:`crmcore.lifecycle`) decides; this module persists: the
+changed record (with its version check) and a
+:class:`~crmcore.model.TransitionRecord` are written in the same unit of work,
+so a failed unit of work leaves neither.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from crmcore.errors import ConfigurationError, Conflict, InvalidTransition
+from crmcore.lifecycle import (
+    CAMPAIGN,
+    CUSTOMER_STAGE,
+    LEAD,
+    OPPORTUNITY,
+    TICKET,
+    HistoryEntry,
+    Machine,
+    TransitionContext,
+    stage_durations,
+    time_in_stage,
+)
+from crmcore.model import Campaign, Customer, Entity, Lead, Opportunity, Ticket, TransitionRecord
+from crmcore.query import all_of, eq
+
+if TYPE_CHECKING:
+    from crmcore.app import Session
+
+__all__ = [
+    "DEFAULT_MACHINES",
+    "allowed_events",
+    "atomic",
+    "machine_for",
+    "stage_report",
+    "time_in_stages",
+    "transition",
+    "transition_history",
+]
+
+E = TypeVar("E", bound=Entity)
+
+#: the machine that moves each entity type, unless the CRM is configured otherwise
+DEFAULT_MACHINES: Mapping[type[Entity], Machine] = {
+    Lead: LEAD,
+    Opportunity: OPPORTUNITY,
+    Ticket: TICKET,
+    Customer: CUSTOMER_STAGE,
+    Campaign: CAMPAIGN,
+}
+
+
+@contextlib.contextmanager
+def atomic(session: Session) -> Iterator[None]:
+    """All or nothing for a multi-step use case: on any error, roll the unit of work back.
+
+    The session has no savepoints, so the rollback discards everything not
+    yet committed in it; the session stays usable.
+    """
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def machine_for(session: Session, entity_type: type[Entity]) -> Machine:
+    """The machine configured for ``entity_type`` in this CRM.
+
+    Raises:
+        ConfigurationError: no machine moves that entity type.
+    """
+    machines: Mapping[type[Entity], Machine] = getattr(session.crm, "machines", DEFAULT_MACHINES)
+    try:
+        return machines[entity_type]
+    except KeyError:
+        raise ConfigurationError(f"no lifecycle machine for {entity_type.__name__}") from None
+
+
+def _context(
+    session: Session, comment: str | None, extra: Mapping[str, Any] | None
+) -> TransitionContext:
+    return TransitionContext(
+        actor=session.principal.user_id, now=session.now(), comment=comment, extra=extra or {}
+    )
+
+
+def transition(
+    session: Session,
+    record: E,
+    event: str,
+    *,
+    comment: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    machine: Machine | None = None,
+) -> E:
+    """Fire ``event`` on a stored record and persist the result with its history.
+
+    Args:
+        session: the unit of work.
+        record: the record as the caller last read it, possibly with other
+            field changes to store along with the transition; if another
+            version is stored, the transition is refused.
+        event: the event name (``"qualify"``, ``"win"``...).
+        comment: a reason, kept in the history.
+        extra: data for guards and effects.
+        machine: overrides the CRM's machine for this entity type.
+
+    Returns:
+        The stored record in its new state.
+
+    Raises:
+        InvalidTransition: the event is not allowed now (names the state and
+            the allowed events, and a guard's reason).
+        Conflict: ``record`` is stale.
+        NotFound: no such record in this tenant.
+    """
+    entity_type = type(record)
+    repo = session.repo(entity_type)
+    current = repo.get(record.id)
+    if current.version != record.version:
+        raise Conflict(
+            entity_type.entity_name(),
+            record.id,
+            expected_version=record.version,
+            actual_version=current.version,
+        )
+    m = machine or machine_for(session, entity_type)
+    try:
+        result = m.fire(record, event, _context(session, comment, extra))
+    except InvalidTransition as exc:
+        raise InvalidTransition(
+            exc.machine,
+            exc.state,
+            exc.event,
+            exc.allowed,
+            entity=entity_type.entity_name(),
+            id=record.id,
+            reason=exc.reason,
+        ) from None
+    with atomic(session):
+        stored = repo.update(result.record)
+        session.transitions.add(_history_row(entity_type, record.id, result.history))
+    return stored
+
+
+def _history_row(
+    entity_type: type[Entity], record_id: uuid.UUID, h: HistoryEntry
+) -> TransitionRecord:
+    return TransitionRecord(
+        entity=entity_type.entity_name(),
+        record_id=record_id,
+        machine=h.machine,
+        event=h.event,
+        from_state=h.from_state or "",
+        to_state=h.to_state,
+        actor=None if h.actor is None else str(h.actor),
+        at=h.at,
+        comment=h.comment,
+        data=dict(h.snapshot),
+    )
+
+
+def allowed_events(
+    session: Session, record: Entity, *, machine: Machine | None = None
+) -> tuple[str, ...]:
+    """The events the session's principal could fire on ``record`` now.
+
+    Guards are evaluated; when the CRM has a policy, only events the principal
+    holds ``transition:<event>`` permission for are listed.
+    """
+    m = machine or machine_for(session, type(record))
+    policy = getattr(session.crm, "policy", None)
+    can = None
+    if policy is not None and not session.principal.system:
+
+        def can(event: str) -> bool:
+            return bool(policy.check(session.principal, f"transition:{event}", record).allowed)
+
+    return tuple(m.allowed_events(record, _context(session, None, None), can=can))
+
+
+def transition_history(
+    session: Session, entity_type: type[Entity], record_id: uuid.UUID
+) -> list[TransitionRecord]:
+    """A record's transitions, oldest first."""
+    where = all_of(eq("entity", entity_type.entity_name()), eq("record_id", record_id))
+    return list(session.transitions.stream(where, order_by="at"))
+
+
+def _entries(rows: Sequence[TransitionRecord]) -> list[HistoryEntry]:
+    return [
+        HistoryEntry(
+            machine=r.machine,
+            event=r.event,
+            from_state=r.from_state or None,
+            to_state=r.to_state,
+            at=r.at or r.created_at,
+            entity=r.entity,
+            record_id=r.record_id,
+            actor=r.actor,
+            comment=r.comment,
+            snapshot=r.data,
+        )
+        for r in rows
+    ]
+
+
+def time_in_stages(
+    session: Session,
+    entity_type: type[Entity],
+    record_id: uuid.UUID,
+    *,
+    now: _dt.datetime | None = None,
+) -> dict[str, _dt.timedelta]:
+    """How long one record spent in each state, from its history (up to ``now``)."""
+    rows = transition_history(session, entity_type, record_id)
+    return dict(time_in_stage(_entries(rows), now=now or session.now()))
+
+
+def stage_report(
+    session: Session, entity_type: type[Entity], *, now: _dt.datetime | None = None
+) -> Any:
+    """Per state, how long records of ``entity_type`` stay there (mean, median...)."""
+    where = eq("entity", entity_type.entity_name())
+    rows = list(session.transitions.stream(where, order_by="at"))
+    by_record: dict[uuid.UUID, list[TransitionRecord]] = {}
+    for r in rows:
+        by_record.setdefault(r.record_id, []).append(r)
+    return stage_durations([_entries(v) for v in by_record.values()], now=now or session.now())
