@@ -54,6 +54,6 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks in benchmarks/ (slow; reports ratios, asserts nothing)."""
     import pathlib
 
-    session.install("-e", ".[dev]", "transitions", "casbin")
+    session.install("-e", ".[bench]")
     for script in sorted(pathlib.Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
