@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from crmcore.crypto._layer import Encryption
+    from crmcore.validation import EntityValidation
 
 __all__ = ["Crm", "Session", "SessionRepository", "connect"]
 
@@ -70,6 +71,8 @@ def connect(
     engine: Engine | None = None,
     clock: Callable[[], _dt.datetime] | None = None,
     validators: Mapping[type[Entity], Validator] | None = None,
+    validation: EntityValidation | bool = True,
+    region: str = "CN",
     layers: Sequence[Layer] = (),
     audit: bool = False,
     encryption: Encryption | None = None,
@@ -84,7 +87,13 @@ def connect(
         engine: an existing SQLAlchemy Engine to use instead of ``url``.
         clock: returns the current aware UTC time (inject for tests).
         validators: per entity type, a function that normalises and checks a
-            record before it is written.
+            record before it is written (runs after ``validation``'s rules).
+        validation: the rules every add and update passes before anything is
+            written (:class:`crmcore.validation.EntityValidation`); ``True``
+            (the default) applies :func:`crmcore.validation.default_rules`
+            for ``region``: phones to E.164, e-mails, names, resident ids...;
+            ``False`` writes records as given.
+        region: the default region for phone numbers and addresses.
         layers: extra repository layers, outermost first, applied around the
             adapter in every session (inside the built-in ones).
         audit: record every change in the hash-chained audit trail
@@ -126,7 +135,28 @@ def connect(
         redact = encryption.redacted_fields() if encryption is not None else {}
         built.append(AuditLayer(redact=redact))
     inner: list[Layer] = [encryption] if encryption is not None else []
-    return Crm(store, clock=clock, validators=validators, layers=(*built, *layers, *inner))
+    hooks = _validators(validation, region, validators or {})
+    return Crm(store, clock=clock, validators=hooks, layers=(*built, *layers, *inner))
+
+
+def _validators(
+    validation: EntityValidation | bool, region: str, extra: Mapping[type[Entity], Validator]
+) -> dict[type[Entity], Validator]:
+    if validation is False:
+        return dict(extra)
+    from crmcore.validation import EntityValidation, default_rules
+
+    config = validation if not isinstance(validation, bool) else None
+    config = config or EntityValidation(rules=default_rules(region))
+    hooks = config.validators()
+    for kind, fn in extra.items():
+        first = hooks.get(kind)
+        hooks[kind] = fn if first is None else _chain(first, fn)
+    return hooks
+
+
+def _chain(first: Validator, second: Validator) -> Validator:
+    return lambda entity: second(first(entity))
 
 
 class Crm:

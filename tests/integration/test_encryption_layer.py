@@ -18,18 +18,23 @@ from crmcore.crypto._layer import Encryption, reencrypt_all
 from crmcore.errors import DecryptionError, QueryError
 from crmcore.query import field, in_
 
-PEOPLE = [
-    Customer(
-        first_name="伟",
-        last_name="张",
-        email="wei@example.cn",
-        phone="+8613800138000",
-        national_id="11010519491231002X",
-        date_of_birth=dt.date(1949, 12, 31),
-    ),
-    Customer(first_name="Anna", last_name="Smith", email="anna@example.com", phone="+14155550132"),
-    Customer(first_name="Bob", last_name="Jones", email=None, phone="+442079460018"),
-]
+
+def people() -> list[Customer]:
+    """Fresh records (new ids) for every test: server databases are shared by the run."""
+    return [
+        Customer(
+            first_name="伟",
+            last_name="张",
+            email="wei@example.cn",
+            phone="+8613800138000",
+            national_id="11010519491231002X",
+            date_of_birth=dt.date(1949, 12, 31),
+        ),
+        Customer(
+            first_name="Anna", last_name="Smith", email="anna@example.com", phone="+14155550132"
+        ),
+        Customer(first_name="Bob", last_name="Jones", email=None, phone="+442079460018"),
+    ]
 
 
 @pytest.fixture
@@ -55,7 +60,7 @@ def me(tenant: str) -> Principal:
 
 def seed(ecrm: crmcore.Crm, me: Principal) -> list[Customer]:
     with ecrm.session(me) as s:
-        return s.customers.add_many(PEOPLE)
+        return s.customers.add_many(people())
 
 
 def test_stored_rows_hold_no_plaintext(ecrm: crmcore.Crm, me: Principal) -> None:

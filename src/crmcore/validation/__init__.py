@@ -25,6 +25,7 @@ from crmcore.validation._custom import (
 )
 from crmcore.validation._dates import DateOrder, normalize_date, normalize_datetime
 from crmcore.validation._email import email_match_key, normalize_email
+from crmcore.validation._entities import EntityValidation, default_rules
 from crmcore.validation._identifiers import (
     IbanInfo,
     IdentifierRegistry,
@@ -70,6 +71,7 @@ __all__ = [
     "CustomFieldType",
     "DateOrder",
     "DuplicateKey",
+    "EntityValidation",
     "FieldQuality",
     "FieldRule",
     "IbanInfo",
@@ -89,6 +91,7 @@ __all__ = [
     "UsccInfo",
     "completeness",
     "default_registry",
+    "default_rules",
     "email_match_key",
     "name_match_key",
     "normalize_address",

@@ -1,0 +1,188 @@
+"""Validation wired to crmcore's entities: default rules and the session's pre-write hook.
+
+:func:`default_rules` gives one :class:`RuleSet` per entity type (phones to
+E.164 in the tenant's region, e-mails, names, resident ids...);
+:class:`EntityValidation` turns rule sets (and per-tenant custom-field schemas)
+into the validators ``connect()`` runs on every add and update, before
+anything reaches the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from crmcore.errors import FieldError, ValidationError
+from crmcore.model import (
+    Account,
+    Address,
+    Consent,
+    Customer,
+    EmailAddress,
+    Entity,
+    Lead,
+    PhoneNumber,
+    Ticket,
+)
+from crmcore.validation._address import normalize_address
+from crmcore.validation._custom import CustomFieldSchema
+from crmcore.validation._email import normalize_email
+from crmcore.validation._phone import normalize_phone
+from crmcore.validation._rules import FieldRule, RuleSet, validate_record
+
+__all__ = ["EntityValidation", "default_rules"]
+
+E = TypeVar("E", bound=Entity)
+
+
+def _each(
+    fn: Callable[[Any, int], Any],
+) -> Callable[[Any], tuple[Any, ...]]:
+    """Apply ``fn`` to every item of a tuple field, collecting every item's errors."""
+
+    def check(items: Any) -> tuple[Any, ...]:
+        out: list[Any] = []
+        errors: list[FieldError] = []
+        for i, item in enumerate(items or ()):
+            try:
+                out.append(fn(item, i))
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        return tuple(out)
+
+    return check
+
+
+def _emails(field: str) -> Callable[[Any], tuple[Any, ...]]:
+    def one(item: EmailAddress, i: int) -> EmailAddress:
+        return attrs.evolve(
+            item, address=normalize_email(item.address, field=f"$.{field}[{i}].address")
+        )
+
+    return _each(one)
+
+
+def _phones(field: str, region: str) -> Callable[[Any], tuple[Any, ...]]:
+    def one(item: PhoneNumber, i: int) -> PhoneNumber:
+        path = f"$.{field}[{i}].number"
+        return attrs.evolve(item, number=normalize_phone(item.number, region=region, field=path))
+
+    return _each(one)
+
+
+def _addresses(field: str, region: str) -> Callable[[Any], tuple[Any, ...]]:
+    def one(item: Address, i: int) -> Address:
+        clean: dict[str, Any] = normalize_address(
+            item, default_country=region, field=f"$.{field}[{i}]"
+        )
+        return attrs.evolve(item, **{k: v for k, v in clean.items() if k in _ADDRESS_KEYS})
+
+    return _each(one)
+
+
+_ADDRESS_KEYS = frozenset({"line1", "line2", "city", "region", "postcode", "country"})
+
+
+def _rule(fn: Callable[[Any], Any]) -> FieldRule:
+    return FieldRule(normalizer=fn)
+
+
+def default_rules(region: str = "CN") -> dict[type[Entity], RuleSet]:
+    """The built-in rules: one format per field, for every entity with contact data.
+
+    Args:
+        region: the tenant's default phone and address region (ISO 3166 alpha-2).
+    """
+    phone = FieldRule(normalizer="phone", options={"region": region})
+    email = FieldRule(normalizer="email")
+    name = FieldRule(normalizer="name")
+    people = {"first_name": name, "last_name": name, "email": email, "phone": phone}
+    return {
+        Customer: RuleSet(
+            fields={
+                **people,
+                "national_id": FieldRule(normalizer="national_id", sensitive=True),
+                "emails": _rule(_emails("emails")),
+                "phones": _rule(_phones("phones", region)),
+                "addresses": _rule(_addresses("addresses", region)),
+            },
+            sensitive={"national_id", "date_of_birth"},
+        ),
+        Lead: RuleSet(fields=people),
+        Account: RuleSet(
+            fields={
+                "name": FieldRule(normalizer="text", required=True),
+                "email": email,
+                "phone": phone,
+                "addresses": _rule(_addresses("addresses", region)),
+            }
+        ),
+        Ticket: RuleSet(fields={"subject": FieldRule(normalizer="text", required=True)}),
+        Consent: RuleSet(fields={"purpose": FieldRule(normalizer="text", required=True)}),
+    }
+
+
+def _json_native(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Custom values as stored: exact decimals as text, dates as ISO text."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        elif isinstance(value, (tuple, frozenset, set)):
+            value = sorted(value) if isinstance(value, (frozenset, set)) else list(value)
+        out[key] = value
+    return out
+
+
+@attrs.frozen
+class EntityValidation:
+    """What the session checks before a write: rule sets and custom-field schemas.
+
+    Args:
+        rules: per entity type, the rule set (``default_rules(region)`` if not given).
+        custom_fields: custom-field schemas, per entity type or per
+            ``(tenant_id, entity type)`` (the tenant's own wins).
+    """
+
+    rules: Mapping[type[Entity], RuleSet] = attrs.field(factory=default_rules)
+    custom_fields: Mapping[Any, CustomFieldSchema] = attrs.field(factory=dict)
+
+    def validators(self) -> dict[type[Entity], Callable[[Entity], Entity]]:
+        """The pre-write hooks for ``Crm(validators=...)``, one per entity type."""
+        kinds = set(self.rules) | {k[1] if isinstance(k, tuple) else k for k in self.custom_fields}
+        return {kind: self._validator(kind) for kind in kinds}
+
+    def _validator(self, kind: type[Entity]) -> Callable[[Entity], Entity]:
+        rules = self.rules.get(kind)
+        schemas = self.custom_fields
+
+        def validate(entity: Entity) -> Entity:
+            errors: list[FieldError] = []
+            checked = entity
+            if rules is not None:
+                try:
+                    checked = validate_record(
+                        entity, rules, entity=kind.entity_name(), id=entity.id
+                    )
+                except ValidationError as exc:
+                    errors.extend(exc.errors)
+            schema = schemas.get((entity.tenant_id, kind)) or schemas.get(kind)
+            if schema is not None:
+                try:
+                    custom = _json_native(schema.validate(entity.custom))
+                    checked = attrs.evolve(checked, custom=custom)
+                except ValidationError as exc:
+                    errors.extend(exc.errors)
+            if errors:
+                raise ValidationError(errors, entity=kind.entity_name(), id=entity.id)
+            return checked
+
+        return validate
