@@ -109,6 +109,8 @@ def _check_value(name: str, value: object) -> object:
             raise QueryError("naive datetime in filter; pass an aware (UTC) datetime", field=name)
         if isinstance(value, float) and value != value:
             raise QueryError("NaN cannot be compared", field=name)
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise QueryError("only finite decimals can be compared", field=name)
         return value
     raise QueryError(f"unsupported filter value of type {type(value).__name__}", field=name)
 
@@ -148,13 +150,22 @@ TRUE = Const(True)
 FALSE = Const(False)
 
 
+def _typed(value: Any) -> Any:
+    """Equality key of a filter value: ``True`` and ``1`` match different rows."""
+    return (type(value) is bool, value)
+
+
+def _typed_all(values: tuple[Any, ...]) -> Any:
+    return tuple((type(v) is bool, v) for v in values)
+
+
 @attrs.frozen
 class Compare(Filter):
     """``field <op> value`` with op one of eq, ne, lt, le, gt, ge."""
 
     field: str
     op: CompareOp
-    value: Any
+    value: Any = attrs.field(eq=_typed)
 
 
 @attrs.frozen
@@ -162,7 +173,7 @@ class In(Filter):
     """The field's value is one of ``values``."""
 
     field: str
-    values: tuple[Any, ...]
+    values: tuple[Any, ...] = attrs.field(eq=_typed_all)
 
 
 @attrs.frozen
@@ -195,7 +206,7 @@ class Has(Filter):
     """The collection field (such as ``tags``) holds ``value``."""
 
     field: str
-    value: Any
+    value: Any = attrs.field(eq=_typed)
 
 
 @attrs.frozen
@@ -348,7 +359,9 @@ def in_(name: str, values: Iterable[object]) -> Filter:
     name = _check_field(name)
     if isinstance(values, (str, bytes)):
         raise QueryError("in_ needs a collection of values, not a string", field=name)
-    vals = tuple(dict.fromkeys(_check_value(name, v) for v in values))
+    # dedupe on (is-bool, value): True and 1 are equal in Python but match different rows
+    checked = [_check_value(name, v) for v in values]
+    vals = tuple({(type(v) is bool, v): v for v in checked}.values())
     if not vals:
         return FALSE
     return In(name, vals)
