@@ -1,0 +1,50 @@
+"""Field-level encryption: keyring and key providers, field cipher, blind indexes.
+
+Importing this package imports ``cryptography``; ``import crmcore`` does not.
+See docs/encryption.md for the formats, the key hierarchy and the trade-offs.
+"""
+
+from __future__ import annotations
+
+from crmcore.crypto._blind import BlindIndexer, Normalizer
+from crmcore.crypto._cipher import FieldCipher, Token, key_id_of
+from crmcore.crypto._envelope import TEXT_PREFIX, FieldValue
+from crmcore.crypto._keys import (
+    EnvKeyProvider,
+    FileKeyProvider,
+    InMemoryKeyStore,
+    KeyProvider,
+    KeyPurpose,
+    Keyring,
+    KeyStore,
+    StaticKeyProvider,
+    WrappedKey,
+    generate_root_key,
+)
+from crmcore.crypto._protection import DEFAULT_PROTECTION, FieldProtection, Protection
+from crmcore.crypto._rotation import RotationProgress, rotate_all
+
+__all__ = [
+    "DEFAULT_PROTECTION",
+    "TEXT_PREFIX",
+    "BlindIndexer",
+    "EnvKeyProvider",
+    "FieldCipher",
+    "FieldProtection",
+    "FieldValue",
+    "FileKeyProvider",
+    "InMemoryKeyStore",
+    "KeyProvider",
+    "KeyPurpose",
+    "KeyStore",
+    "Keyring",
+    "Normalizer",
+    "Protection",
+    "RotationProgress",
+    "StaticKeyProvider",
+    "Token",
+    "WrappedKey",
+    "generate_root_key",
+    "key_id_of",
+    "rotate_all",
+]

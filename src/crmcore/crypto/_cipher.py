@@ -1,0 +1,637 @@
+"""FieldCipher: encrypt and decrypt field values bound to their tenant, record and field.
+
+This is what the storage encryption layer calls, one field at a time
+(``encrypt``/``decrypt``) or one record at a time (``encrypt_fields``/
+``decrypt_fields``, faster: one nonce read and one binding per record). Every
+failure to decrypt is a :class:`crmcore.errors.DecryptionError` naming the
+entity, record and field; a value is never returned unless it authenticated
+under the binding asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Final, Literal, TypeAlias, overload
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from crmcore.crypto._envelope import (
+    _BY_TYPE,
+    _DECODERS,
+    NONCE_SIZE,
+    TAG_SIZE,
+    EnvelopeError,
+    FieldValue,
+    UnsupportedValue,
+    binding_prefix,
+    encode_value,
+    from_text,
+    length_prefixed,
+    make_header,
+    parse_header,
+    to_text,
+)
+from crmcore.crypto._keys import _SUBJECT_PREFIX, Keyring, _tenant_text
+from crmcore.errors import ConfigurationError, CrmError, DecryptionError, ValidationError
+
+__all__ = ["FieldCipher", "Token", "key_id_of"]
+
+Token: TypeAlias = str | bytes | bytearray | memoryview
+"""A ciphertext as stored: text (``"crm1:..."``) or the binary envelope."""
+
+_urandom = os.urandom
+_STR_TAG: Final = b"\x01"
+_MAX_CACHE: Final = 4096
+_TAIL: Final = NONCE_SIZE + TAG_SIZE
+# version, algorithm, key id length, a 1-byte key id, nonce, tag
+_MIN_SIZE: Final = 4 + _TAIL
+_AUTH_FAILED: Final = (
+    "ciphertext could not be authenticated (altered, or bound to another tenant, record or field)"
+)
+
+
+def _as_bytes(token: object) -> bytes:
+    """The binary envelope of a stored token (raises ``EnvelopeError``)."""
+    if isinstance(token, str):
+        return from_text(token)
+    if isinstance(token, (bytes, bytearray, memoryview)):
+        return bytes(token)
+    raise EnvelopeError(f"a token must be str or bytes, not {type(token).__name__}")
+
+
+def key_id_of(token: Token) -> str:
+    """The key id in a token's header, read without decrypting (so not yet authenticated).
+
+    Args:
+        token: a text or binary token.
+
+    Returns:
+        The key id.
+
+    Raises:
+        DecryptionError: the token is not a well-formed envelope.
+    """
+    try:
+        return parse_header(_as_bytes(token))[1]
+    except EnvelopeError as exc:
+        raise DecryptionError(reason=str(exc)) from None
+
+
+def _record_bytes(record_id: object) -> bytes:
+    rid = (record_id if type(record_id) is str else str(record_id)).encode()
+    return len(rid).to_bytes(4, "big") + rid
+
+
+class FieldCipher:
+    """Encrypts field values under a tenant (or subject) key, bound to where they belong.
+
+    The associated data binds tenant, entity type, record id and field name, so a
+    ciphertext copied to another record, field or tenant fails to decrypt.
+    ``None`` is never encrypted: it stays ``None`` (whether a value is present
+    is not hidden). Tenant and record ids are bound as ``str()`` of them.
+
+    Args:
+        keyring: where keys come from.
+        subject_keys: when true, ``subject_id=`` selects the subject's own key
+            (crypto-shredding); when false it is ignored and the tenant key is used.
+    """
+
+    __slots__ = ("_by_header", "_current", "_fields", "_keyring", "_prefixes", "_subject_keys")
+
+    def __init__(self, keyring: Keyring, *, subject_keys: bool = True) -> None:
+        self._keyring = keyring
+        self._subject_keys = subject_keys
+        # The keyring's caches, shared so retire/shred/clear_cache apply here at once.
+        self._current = keyring._current
+        self._by_header = keyring._by_header
+        self._prefixes: dict[tuple[str, str], bytes] = {}
+        self._fields: dict[str, bytes] = {}
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keyring this cipher draws keys from."""
+        return self._keyring
+
+    # ------------------------------------------------------------------ helpers
+
+    def _prefix(self, tenant: str, entity: str) -> bytes:
+        if not tenant:
+            raise ConfigurationError("tenant id must not be empty")
+        if not isinstance(entity, str) or not entity:
+            raise ConfigurationError("entity must be a non-empty string")
+        if len(self._prefixes) >= _MAX_CACHE:
+            self._prefixes.clear()
+        prefix = binding_prefix(tenant, entity)
+        self._prefixes[(tenant, entity)] = prefix
+        return prefix
+
+    def _field(self, field: str) -> bytes:
+        if not isinstance(field, str) or not field:
+            raise ConfigurationError("field must be a non-empty string")
+        if len(self._fields) >= _MAX_CACHE:
+            self._fields.clear()
+        lp = length_prefixed(field.encode("utf-8"))
+        self._fields[field] = lp
+        return lp
+
+    def _key(self, tenant: str, subject_id: object | None) -> tuple[bytes, AESGCM]:
+        if subject_id is not None and self._subject_keys:
+            return self._keyring._subject_key(tenant, subject_id)
+        entry = self._current.get(tenant)
+        return entry if entry is not None else self._keyring._current_key(tenant)
+
+    @staticmethod
+    def _encode(value: object, entity: str, record_id: object, field: str) -> bytes:
+        try:
+            return encode_value(value)
+        except UnsupportedValue as exc:
+            raise ValidationError.single(
+                field, "unsupported_type", str(exc), entity=entity, id=record_id
+            ) from None
+
+    @staticmethod
+    def _fail(entity: str, record_id: object, field: str, reason: str) -> DecryptionError:
+        return DecryptionError(entity=entity, id=record_id, field=field, reason=reason)
+
+    def _open_slow(
+        self, data: bytes, tenant: str, entity: str, record_id: object, field: str
+    ) -> tuple[bytes, AESGCM]:
+        """Header and cipher of a token whose header is not cached, or a DecryptionError."""
+        try:
+            header, key_id = parse_header(data)
+        except EnvelopeError as exc:
+            raise self._fail(entity, record_id, field, str(exc)) from None
+        try:
+            return header, self._keyring._aead_for(tenant, header, key_id)
+        except CrmError as exc:  # KeyUnavailable, or an embedder provider's own error
+            raise self._fail(entity, record_id, field, str(exc)) from exc
+
+    def _header_key(
+        self, data: bytes, tenant: str, entity: str, record_id: object, field: str
+    ) -> tuple[bytes, AESGCM]:
+        """Header and cipher of a token (cached keys first), or a DecryptionError."""
+        n = len(data)
+        if n >= _MIN_SIZE and n >= (hend := 3 + data[2]) + _TAIL:
+            header = data[:hend]
+            aead = self._by_header.get((tenant, header))
+            if aead is not None:
+                return header, aead
+        return self._open_slow(data, tenant, entity, record_id, field)
+
+    def _auth_failure(
+        self, data: bytes, hend: int, entity: str, record_id: object, field: str
+    ) -> DecryptionError:
+        if len(data) < hend + _TAIL:
+            return self._fail(entity, record_id, field, "token is truncated")
+        return self._fail(entity, record_id, field, _AUTH_FAILED)
+
+    def _token_bytes(self, token: object, entity: str, record_id: object, field: str) -> bytes:
+        try:
+            return _as_bytes(token)
+        except EnvelopeError as exc:
+            raise self._fail(entity, record_id, field, str(exc)) from None
+
+    # ------------------------------------------------------------------ one field
+
+    @overload
+    def encrypt_bytes(
+        self,
+        value: None,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> None: ...
+
+    @overload
+    def encrypt_bytes(
+        self,
+        value: FieldValue,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> bytes: ...
+
+    def encrypt_bytes(
+        self,
+        value: FieldValue | None,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> bytes | None:
+        """Encrypt ``value`` into a binary envelope (for a BLOB/BYTEA column).
+
+        Args:
+            value: str, bytes, int, bool, Decimal, date, datetime or UUID; ``None``
+                passes through as ``None``.
+            tenant: the owning tenant.
+            entity: the entity type name, ``"Customer"``.
+            record_id: the record's id.
+            field: the field name.
+            subject_id: the data subject; with subject keys enabled, the value is
+                encrypted under that subject's key so ``Keyring.shred`` can erase it.
+
+        Returns:
+            The envelope bytes, or ``None``.
+
+        Raises:
+            ValidationError: the value's type cannot be encrypted (code ``unsupported_type``).
+            ConfigurationError: empty tenant, entity or field.
+            KeyUnavailable: the key provider could not supply a key.
+        """
+        if value is None:
+            return None
+        t = tenant if type(tenant) is str else _tenant_text(tenant)
+        try:
+            prefix = self._prefixes[t, entity]
+        except KeyError:
+            prefix = self._prefix(t, entity)
+        try:
+            lpf = self._fields[field]
+        except KeyError:
+            lpf = self._field(field)
+        if subject_id is None or not self._subject_keys:
+            try:
+                header, aead = self._current[t]
+            except KeyError:
+                header, aead = self._keyring._current_key(t)
+        else:
+            header, aead = self._keyring._subject_key(t, subject_id)
+        if type(value) is str:
+            plain = _STR_TAG + value.encode()
+        else:
+            plain = self._encode(value, entity, record_id, field)
+        rid = (record_id if type(record_id) is str else str(record_id)).encode()
+        nonce = _urandom(NONCE_SIZE)
+        aad = header + prefix + len(rid).to_bytes(4, "big") + rid + lpf
+        return header + nonce + aead.encrypt(nonce, plain, aad)
+
+    @overload
+    def encrypt(
+        self,
+        value: None,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> None: ...
+
+    @overload
+    def encrypt(
+        self,
+        value: FieldValue,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> str: ...
+
+    def encrypt(
+        self,
+        value: FieldValue | None,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> str | None:
+        """Encrypt ``value`` into a text token ``"crm1:..."`` (for a text column).
+
+        Same arguments and errors as :meth:`encrypt_bytes`.
+
+        Returns:
+            The text token, or ``None`` for ``None``.
+        """
+        if value is None:
+            return None
+        data = self.encrypt_bytes(
+            value,
+            tenant=tenant,
+            entity=entity,
+            record_id=record_id,
+            field=field,
+            subject_id=subject_id,
+        )
+        return to_text(data)
+
+    def decrypt(
+        self,
+        token: Token | None,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+    ) -> FieldValue | None:
+        """Decrypt a token made by :meth:`encrypt` or :meth:`encrypt_bytes` for this binding.
+
+        Args:
+            token: the stored text or bytes (``bytearray``/``memoryview`` too);
+                ``None`` gives ``None``.
+            tenant: the tenant the record belongs to.
+            entity: the entity type name.
+            record_id: the record id.
+            field: the field name.
+
+        Returns:
+            The original value with its original type (see docs/encryption.md).
+
+        Raises:
+            DecryptionError: malformed or truncated token, unknown, retired or
+                shredded key, tampering, or a binding that does not match. The
+                cause (``__cause__``) is the ``KeyUnavailable`` where a key was missing.
+        """
+        if token is None:
+            return None
+        data = token if type(token) is bytes else self._token_bytes(token, entity, record_id, field)
+        t = tenant if type(tenant) is str else _tenant_text(tenant)
+        n = len(data)
+        if n >= _MIN_SIZE and n >= (hend := 3 + data[2]) + _TAIL:
+            header = data[:hend]
+            aead = self._by_header.get((t, header))
+            if aead is None:
+                header, aead = self._open_slow(data, t, entity, record_id, field)
+        else:
+            header, aead = self._open_slow(data, t, entity, record_id, field)
+        try:
+            prefix = self._prefixes[t, entity]
+        except KeyError:
+            prefix = self._prefix(t, entity)
+        try:
+            lpf = self._fields[field]
+        except KeyError:
+            lpf = self._field(field)
+        rid = (record_id if type(record_id) is str else str(record_id)).encode()
+        aad = header + prefix + len(rid).to_bytes(4, "big") + rid + lpf
+        try:
+            plain = aead.decrypt(data[hend : hend + NONCE_SIZE], data[hend + NONCE_SIZE :], aad)
+        except InvalidTag:
+            raise self._fail(entity, record_id, field, _AUTH_FAILED) from None
+        try:
+            tag = plain[0]
+            return plain[1:].decode() if tag == 1 else _DECODERS[tag](plain[1:])
+        except (IndexError, KeyError, ValueError, ArithmeticError):
+            raise self._fail(entity, record_id, field, "plaintext has an unknown format") from None
+
+    # ------------------------------------------------------------------ one record
+
+    @overload
+    def encrypt_fields(
+        self,
+        values: Mapping[str, FieldValue | None],
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        subject_id: object | None = None,
+        text: Literal[True] = True,
+    ) -> dict[str, str | None]: ...
+
+    @overload
+    def encrypt_fields(
+        self,
+        values: Mapping[str, FieldValue | None],
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        subject_id: object | None = None,
+        text: Literal[False],
+    ) -> dict[str, bytes | None]: ...
+
+    def encrypt_fields(
+        self,
+        values: Mapping[str, FieldValue | None],
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        subject_id: object | None = None,
+        text: bool = True,
+    ) -> dict[str, str | None] | dict[str, bytes | None]:
+        """Encrypt several fields of one record (same result as one :meth:`encrypt` each).
+
+        Args:
+            values: ``{field: value}``; ``None`` values stay ``None``.
+            tenant: the owning tenant.
+            entity: the entity type name.
+            record_id: the record's id.
+            subject_id: the data subject (see :meth:`encrypt_bytes`).
+            text: text tokens (default) or binary envelopes.
+
+        Returns:
+            ``{field: token}`` in the order of ``values``.
+
+        Raises:
+            ValidationError: a value's type cannot be encrypted.
+            ConfigurationError: empty tenant, entity or field.
+            KeyUnavailable: the key provider could not supply a key.
+        """
+        t = tenant if type(tenant) is str else _tenant_text(tenant)
+        try:
+            prefix = self._prefixes[t, entity]
+        except KeyError:
+            prefix = self._prefix(t, entity)
+        if subject_id is None or not self._subject_keys:
+            try:
+                header, aead = self._current[t]
+            except KeyError:
+                header, aead = self._keyring._current_key(t)
+        else:
+            header, aead = self._keyring._subject_key(t, subject_id)
+        rid = (record_id if type(record_id) is str else str(record_id)).encode()
+        base = header + prefix + len(rid).to_bytes(4, "big") + rid
+        fields = self._fields
+        nonces = _urandom(NONCE_SIZE * len(values))
+        out: dict[str, bytes | None] = {}
+        at = 0
+        for field, value in values.items():
+            if value is None:
+                out[field] = None
+                continue
+            try:
+                lpf = fields[field]
+            except KeyError:
+                lpf = self._field(field)
+            if type(value) is str:
+                plain = _STR_TAG + value.encode()
+            else:
+                encoder = _BY_TYPE.get(type(value))
+                if encoder is None:
+                    plain = self._encode(value, entity, record_id, field)
+                else:
+                    plain = encoder(value)
+            nonce = nonces[at : at + NONCE_SIZE]
+            at += NONCE_SIZE
+            out[field] = header + nonce + aead.encrypt(nonce, plain, base + lpf)
+        if text:
+            return {f: None if d is None else to_text(d) for f, d in out.items()}
+        return out
+
+    def decrypt_fields(
+        self,
+        tokens: Mapping[str, Token | None],
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+    ) -> dict[str, FieldValue | None]:
+        """Decrypt several fields of one record (same result as one :meth:`decrypt` each).
+
+        Args:
+            tokens: ``{field: token}``; ``None`` stays ``None``.
+            tenant: the tenant the record belongs to.
+            entity: the entity type name.
+            record_id: the record id.
+
+        Returns:
+            ``{field: value}`` in the order of ``tokens``.
+
+        Raises:
+            DecryptionError: the first field that fails, named in the error.
+        """
+        t = tenant if type(tenant) is str else _tenant_text(tenant)
+        try:
+            prefix = self._prefixes[t, entity]
+        except KeyError:
+            prefix = self._prefix(t, entity)
+        rid = (record_id if type(record_id) is str else str(record_id)).encode()
+        base = prefix + len(rid).to_bytes(4, "big") + rid
+        fields = self._fields
+        out: dict[str, FieldValue | None] = {}
+        # Tokens of one record normally share a key: the header of the previous
+        # token is reused while the next token starts with it. A token too short
+        # for its slices fails inside AES-GCM and is diagnosed on the slow path.
+        last = b"\x00"  # no header starts with 0x00
+        hend = 0
+        head_base = b""
+        aead: AESGCM | None = None
+        for field, token in tokens.items():
+            if token is None:
+                out[field] = None
+                continue
+            if type(token) is bytes:
+                data = token
+            else:
+                data = self._token_bytes(token, entity, record_id, field)
+            if not data.startswith(last):
+                last, aead = self._header_key(data, t, entity, record_id, field)
+                hend = len(last)
+                head_base = last + base
+            try:
+                lpf = fields[field]
+            except KeyError:
+                lpf = self._field(field)
+            try:
+                plain = aead.decrypt(  # type: ignore[union-attr]
+                    data[hend : hend + NONCE_SIZE], data[hend + NONCE_SIZE :], head_base + lpf
+                )
+            except (InvalidTag, ValueError):
+                raise self._auth_failure(data, hend, entity, record_id, field) from None
+            try:
+                tag = plain[0]
+                out[field] = plain[1:].decode() if tag == 1 else _DECODERS[tag](plain[1:])
+            except (IndexError, KeyError, ValueError, ArithmeticError):
+                raise self._fail(
+                    entity, record_id, field, "plaintext has an unknown format"
+                ) from None
+        return out
+
+    # ------------------------------------------------------------------ rotation
+
+    def needs_rotation(self, token: Token, *, tenant: object) -> bool:
+        """Whether a token is under an older tenant data key (reads the header only).
+
+        Tokens under a subject key are not moved by tenant key rotation: ``False``.
+
+        Raises:
+            DecryptionError: the token is not a well-formed envelope.
+        """
+        key_id = key_id_of(token)
+        if key_id.startswith(_SUBJECT_PREFIX):
+            return False
+        return key_id != self._keyring.current_key_id(tenant)
+
+    @overload
+    def reencrypt(
+        self,
+        token: str,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> str: ...
+
+    @overload
+    def reencrypt(
+        self,
+        token: bytes | bytearray | memoryview,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> bytes: ...
+
+    def reencrypt(
+        self,
+        token: Token,
+        *,
+        tenant: object,
+        entity: str,
+        record_id: object,
+        field: str,
+        subject_id: object | None = None,
+    ) -> str | bytes:
+        """Decrypt with whichever key made ``token`` and encrypt again under the current key.
+
+        A token under a subject key stays under that subject key (fresh nonce),
+        so re-encryption never moves a subject's data out of shredding reach.
+        With ``subject_id`` given (and subject keys enabled), the value moves to
+        that subject's key.
+
+        Returns:
+            A new token in the same form (text or bytes) as ``token``.
+
+        Raises:
+            DecryptionError: the token does not decrypt for this binding.
+        """
+        value = self.decrypt(token, tenant=tenant, entity=entity, record_id=record_id, field=field)
+        assert value is not None
+        key_id = key_id_of(token)
+        t = _tenant_text(tenant)
+        if key_id.startswith(_SUBJECT_PREFIX) and (subject_id is None or not self._subject_keys):
+            header = make_header(key_id)
+            try:
+                aead = self._keyring._aead_for(t, header, key_id)
+            except CrmError as exc:
+                raise self._fail(entity, record_id, field, str(exc)) from exc
+        else:
+            header, aead = self._key(t, subject_id)
+        nonce = _urandom(NONCE_SIZE)
+        aad = header + self._prefix(t, entity) + _record_bytes(record_id) + self._field(field)
+        data = header + nonce + aead.encrypt(nonce, encode_value(value), aad)
+        return to_text(data) if isinstance(token, str) else data
+
+    def __repr__(self) -> str:
+        return f"FieldCipher(keyring={self._keyring!r}, subject_keys={self._subject_keys})"
+
+    __str__ = __repr__

@@ -1,0 +1,1003 @@
+"""Key hierarchy: root key providers, wrapped key records, key stores and the Keyring.
+
+A *root key* never leaves its :class:`KeyProvider` (a KMS, Vault, an env var, a
+file). Per-tenant *data keys*, per-subject keys (for crypto-shredding) and
+per-tenant *blind-index keys* are random 256-bit keys, wrapped by the root and
+kept as plain :class:`WrappedKey` records in a :class:`KeyStore`. The
+:class:`Keyring` unwraps a key once and caches the ready-to-use cipher object.
+
+No key material appears in any ``repr``, ``str`` or exception message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Final, Protocol, runtime_checkable
+
+import attrs
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from crmcore.crypto._envelope import EnvelopeError, length_prefixed, make_header
+from crmcore.errors import ConfigurationError, CrmError, KeyUnavailable
+
+__all__ = [
+    "EnvKeyProvider",
+    "FileKeyProvider",
+    "InMemoryKeyStore",
+    "KeyProvider",
+    "KeyPurpose",
+    "KeyStore",
+    "Keyring",
+    "StaticKeyProvider",
+    "WrappedKey",
+    "generate_root_key",
+]
+
+KEY_SIZE: Final = 32
+_WRAP_VERSION: Final = 1
+_WRAP_DOMAIN: Final = b"crmcore/wrap/v1\x00"
+_KEY_DOMAIN: Final = b"crmcore/key/v1\x00"
+_ROOT_ID_LABEL: Final = b"crmcore/root-id/v1"
+_INDEX_DOMAIN: Final = b"crmcore/blind-index/v1\x00"
+_DATA_PREFIX: Final = "d"
+_SUBJECT_PREFIX: Final = "s"
+_INDEX_PREFIX: Final = "i"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _random_id() -> str:
+    return secrets.token_hex(8)
+
+
+def generate_root_key() -> str:
+    """A new random 256-bit root key as standard base64 text (for an env var or a vault).
+
+    Returns:
+        44 characters of base64; treat them as a secret.
+    """
+    return base64.b64encode(os.urandom(KEY_SIZE)).decode("ascii")
+
+
+def root_id_of(key: bytes) -> str:
+    """A stable, non-secret id for a root key: ``"r"`` + 16 hex chars of an HMAC of it.
+
+    The id is derived from the key, so it survives moving the key to another
+    variable or file, and reveals nothing usable about the key.
+    """
+    return "r" + hmac.digest(key, _ROOT_ID_LABEL, "sha256")[:8].hex()
+
+
+def _decode_root(text: str | bytes, source: str) -> bytes:
+    """A 32-byte root key from base64 text (standard or URL-safe alphabet)."""
+    cleaned = text.strip()
+    for altchars in (None, b"-_"):
+        try:
+            raw = base64.b64decode(cleaned, altchars=altchars, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if len(raw) == KEY_SIZE:
+            return raw
+    raise ConfigurationError(f"{source} must hold a base64-encoded {KEY_SIZE}-byte (AES-256) key")
+
+
+# --------------------------------------------------------------------------- providers
+
+
+@runtime_checkable
+class KeyProvider(Protocol):
+    """Holds root keys and wraps/unwraps data keys with them; the root never leaves it.
+
+    Implement this for a KMS or Vault transit engine: ``wrap`` is its *encrypt*
+    and ``unwrap`` its *decrypt* with ``aad`` as the encryption context. Errors
+    should be raised as :class:`crmcore.errors.KeyUnavailable`; anything else is
+    wrapped into one by the :class:`Keyring`.
+    """
+
+    def current_root_id(self) -> str:
+        """The id of the root key that wraps new keys."""
+        ...
+
+    def wrap(self, root_id: str, plaintext_key: bytes, aad: bytes) -> bytes:
+        """Encrypt ``plaintext_key`` under root ``root_id``, bound to ``aad``."""
+        ...
+
+    def unwrap(self, root_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        """Decrypt a blob made by :meth:`wrap` with the same ``root_id`` and ``aad``."""
+        ...
+
+
+class _LocalProvider:
+    """Root keys held in process memory; wraps with AES-256-GCM.
+
+    Wrapped blob: ``0x01`` + 12-byte nonce + AES-GCM(root, key, domain + aad).
+    """
+
+    __slots__ = ("_current", "_roots")
+
+    def __init__(self, keys: Sequence[bytes], *, current: bytes | None = None) -> None:
+        roots: dict[str, AESGCM] = {}
+        for key in keys:
+            if len(key) != KEY_SIZE:
+                raise ConfigurationError(f"a root key must be {KEY_SIZE} bytes (AES-256)")
+            roots[root_id_of(key)] = AESGCM(key)
+        if not roots:
+            raise ConfigurationError("a key provider needs at least one root key")
+        self._roots = roots
+        self._current = root_id_of(current if current is not None else keys[0])
+
+    def current_root_id(self) -> str:
+        """The id of the root key that wraps new keys."""
+        return self._current
+
+    @property
+    def root_ids(self) -> tuple[str, ...]:
+        """The ids of every root key this provider holds (the current one first)."""
+        return (self._current, *(r for r in self._roots if r != self._current))
+
+    def _root(self, root_id: str) -> AESGCM:
+        try:
+            return self._roots[root_id]
+        except KeyError:
+            raise KeyUnavailable(root_id, "root key not held by this provider") from None
+
+    def wrap(self, root_id: str, plaintext_key: bytes, aad: bytes) -> bytes:
+        """Encrypt ``plaintext_key`` under root ``root_id``, bound to ``aad``.
+
+        Raises:
+            KeyUnavailable: this provider does not hold ``root_id``.
+        """
+        nonce = os.urandom(12)
+        sealed = self._root(root_id).encrypt(nonce, plaintext_key, _WRAP_DOMAIN + aad)
+        return bytes((_WRAP_VERSION,)) + nonce + sealed
+
+    def unwrap(self, root_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        """Decrypt a blob made by :meth:`wrap` with the same ``root_id`` and ``aad``.
+
+        Raises:
+            KeyUnavailable: unknown root, or the blob fails authentication.
+        """
+        root = self._root(root_id)
+        if len(wrapped) < 1 + 12 + 16 or wrapped[0] != _WRAP_VERSION:
+            raise KeyUnavailable(root_id, "wrapped key is malformed")
+        try:
+            return root.decrypt(wrapped[1:13], wrapped[13:], _WRAP_DOMAIN + aad)
+        except InvalidTag:
+            raise KeyUnavailable(
+                root_id, "wrapped key failed authentication (wrong root key or altered record)"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(root_ids={list(self.root_ids)!r})"
+
+    __str__ = __repr__
+
+
+class StaticKeyProvider(_LocalProvider):
+    """Root keys given as bytes; meant for tests and for embedders who fetch keys themselves.
+
+    Args:
+        keys: one 32-byte root key, or several (the first wraps new keys unless
+            ``current`` says otherwise); older roots keep unwrapping.
+        current: the root key that wraps new keys.
+
+    Raises:
+        ConfigurationError: a key is not 32 bytes.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, keys: bytes | Sequence[bytes], *, current: bytes | None = None) -> None:
+        seq = [keys] if isinstance(keys, bytes) else list(keys)
+        super().__init__(seq, current=current)
+
+    @classmethod
+    def generate(cls) -> StaticKeyProvider:
+        """A provider with one fresh random root key (tests, throwaway data)."""
+        return cls(os.urandom(KEY_SIZE))
+
+
+class EnvKeyProvider(_LocalProvider):
+    """The root key is base64 text in an environment variable named by the caller.
+
+    Args:
+        var: the variable holding the current root key (``generate_root_key()``).
+        previous: variables holding older roots that only unwrap (root rotation:
+            set the new key, move the old one to ``previous``, call
+            ``Keyring.rewrap()``, then drop it).
+        environ: the environment to read (default ``os.environ``), read once here.
+
+    Raises:
+        ConfigurationError: a variable is missing or is not a base64 32-byte key
+            (the message names the variable, never its value).
+    """
+
+    __slots__ = ("_vars",)
+
+    def __init__(
+        self,
+        var: str,
+        *,
+        previous: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        names = [var, *previous]
+        keys: list[bytes] = []
+        for name in names:
+            text = env.get(name)
+            if not text:
+                raise ConfigurationError(f"environment variable {name} is not set")
+            keys.append(_decode_root(text, f"environment variable {name}"))
+        self._vars = tuple(names)
+        super().__init__(keys)
+
+    def __repr__(self) -> str:
+        return f"EnvKeyProvider(vars={list(self._vars)!r}, root_ids={list(self.root_ids)!r})"
+
+    __str__ = __repr__
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise ConfigurationError(f"key file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigurationError(f"key file {path} cannot be opened: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigurationError(f"key file {path} is not a regular file")
+        if os.name == "posix" and st.st_mode & 0o077:
+            mode = stat.S_IMODE(st.st_mode)
+            raise ConfigurationError(
+                f"key file {path} is accessible by group or others (mode {mode:04o}); "
+                f"restrict it with: chmod 600 {path}"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(4096)
+    finally:
+        os.close(fd)
+    return _decode_root(data.decode("ascii", "replace"), f"key file {path}")
+
+
+class FileKeyProvider(_LocalProvider):
+    """The root key is base64 text in a file that only its owner may read (mode 0600/0400).
+
+    Args:
+        path: the current root key file (create one with :meth:`generate`).
+        previous: files with older roots that only unwrap (root rotation).
+
+    Raises:
+        ConfigurationError: a file is missing, not a regular file, readable or
+            writable by group or others, or does not hold a base64 32-byte key.
+    """
+
+    __slots__ = ("_paths",)
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, previous: Sequence[str | os.PathLike[str]] = ()
+    ) -> None:
+        paths = [Path(path), *(Path(p) for p in previous)]
+        keys = [_read_key_file(p) for p in paths]
+        self._paths = tuple(paths)
+        super().__init__(keys)
+
+    @classmethod
+    def generate(cls, path: str | os.PathLike[str]) -> FileKeyProvider:
+        """Create a new root key file with mode 0600 and return a provider for it.
+
+        Args:
+            path: where to write; must not exist (a root key is never overwritten).
+
+        Returns:
+            A provider holding the new key.
+
+        Raises:
+            ConfigurationError: the file exists or cannot be created.
+        """
+        target = Path(path)
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ConfigurationError(
+                f"key file {target} already exists; refusing to overwrite a root key"
+            ) from None
+        except OSError as exc:
+            raise ConfigurationError(
+                f"key file {target} cannot be created: {exc.strerror}"
+            ) from None
+        try:
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)
+            os.write(fd, (generate_root_key() + "\n").encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return cls(target)
+
+    def __repr__(self) -> str:
+        paths = [str(p) for p in self._paths]
+        return f"FileKeyProvider(paths={paths!r}, root_ids={list(self.root_ids)!r})"
+
+    __str__ = __repr__
+
+
+# --------------------------------------------------------------------------- records and stores
+
+
+class KeyPurpose(str, Enum):
+    """What a wrapped key is for."""
+
+    DATA = "data"
+    """A tenant data key: encrypts fields; the newest generation takes new writes."""
+    SUBJECT = "subject"
+    """A per-subject key (one person's data); destroyed by ``Keyring.shred``."""
+    INDEX = "index"
+    """A tenant blind-index key; ``generation`` is the index version."""
+
+
+def _wrap_aad(
+    tenant: str, key_id: str, purpose: KeyPurpose, generation: int, subject_id: str | None
+) -> bytes:
+    return (
+        _KEY_DOMAIN
+        + length_prefixed(tenant.encode("utf-8"))
+        + length_prefixed(key_id.encode("ascii"))
+        + length_prefixed(purpose.value.encode("ascii"))
+        + generation.to_bytes(8, "big", signed=True)
+        + length_prefixed((subject_id or "").encode("utf-8"))
+    )
+
+
+@attrs.frozen
+class WrappedKey:
+    """One stored key: plain data, safe to persist (the key itself is wrapped by a root).
+
+    Attributes:
+        tenant: the tenant that owns the key.
+        key_id: unique within the tenant; data keys start with ``d``, subject
+            keys with ``s``, index keys are ``i<version>``.
+        purpose: data, subject or index key.
+        root_id: the root key that wrapped it.
+        wrapped: the wrapped key blob (opaque; never shown in ``repr``).
+        created_at: when the key was made (aware UTC).
+        generation: the rotation generation (data keys) or version (index keys).
+        subject_id: the subject a subject key belongs to.
+    """
+
+    tenant: str
+    key_id: str
+    purpose: KeyPurpose
+    root_id: str
+    wrapped: bytes = attrs.field(repr=False)
+    created_at: datetime
+    generation: int = 0
+    subject_id: str | None = None
+
+    def aad(self) -> bytes:
+        """The associated data this record's key is wrapped with (binds every field but dates)."""
+        return _wrap_aad(self.tenant, self.key_id, self.purpose, self.generation, self.subject_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (``wrapped`` as base64, ``created_at`` as ISO 8601)."""
+        return {
+            "tenant": self.tenant,
+            "key_id": self.key_id,
+            "purpose": self.purpose.value,
+            "root_id": self.root_id,
+            "wrapped": base64.b64encode(self.wrapped).decode("ascii"),
+            "created_at": self.created_at.isoformat(),
+            "generation": self.generation,
+            "subject_id": self.subject_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WrappedKey:
+        """Read a record written by :meth:`to_dict`.
+
+        Raises:
+            ConfigurationError: a field is missing or has the wrong shape.
+        """
+        try:
+            subject = data.get("subject_id")
+            return cls(
+                tenant=str(data["tenant"]),
+                key_id=str(data["key_id"]),
+                purpose=KeyPurpose(data["purpose"]),
+                root_id=str(data["root_id"]),
+                wrapped=base64.b64decode(data["wrapped"], validate=True),
+                created_at=datetime.fromisoformat(data["created_at"]),
+                generation=int(data.get("generation", 0)),
+                subject_id=None if subject is None else str(subject),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            what = exc.args[0] if isinstance(exc, KeyError) else type(exc).__name__
+            raise ConfigurationError(f"malformed wrapped key record ({what})") from None
+
+
+class KeyStore(Protocol):
+    """Where wrapped keys live; the storage layer implements it (a table of ``WrappedKey``).
+
+    ``(tenant, key_id)`` is unique. Records are plain data: losing the store
+    loses every key, so back it up with (but apart from) the data.
+    """
+
+    def add(self, key: WrappedKey) -> bool:
+        """Insert ``key`` unless ``(tenant, key_id)`` exists; return whether it was inserted."""
+        ...
+
+    def replace(self, key: WrappedKey) -> None:
+        """Overwrite the record with the same ``(tenant, key_id)`` (used when rewrapping)."""
+        ...
+
+    def get(self, tenant: str, key_id: str) -> WrappedKey | None:
+        """The record for ``(tenant, key_id)``, or ``None``."""
+        ...
+
+    def find(
+        self, tenant: str, purpose: KeyPurpose, subject_id: str | None = None
+    ) -> Sequence[WrappedKey]:
+        """Every record of ``tenant`` with ``purpose`` (and ``subject_id`` if given)."""
+        ...
+
+    def delete(self, tenant: str, key_id: str) -> bool:
+        """Remove the record for good; return whether there was one."""
+        ...
+
+    def scan(self) -> Iterable[WrappedKey]:
+        """Every record (export, rewrap)."""
+        ...
+
+
+class InMemoryKeyStore:
+    """A :class:`KeyStore` in a dict; tests and embedders that persist via ``export``.
+
+    Args:
+        records: initial records (``WrappedKey`` or dicts from ``to_dict``).
+    """
+
+    __slots__ = ("_keys", "_lock")
+
+    def __init__(self, records: Iterable[WrappedKey | Mapping[str, Any]] = ()) -> None:
+        self._keys: dict[tuple[str, str], WrappedKey] = {}
+        self._lock = threading.Lock()
+        for rec in records:
+            key = rec if isinstance(rec, WrappedKey) else WrappedKey.from_dict(rec)
+            self._keys[(key.tenant, key.key_id)] = key
+
+    def add(self, key: WrappedKey) -> bool:
+        """Insert ``key`` unless ``(tenant, key_id)`` exists; return whether it was inserted."""
+        with self._lock:
+            if (key.tenant, key.key_id) in self._keys:
+                return False
+            self._keys[(key.tenant, key.key_id)] = key
+            return True
+
+    def replace(self, key: WrappedKey) -> None:
+        """Overwrite the record with the same ``(tenant, key_id)``."""
+        with self._lock:
+            self._keys[(key.tenant, key.key_id)] = key
+
+    def get(self, tenant: str, key_id: str) -> WrappedKey | None:
+        """The record for ``(tenant, key_id)``, or ``None``."""
+        return self._keys.get((tenant, key_id))
+
+    def find(
+        self, tenant: str, purpose: KeyPurpose, subject_id: str | None = None
+    ) -> list[WrappedKey]:
+        """Every record of ``tenant`` with ``purpose`` (and ``subject_id`` if given)."""
+        with self._lock:
+            return [
+                k
+                for k in self._keys.values()
+                if k.tenant == tenant
+                and k.purpose is purpose
+                and (subject_id is None or k.subject_id == subject_id)
+            ]
+
+    def delete(self, tenant: str, key_id: str) -> bool:
+        """Remove the record for good; return whether there was one."""
+        with self._lock:
+            return self._keys.pop((tenant, key_id), None) is not None
+
+    def scan(self) -> list[WrappedKey]:
+        """Every record."""
+        with self._lock:
+            return list(self._keys.values())
+
+    def export(self) -> list[dict[str, Any]]:
+        """Every record as plain data (see :meth:`WrappedKey.to_dict`)."""
+        return [k.to_dict() for k in self.scan()]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"InMemoryKeyStore(keys={len(self._keys)})"
+
+
+# --------------------------------------------------------------------------- keyring
+
+
+def _tenant_text(tenant: object) -> str:
+    text = tenant if type(tenant) is str else str(tenant)
+    if not text:
+        raise ConfigurationError("tenant id must not be empty")
+    return text
+
+
+class Keyring:
+    """Per-tenant data keys, per-subject keys and blind-index keys, wrapped by a root.
+
+    New writes use the tenant's current data key (the newest generation); every
+    older key still decrypts until it is retired. Keys are unwrapped once and
+    cached in this object: after another process rotates, retires or shreds,
+    call :meth:`clear_cache` (old keys cached here keep working until then).
+
+    Args:
+        provider: holds the root key(s).
+        store: where wrapped keys live (default: a new :class:`InMemoryKeyStore`).
+        clock: returns aware UTC now (for ``created_at``).
+        id_factory: returns the random part of new key ids (hex text).
+        max_cached_keys: unwrapped data and subject keys kept in memory; past
+            it the cache of old and subject keys is emptied (current keys stay).
+    """
+
+    __slots__ = (
+        "_by_header",
+        "_clock",
+        "_current",
+        "_index_current",
+        "_index_keys",
+        "_lock",
+        "_max_cached",
+        "_new_id",
+        "_provider",
+        "_store",
+        "_subjects",
+    )
+
+    def __init__(
+        self,
+        provider: KeyProvider,
+        store: KeyStore | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        id_factory: Callable[[], str] | None = None,
+        max_cached_keys: int = 10_000,
+    ) -> None:
+        self._provider = provider
+        self._max_cached = max_cached_keys
+        self._store: KeyStore = store if store is not None else InMemoryKeyStore()
+        self._clock = clock or _utcnow
+        self._new_id = id_factory or _random_id
+        self._lock = threading.RLock()
+        # tenant -> (header, aead) of the current data key
+        self._current: dict[str, tuple[bytes, AESGCM]] = {}
+        # (tenant, envelope header) -> aead, for every key unwrapped so far
+        self._by_header: dict[tuple[str, bytes], AESGCM] = {}
+        # (tenant, subject) -> (header, aead) of the subject's key
+        self._subjects: dict[tuple[str, str], tuple[bytes, AESGCM]] = {}
+        self._index_current: dict[str, int] = {}
+        self._index_keys: dict[tuple[str, int], bytes] = {}
+
+    # ---- construction helpers
+
+    @classmethod
+    def load(
+        cls,
+        provider: KeyProvider,
+        records: Iterable[WrappedKey | Mapping[str, Any]],
+        **kwargs: Any,
+    ) -> Keyring:
+        """A keyring over an in-memory store filled from :meth:`export_wrapped` output.
+
+        Raises:
+            ConfigurationError: a record is malformed.
+        """
+        return cls(provider, InMemoryKeyStore(records), **kwargs)
+
+    def export_wrapped(self) -> list[dict[str, Any]]:
+        """Every wrapped key as plain JSON-ready data (no key material in the clear)."""
+        return [k.to_dict() for k in self._store.scan()]
+
+    @property
+    def provider(self) -> KeyProvider:
+        """The root key provider."""
+        return self._provider
+
+    @property
+    def store(self) -> KeyStore:
+        """The key store."""
+        return self._store
+
+    def clear_cache(self) -> None:
+        """Forget every unwrapped key; the next use reads the store again."""
+        with self._lock:
+            self._current.clear()
+            self._by_header.clear()
+            self._subjects.clear()
+            self._index_current.clear()
+            self._index_keys.clear()
+
+    # ---- internals
+
+    def _unwrap(self, rec: WrappedKey) -> bytes:
+        try:
+            raw = self._provider.unwrap(rec.root_id, rec.wrapped, rec.aad())
+        except KeyUnavailable as exc:
+            raise KeyUnavailable(rec.key_id, f"cannot unwrap: {exc.reason}") from exc
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise KeyUnavailable(rec.key_id, f"key provider failed ({type(exc).__name__})") from exc
+        if len(raw) != KEY_SIZE:
+            raise KeyUnavailable(rec.key_id, "unwrapped key has the wrong size")
+        return raw
+
+    def _create(
+        self,
+        tenant: str,
+        purpose: KeyPurpose,
+        *,
+        key_id: str | None = None,
+        generation: int = 0,
+        subject_id: str | None = None,
+    ) -> tuple[WrappedKey, bytes] | None:
+        """Make, wrap and store a new key; ``None`` if a fixed ``key_id`` was taken."""
+        prefix = _SUBJECT_PREFIX if purpose is KeyPurpose.SUBJECT else _DATA_PREFIX
+        for _ in range(5):
+            kid = key_id if key_id is not None else prefix + self._new_id()
+            try:
+                make_header(kid)
+            except EnvelopeError as exc:
+                raise ConfigurationError(f"id_factory produced a bad key id: {exc}") from None
+            material = os.urandom(KEY_SIZE)
+            root_id = self._provider.current_root_id()
+            aad = _wrap_aad(tenant, kid, purpose, generation, subject_id)
+            try:
+                blob = self._provider.wrap(root_id, material, aad)
+            except CrmError:
+                raise
+            except Exception as exc:
+                raise KeyUnavailable(
+                    root_id, f"key provider failed ({type(exc).__name__})"
+                ) from exc
+            rec = WrappedKey(
+                tenant=tenant,
+                key_id=kid,
+                purpose=purpose,
+                root_id=root_id,
+                wrapped=blob,
+                created_at=self._clock(),
+                generation=generation,
+                subject_id=subject_id,
+            )
+            if self._store.add(rec):
+                return rec, material
+            if key_id is not None:
+                return None
+        raise ConfigurationError("could not allocate a unique key id (check id_factory)")
+
+    def _remember(self, tenant: str, key_id: str, material: bytes) -> tuple[bytes, AESGCM]:
+        header = make_header(key_id)
+        aead = AESGCM(material)
+        if len(self._by_header) >= self._max_cached:
+            # Millions of subject keys must not pile up; current keys stay in _current.
+            self._by_header.clear()
+            self._subjects.clear()
+        self._by_header[(tenant, header)] = aead
+        return header, aead
+
+    @staticmethod
+    def _newest(records: Iterable[WrappedKey]) -> WrappedKey | None:
+        return max(records, key=lambda k: (k.generation, k.key_id), default=None)
+
+    def _current_key(self, tenant: str) -> tuple[bytes, AESGCM]:
+        """(header, aead) of the tenant's current data key, creating the first one."""
+        cached = self._current.get(tenant)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._current.get(tenant)
+            if cached is not None:
+                return cached
+            newest = self._newest(self._store.find(tenant, KeyPurpose.DATA))
+            if newest is None:
+                made = self._create(tenant, KeyPurpose.DATA, generation=1)
+                assert made is not None
+                entry = self._remember(tenant, made[0].key_id, made[1])
+            else:
+                header = make_header(newest.key_id)
+                aead = self._by_header.get((tenant, header))
+                if aead is None:
+                    entry = self._remember(tenant, newest.key_id, self._unwrap(newest))
+                else:
+                    entry = (header, aead)
+            self._current[tenant] = entry
+            return entry
+
+    def _aead_for(self, tenant: str, header: bytes, key_id: str) -> AESGCM:
+        """The cipher of data or subject key ``key_id`` (named by ``header``).
+
+        Raises:
+            KeyUnavailable: unknown, retired or shredded key, or unwrap failed.
+        """
+        aead = self._by_header.get((tenant, header))
+        if aead is not None:
+            return aead
+        rec = self._store.get(tenant, key_id)
+        if rec is None or rec.purpose is KeyPurpose.INDEX:
+            raise KeyUnavailable(key_id, "unknown, retired or destroyed key")
+        material = self._unwrap(rec)
+        with self._lock:
+            return self._remember(tenant, key_id, material)[1]
+
+    def _subject_key(self, tenant: str, subject_id: object) -> tuple[bytes, AESGCM]:
+        subject = subject_id if type(subject_id) is str else str(subject_id)
+        cached = self._subjects.get((tenant, subject))
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._subjects.get((tenant, subject))
+            if cached is not None:
+                return cached
+            found = self._store.find(tenant, KeyPurpose.SUBJECT, subject)
+            oldest = min(found, key=lambda k: (k.created_at, k.key_id), default=None)
+            if oldest is None:
+                made = self._create(tenant, KeyPurpose.SUBJECT, subject_id=subject)
+                assert made is not None
+                entry = self._remember(tenant, made[0].key_id, made[1])
+            else:
+                header = make_header(oldest.key_id)
+                aead = self._by_header.get((tenant, header))
+                if aead is None:
+                    entry = self._remember(tenant, oldest.key_id, self._unwrap(oldest))
+                else:
+                    entry = (header, aead)
+            self._subjects[(tenant, subject)] = entry
+            return entry
+
+    def _forget(self, tenant: str, key_id: str) -> None:
+        header = make_header(key_id)
+        self._by_header.pop((tenant, header), None)
+        current = self._current.get(tenant)
+        if current is not None and current[0] == header:
+            del self._current[tenant]
+        for ref, (h, _) in list(self._subjects.items()):
+            if ref[0] == tenant and h == header:
+                self._subjects.pop(ref, None)
+
+    # ---- data keys
+
+    def current_key_id(self, tenant: object) -> str:
+        """The id of the data key that encrypts new writes for ``tenant`` (made on first use).
+
+        Raises:
+            KeyUnavailable: the provider could not wrap or unwrap the key.
+        """
+        header = self._current_key(_tenant_text(tenant))[0]
+        return header[3:].decode("ascii")
+
+    def rotate(self, tenant: object) -> str:
+        """Make a new data key for ``tenant`` and use it for new writes; old keys still decrypt.
+
+        Returns:
+            The new key id.
+
+        Raises:
+            KeyUnavailable: the provider could not wrap the key.
+        """
+        t = _tenant_text(tenant)
+        with self._lock:
+            newest = self._newest(self._store.find(t, KeyPurpose.DATA))
+            generation = 1 if newest is None else newest.generation + 1
+            made = self._create(t, KeyPurpose.DATA, generation=generation)
+            assert made is not None
+            self._current[t] = self._remember(t, made[0].key_id, made[1])
+            return made[0].key_id
+
+    def key_ids(self, tenant: object) -> list[str]:
+        """The ids of ``tenant``'s data keys, current first."""
+        found = self._store.find(_tenant_text(tenant), KeyPurpose.DATA)
+        return [
+            k.key_id for k in sorted(found, key=lambda k: (k.generation, k.key_id), reverse=True)
+        ]
+
+    def retire(self, tenant: object, key_id: str) -> None:
+        """Destroy an old data key once nothing is encrypted under it any more.
+
+        Raises:
+            KeyUnavailable: no such data key.
+            ConfigurationError: it is the current key (rotate first).
+        """
+        t = _tenant_text(tenant)
+        with self._lock:
+            rec = self._store.get(t, key_id)
+            if rec is None or rec.purpose is not KeyPurpose.DATA:
+                raise KeyUnavailable(key_id, "no such data key")
+            if key_id == self.current_key_id(t):
+                raise ConfigurationError(
+                    f"key {key_id!r} is the current data key of tenant {t}; rotate first"
+                )
+            self._store.delete(t, key_id)
+            self._forget(t, key_id)
+
+    # ---- subject keys
+
+    @staticmethod
+    def is_subject_key_id(key_id: str) -> bool:
+        """Whether a key id (see ``key_id_of``) names a subject key: their ids start with ``s``."""
+        return key_id.startswith(_SUBJECT_PREFIX)
+
+    def subject_key(self, tenant: object, subject_id: object, *, create: bool = True) -> str | None:
+        """The id of the key that encrypts one subject's data (made on first use).
+
+        Args:
+            tenant: the tenant.
+            subject_id: the data subject (usually the customer id).
+            create: make the key if the subject has none; else return ``None``.
+
+        Raises:
+            KeyUnavailable: the provider could not wrap or unwrap the key.
+        """
+        t = _tenant_text(tenant)
+        subject = str(subject_id)
+        if not create and not self._store.find(t, KeyPurpose.SUBJECT, subject):
+            return None
+        return self._subject_key(t, subject)[0][3:].decode("ascii")
+
+    def shred(self, tenant: object, subject_id: object) -> int:
+        """Destroy every key of a subject: their ciphertexts can never be decrypted again.
+
+        Other processes holding the key in cache keep it until their
+        :meth:`clear_cache`; backups of the key store keep it too.
+
+        Returns:
+            How many keys were destroyed (0 if the subject had none).
+        """
+        t = _tenant_text(tenant)
+        subject = str(subject_id)
+        with self._lock:
+            found = self._store.find(t, KeyPurpose.SUBJECT, subject)
+            for rec in found:
+                self._store.delete(t, rec.key_id)
+                self._forget(t, rec.key_id)
+            self._subjects.pop((t, subject), None)
+            return len(found)
+
+    # ---- blind-index keys
+
+    def index_version(self, tenant: object) -> int:
+        """The blind-index key version used for new indexes of ``tenant`` (made on first use)."""
+        t = _tenant_text(tenant)
+        version = self._index_current.get(t)
+        if version is not None:
+            return version
+        with self._lock:
+            versions = self.index_versions(t)
+            if not versions:
+                self._create_index_key(t, 1)
+                versions = self.index_versions(t)
+            self._index_current[t] = versions[0]
+            return versions[0]
+
+    def index_versions(self, tenant: object) -> list[int]:
+        """Every live blind-index key version of ``tenant``, newest first."""
+        found = self._store.find(_tenant_text(tenant), KeyPurpose.INDEX)
+        return sorted((k.generation for k in found), reverse=True)
+
+    def _create_index_key(self, tenant: str, version: int) -> None:
+        made = self._create(
+            tenant, KeyPurpose.INDEX, key_id=f"{_INDEX_PREFIX}{version}", generation=version
+        )
+        if made is not None:
+            self._index_keys[(tenant, version)] = made[1]
+
+    def rotate_index(self, tenant: object) -> int:
+        """Make a new blind-index key version for ``tenant`` and use it for new indexes.
+
+        Returns:
+            The new version.
+        """
+        t = _tenant_text(tenant)
+        with self._lock:
+            versions = self.index_versions(t)
+            version = (versions[0] if versions else 0) + 1
+            self._create_index_key(t, version)
+            self._index_current[t] = self.index_versions(t)[0]
+            return self._index_current[t]
+
+    def retire_index(self, tenant: object, version: int) -> None:
+        """Destroy an old blind-index key version once every index was recomputed.
+
+        Raises:
+            KeyUnavailable: no such version.
+            ConfigurationError: it is the current version.
+        """
+        t = _tenant_text(tenant)
+        with self._lock:
+            if version not in self.index_versions(t):
+                raise KeyUnavailable(f"{_INDEX_PREFIX}{version}", "no such blind-index key")
+            if version == self.index_version(t):
+                raise ConfigurationError(
+                    f"blind-index version {version} is current for tenant {t}; rotate first"
+                )
+            self._store.delete(t, f"{_INDEX_PREFIX}{version}")
+            self._index_keys.pop((t, version), None)
+
+    def _index_subkey(self, tenant: str, version: int, info: bytes) -> bytes:
+        """An HMAC key derived (HKDF-SHA256) from the tenant's index key ``version``."""
+        key = self._index_keys.get((tenant, version))
+        if key is None:
+            kid = f"{_INDEX_PREFIX}{version}"
+            rec = self._store.get(tenant, kid)
+            if rec is None or rec.purpose is not KeyPurpose.INDEX:
+                raise KeyUnavailable(kid, f"no blind-index key version {version}")
+            key = self._unwrap(rec)
+            self._index_keys[(tenant, version)] = key
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=_INDEX_DOMAIN + info
+        )
+        return hkdf.derive(key)
+
+    # ---- root rotation
+
+    def rewrap(self, *, provider: KeyProvider | None = None) -> int:
+        """Re-wrap every stored key under the current root (of ``provider``, if given).
+
+        Unwraps with the keyring's provider, wraps with ``provider`` (default:
+        the same provider's current root), replaces the records and switches
+        the keyring to ``provider``. Ciphertexts are untouched.
+
+        Returns:
+            How many records were rewritten.
+
+        Raises:
+            KeyUnavailable: a key could not be unwrapped or wrapped.
+        """
+        target = provider if provider is not None else self._provider
+        root_id = target.current_root_id()
+        count = 0
+        with self._lock:
+            for rec in list(self._store.scan()):
+                if rec.root_id == root_id and target is self._provider:
+                    continue
+                material = self._unwrap(rec)
+                try:
+                    blob = target.wrap(root_id, material, rec.aad())
+                except CrmError:
+                    raise
+                except Exception as exc:
+                    raise KeyUnavailable(
+                        root_id, f"key provider failed ({type(exc).__name__})"
+                    ) from exc
+                self._store.replace(attrs.evolve(rec, root_id=root_id, wrapped=blob))
+                count += 1
+            self._provider = target
+        return count
+
+    def __repr__(self) -> str:
+        return (
+            f"Keyring(provider={self._provider!r}, store={type(self._store).__name__}, "
+            f"cached_keys={len(self._by_header) + len(self._index_keys)})"
+        )
+
+    __str__ = __repr__
