@@ -52,7 +52,8 @@ from crmcore.storage.ports import Repository, Store, UnitOfWork
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from crmcore.crypto._layer import Encryption
+    from crmcore.crypto import Encryption
+    from crmcore.policy import Policy
     from crmcore.validation import EntityValidation
 
 __all__ = ["Crm", "Session", "SessionRepository", "connect"]
@@ -74,6 +75,7 @@ def connect(
     validation: EntityValidation | bool = True,
     region: str = "CN",
     layers: Sequence[Layer] = (),
+    policy: Policy | None = None,
     audit: bool = False,
     encryption: Encryption | None = None,
     create_schema: bool = True,
@@ -96,6 +98,9 @@ def connect(
         region: the default region for phone numbers and addresses.
         layers: extra repository layers, outermost first, applied around the
             adapter in every session (inside the built-in ones).
+        policy: permissions (:class:`crmcore.policy.Policy`): every session
+            of a non-system principal checks single-record actions, filters
+            every query and masks fields through it.
         audit: record every change in the hash-chained audit trail
             (:mod:`crmcore.audit`), in the same unit of work; encrypted fields
             are recorded as changed, never with their values.
@@ -129,6 +134,10 @@ def connect(
     else:
         raise ConfigurationError(f"no storage adapter for URL {url!r}")
     built: list[Layer] = []
+    if policy is not None:
+        from crmcore.policy import Guard
+
+        built.append(Guard(policy))
     if audit:
         from crmcore.audit import AuditLayer
 
@@ -136,7 +145,9 @@ def connect(
         built.append(AuditLayer(redact=redact))
     inner: list[Layer] = [encryption] if encryption is not None else []
     hooks = _validators(validation, region, validators or {})
-    return Crm(store, clock=clock, validators=hooks, layers=(*built, *layers, *inner))
+    return Crm(
+        store, clock=clock, validators=hooks, layers=(*built, *layers, *inner), policy=policy
+    )
 
 
 def _validators(
@@ -167,6 +178,8 @@ class Crm:
         clock: the time source for stamps.
         validators: per entity type, a pre-write hook.
         layers: repository layers wrapped around the adapter, outermost first.
+        policy: the policy the guard layer enforces (also asked by use cases
+            for actions such as ``transition:<event>`` and ``merge``).
     """
 
     def __init__(
@@ -176,21 +189,34 @@ class Crm:
         clock: Callable[[], _dt.datetime] | None = None,
         validators: Mapping[type[Entity], Validator] | None = None,
         layers: Sequence[Layer] = (),
+        policy: Policy | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or utcnow
         self.validators: dict[type[Entity], Validator] = dict(validators or {})
         self.layers: tuple[Layer, ...] = tuple(layers)
+        self.policy = policy
 
     def session(
-        self, principal: Principal | None = None, *, correlation_id: str | None = None
+        self,
+        principal: Principal | None = None,
+        *,
+        correlation_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Session:
         """A unit of work acting as ``principal`` (default: the system principal).
 
         Use it as a context manager: it commits when the block ends normally
         and rolls back when it raises.
+
+        Args:
+            principal: who acts; confines the session to its tenant.
+            correlation_id: recorded in audit entries (a request id); one is made up if omitted.
+            context: facts policy conditions may read (``context.hour``...).
         """
-        return Session(self, principal or Principal.system_principal(), correlation_id)
+        session = Session(self, principal or Principal.system_principal(), correlation_id)
+        session.context = dict(context or {})
+        return session
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -270,11 +296,30 @@ class Session:
         self.after_rollback: list[Callable[[], None]] = []
         #: per-session state of the layers (the auditor, caches), by name
         self.extensions: dict[str, Any] = {}
+        #: facts policy conditions may read (``context.hour``...)
+        self.context: dict[str, Any] = {}
 
     @property
     def tenant_id(self) -> str:
         """The tenant every read and write of this session is confined to."""
         return self.principal.tenant_id
+
+    def authorize(self, action: str, record: Entity) -> None:
+        """Raise PermissionDenied unless the policy lets the principal do ``action`` on ``record``.
+
+        For use cases whose action is more than a repository call
+        (``transition:<event>``, ``merge``); without a policy, or for the system
+        principal, everything is allowed.
+        """
+        policy = self.crm.policy
+        if policy is None or self.principal.system:
+            return
+        name = type(record).entity_name()
+        decision = policy.check(self.principal, action, record, name, self.context)
+        if not decision.allowed:
+            raise PermissionDenied(
+                action, name, id=record.id, reason=decision.reason, principal=self.principal.user_id
+            )
 
     def now(self) -> _dt.datetime:
         """The current time from the CRM's clock (checked to be aware, in UTC).

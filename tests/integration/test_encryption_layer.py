@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 import crmcore
 from crmcore import Customer, Principal
 from crmcore.audit import AuditLayer, history
-from crmcore.crypto import Keyring, StaticKeyProvider
-from crmcore.crypto._layer import Encryption, reencrypt_all
+from crmcore.crypto import Encryption, Keyring, StaticKeyProvider, reencrypt_all, shred_subject
 from crmcore.errors import DecryptionError, QueryError
 from crmcore.query import field, in_
 
@@ -183,15 +182,22 @@ def test_rotation_then_reencryption_needs_only_the_new_key(
 
 
 def test_shredding_erases_one_subject_only(
-    ecrm: crmcore.Crm, me: Principal, keyring: Keyring
+    ecrm: crmcore.Crm, me: Principal, keyring: Keyring, enc: Encryption
 ) -> None:
     rows = seed(ecrm, me)
-    keyring.shred(me.tenant_id, rows[0].id)
+    with ecrm.session(me) as s:
+        before = s.uow.repository(Customer).get(rows[0].id)
+        assert shred_subject(s, enc, rows[0].id) == 1
+        raw = s.uow.repository(Customer).get(rows[0].id)
+        assert (raw.sealed, raw.search_keys) == ({}, frozenset())
+    # a copy of the row taken before (a backup) can no longer be opened
+    assert enc.unseal(before, enc.protection["Customer"]).email is None
     with ecrm.session(me) as s:
         gone = s.customers.get(rows[0].id)
         assert (gone.email, gone.phone, gone.national_id) == (None, None, None)
         assert gone.first_name == "伟"
         assert s.customers.get(rows[1].id).email == "anna@example.com"
+        assert s.customers.find(email="wei@example.cn").items == ()
 
 
 def test_audit_records_encrypted_fields_without_values(ecrm: crmcore.Crm, me: Principal) -> None:

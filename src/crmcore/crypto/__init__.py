@@ -21,6 +21,13 @@ from crmcore.crypto._keys import (
     WrappedKey,
     generate_root_key,
 )
+from crmcore.crypto._layer import (
+    EncryptingRepository,
+    Encryption,
+    ReencryptReport,
+    reencrypt_all,
+    shred_subject,
+)
 from crmcore.crypto._protection import DEFAULT_PROTECTION, FieldProtection, Protection
 from crmcore.crypto._rotation import RotationProgress, rotate_all
 
@@ -28,6 +35,8 @@ __all__ = [
     "DEFAULT_PROTECTION",
     "TEXT_PREFIX",
     "BlindIndexer",
+    "EncryptingRepository",
+    "Encryption",
     "EnvKeyProvider",
     "FieldCipher",
     "FieldProtection",
@@ -40,11 +49,14 @@ __all__ = [
     "Keyring",
     "Normalizer",
     "Protection",
+    "ReencryptReport",
     "RotationProgress",
     "StaticKeyProvider",
     "Token",
     "WrappedKey",
     "generate_root_key",
     "key_id_of",
+    "reencrypt_all",
     "rotate_all",
+    "shred_subject",
 ]

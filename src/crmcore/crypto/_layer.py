@@ -65,7 +65,13 @@ from crmcore.storage.ports import Repository
 if TYPE_CHECKING:
     from crmcore.app import Session
 
-__all__ = ["EncryptingRepository", "Encryption", "ReencryptReport", "reencrypt_all"]
+__all__ = [
+    "EncryptingRepository",
+    "Encryption",
+    "ReencryptReport",
+    "reencrypt_all",
+    "shred_subject",
+]
 
 E = TypeVar("E", bound=Entity)
 PRESENT = "*"
@@ -123,32 +129,24 @@ class Encryption:
     def seal(self, record: E, spec: FieldProtection) -> E:
         """The record as stored: protected values moved into ``sealed`` and ``search_keys``."""
         entity = type(record).entity_name()
-        sealed = dict(record.sealed)
-        keys = set(record.search_keys)
-        cleared: dict[str, Any] = {}
-        searchable = spec.searchable
-        subject = self._subject(record)
-        for field in spec.encrypted:
-            value = getattr(record, field)
-            keys = {k for k in keys if not k.startswith(f"{field}:")}
-            sealed.pop(field, None)
-            if value is None:
-                continue
-            sealed[field] = self.cipher.encrypt(
-                value,
-                tenant=record.tenant_id,
-                entity=entity,
-                record_id=record.id,
-                field=field,
-                subject_id=subject,
-            )
+        tenant = record.tenant_id
+        values = {f: v for f in spec.encrypted if (v := getattr(record, f)) is not None}
+        tokens = self.cipher.encrypt_fields(
+            values,
+            tenant=tenant,
+            entity=entity,
+            record_id=record.id,
+            subject_id=self._subject(record),
+        )
+        keys = {k for k in record.search_keys if k.split(":", 1)[0] not in spec.encrypted}
+        for field, value in values.items():
             keys.add(f"{field}:{PRESENT}")
-            if field in searchable:
-                index = self.indexer.index(
-                    value, tenant=record.tenant_id, entity=entity, field=field
-                )
+            if field in spec.searchable:
+                index = self.indexer.index(value, tenant=tenant, entity=entity, field=field)
                 keys.add(f"{field}:{index}")
-            cleared[field] = None
+        sealed = {k: v for k, v in record.sealed.items() if k not in spec.encrypted}
+        sealed.update({k: str(v) for k, v in tokens.items() if v is not None})
+        cleared = dict.fromkeys(values)
         return replace_trusted(record, sealed=sealed, search_keys=frozenset(keys), **cleared)
 
     def unseal(self, record: E, spec: FieldProtection) -> E:
@@ -160,18 +158,23 @@ class Encryption:
         if not record.sealed and not record.search_keys:
             return record
         entity = type(record).entity_name()
-        values: dict[str, Any] = {}
-        for field, token in record.sealed.items():
-            if field not in spec.encrypted:
-                continue
-            try:
-                values[field] = self.cipher.decrypt(
-                    token, tenant=record.tenant_id, entity=entity, record_id=record.id, field=field
-                )
-            except DecryptionError as exc:
-                if not _shredded(token, exc):
-                    raise
-                values[field] = None  # the subject's key was shredded: erased for good
+        tokens = {f: t for f, t in record.sealed.items() if f in spec.encrypted}
+        tenant, rid = record.tenant_id, record.id
+        try:
+            values: dict[str, Any] = self.cipher.decrypt_fields(
+                tokens, tenant=tenant, entity=entity, record_id=rid
+            )
+        except DecryptionError:
+            values = {}
+            for field, token in tokens.items():  # find which fields fail, and why
+                try:
+                    values[field] = self.cipher.decrypt(
+                        token, tenant=tenant, entity=entity, record_id=rid, field=field
+                    )
+                except DecryptionError as exc:
+                    if not _shredded(token, exc):
+                        raise
+                    values[field] = None  # the subject's key was shredded: erased for good
         return replace_trusted(record, sealed={}, search_keys=frozenset(), **values)
 
     def is_stale(self, record: Entity) -> bool:
@@ -196,7 +199,7 @@ def _shredded(token: str, exc: DecryptionError) -> bool:
     if not isinstance(exc.__cause__, KeyUnavailable):
         return False
     try:
-        return key_id_of(token).startswith("s")  # subject keys' ids start with "s"
+        return Keyring.is_subject_key_id(key_id_of(token))
     except CrmError:
         return False
 
@@ -392,3 +395,28 @@ def reencrypt_all(
         if progress:
             progress(f"reencrypt {name}", scanned, total)
     return ReencryptReport(name, scanned, rewritten, last)
+
+
+def shred_subject(session: Session, encryption: Encryption, customer_id: uuid.UUID) -> int:
+    """Erase one customer's encrypted fields for good (right to erasure).
+
+    Destroys the customer's subject key, so every copy of those ciphertexts,
+    old backups included, can no longer be opened; and drops the stored
+    tokens and blind indexes, so not even equality can be tested any more.
+    Other fields and other customers are untouched.
+
+    Returns:
+        How many keys were destroyed.
+
+    Raises:
+        NotFound: no such customer in this tenant.
+    """
+    raw = session.uow.repository(Customer)
+    record = raw.get(customer_id)
+    if record.tenant_id != session.tenant_id:
+        from crmcore.errors import NotFound
+
+        raise NotFound("Customer", customer_id)
+    destroyed = encryption.keyring.shred(session.tenant_id, customer_id)
+    raw.update(replace_trusted(record, sealed={}, search_keys=frozenset()))
+    return destroyed

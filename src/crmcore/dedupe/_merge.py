@@ -294,8 +294,11 @@ def merge(
     Raises:
         NotFound: a record is missing in this tenant.
         ValidationError: the ids are not distinct, or the merged record is invalid.
+        PermissionDenied: the policy does not grant ``merge`` on one of the records.
     """
     records = _load(session, entity_type, survivor_id, merged_ids)
+    for each in records:
+        session.authorize("merge", each)
     before = records[0]
     built, sources = _build(entity_type, records, survivorship)
     repo = session.repo(entity_type)
@@ -357,6 +360,7 @@ def unmerge(session: Session, merge_id: uuid.UUID) -> UnmergeResult:
         Conflict: the merge was already undone.
     """
     record = session.merges.get(merge_id)
+    session.authorize("merge", record)
     if record.undone_at is not None:
         raise Conflict("MergeRecord", merge_id, reason="this merge was already undone")
     entity_type = ENTITY_TYPES[record.entity]

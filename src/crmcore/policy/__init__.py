@@ -22,6 +22,7 @@ from __future__ import annotations
 from crmcore.policy._condition import Attr, C, Condition, ConditionError, P, R, parse_condition
 from crmcore.policy._decision import Decision, Grant
 from crmcore.policy._fields import FieldAccess, FieldLevel, FieldRule
+from crmcore.policy._guard import Guard, GuardedRepository
 from crmcore.policy._masks import mask_email, mask_full, mask_partial, mask_phone
 from crmcore.policy._policy import Policy, PolicyBuilder
 from crmcore.policy._principal import Principal
@@ -39,6 +40,8 @@ __all__ = [
     "FieldLevel",
     "FieldRule",
     "Grant",
+    "Guard",
+    "GuardedRepository",
     "P",
     "Policy",
     "PolicyBuilder",

@@ -120,6 +120,7 @@ def transition(
             the allowed events, and a guard's reason).
         Conflict: ``record`` is stale.
         NotFound: no such record in this tenant.
+        PermissionDenied: the policy does not grant ``transition:<event>``.
     """
     entity_type = type(record)
     repo = session.repo(entity_type)
@@ -131,6 +132,7 @@ def transition(
             expected_version=record.version,
             actual_version=current.version,
         )
+    session.authorize(f"transition:{event}", current)
     m = machine or machine_for(session, entity_type)
     try:
         result = m.fire(record, event, _context(session, comment, extra))

@@ -1,0 +1,210 @@
+"""The policy guard: the outermost repository layer of a session (DESIGN.md).
+
+Every single-record action is checked with :meth:`Policy.check`; every query
+has :meth:`Policy.filter` ANDed into it, so a list never shows a row that
+``check`` would refuse; returned records are masked field by field; writes of
+fields the principal may not write are refused, naming the field. Filtering
+or sorting on a field the principal cannot read in full is refused too: a
+filter is a question about the value and would leak it.
+
+A masked or hidden value that comes back unchanged in an update (the caller
+read ``+86 138****8000`` and saved the record) keeps the stored value: the
+mask is never written over real data.
+
+The system principal passes through (it is still confined to its tenant by
+the session) and the audit trail records it as such.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from crmcore.errors import PermissionDenied, QueryError
+from crmcore.model import Entity, replace_trusted
+from crmcore.policy._fields import FieldAccess, FieldLevel
+from crmcore.policy._policy import Policy
+from crmcore.policy._principal import Principal
+from crmcore.query import Filter, OrderSpec, Page, all_of, field_names, normalize_order
+from crmcore.storage.ports import Repository
+
+if TYPE_CHECKING:
+    from crmcore.app import Session
+
+__all__ = ["Guard", "GuardedRepository"]
+
+E = TypeVar("E", bound=Entity)
+_BOOKKEEPING = frozenset(
+    {"id", "tenant_id", "created_at", "updated_at", "version", "sealed", "search_keys"}
+)
+_FULL = FieldLevel.READ.rank
+
+
+@attrs.frozen
+class Guard:
+    """The guard layer for ``connect(policy=...)``."""
+
+    policy: Policy
+
+    def __call__(self, inner: Repository[Any], session: Session) -> Repository[Any]:
+        if session.principal.system:
+            return inner
+        return GuardedRepository(inner, self.policy, session.principal, session.context)
+
+
+class GuardedRepository(Repository[E], Generic[E]):
+    """Checks, filters and masks every call of one principal on one entity type."""
+
+    def __init__(
+        self,
+        inner: Repository[E],
+        policy: Policy,
+        principal: Principal,
+        context: Mapping[str, Any] | None,
+    ) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._principal = principal
+        self._context = context
+        self.entity_type = inner.entity_type
+        self._name = self.entity_type.entity_name()
+        self._fields: FieldAccess = policy.field_access(principal, self._name)
+
+    # -- helpers
+
+    def _check(self, action: str, record: Entity) -> None:
+        decision = self._policy.check(self._principal, action, record, self._name, self._context)
+        if not decision.allowed:
+            raise PermissionDenied(
+                action,
+                self._name,
+                id=record.id,
+                reason=decision.reason,
+                principal=self._principal.user_id,
+            )
+
+    def _mask(self, record: E) -> E:
+        return record if self._fields.unrestricted else self._fields.mask(record)
+
+    def _changed(self, before: Entity | None, after: Entity) -> list[str]:
+        names = [a.name for a in attrs.fields(type(after)) if a.name not in _BOOKKEEPING]
+        if before is None:
+            return [
+                a.name
+                for a in attrs.fields(type(after))
+                if a.name in names and getattr(after, a.name) != _default(a)
+            ]
+        return [n for n in names if getattr(before, n) != getattr(after, n)]
+
+    def _keep_masked(self, current: E, entity: E) -> E:
+        """Fields the caller only saw masked or hidden keep their stored value if unchanged."""
+        if self._fields.unrestricted:
+            return entity
+        seen = self._fields.mask(current)
+        keep: dict[str, Any] = {}
+        for a in attrs.fields(type(entity)):
+            if self._fields.level(a.name).rank >= _FULL:
+                continue
+            if getattr(entity, a.name) == getattr(seen, a.name):
+                keep[a.name] = getattr(current, a.name)
+        return replace_trusted(entity, **keep) if keep else entity
+
+    def _readable(self, where: Filter | None, order_by: OrderSpec) -> None:
+        if self._fields.unrestricted:
+            return
+        names = set(field_names(where)) if where is not None else set()
+        names |= {t.field for t in normalize_order(order_by)}
+        for name in sorted(names):
+            if self._fields.level(name).rank < _FULL:
+                raise QueryError(
+                    "you may not filter or sort on a field you cannot read in full",
+                    field=name,
+                    entity=self._name,
+                )
+
+    def _scope(self, where: Filter | None) -> Filter:
+        allowed = self._policy.filter(self._principal, "read", self._name, context=self._context)
+        return all_of(allowed, where) if where is not None else allowed
+
+    # -- writes
+
+    def add(self, entity: E) -> E:
+        self._check("create", entity)
+        self._policy.check_write_fields(
+            self._principal, self._name, self._changed(None, entity), entity, action="create"
+        )
+        return self._mask(self._inner.add(entity))
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        batch = list(entities)
+        for e in batch:
+            self._check("create", e)
+            self._policy.check_write_fields(
+                self._principal, self._name, self._changed(None, e), e, action="create"
+            )
+        return [self._mask(e) for e in self._inner.add_many(batch)]
+
+    def update(self, entity: E) -> E:
+        current = self._inner.get(entity.id)
+        if (current.deleted_at is None) != (entity.deleted_at is None):
+            # a soft delete (or its undo) is a delete as far as permissions go
+            self._check("delete", current)
+        self._check("update", current)
+        entity = self._keep_masked(current, entity)
+        changed = self._changed(current, entity)
+        self._policy.check_write_fields(self._principal, self._name, changed, current)
+        if changed:
+            self._check("update", entity)  # the new state must be allowed too (no escaping)
+        return self._mask(self._inner.update(entity))
+
+    def delete(self, id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        self._check("delete", self._inner.get(id))
+        self._inner.delete(id, expected_version=expected_version)
+
+    # -- reads
+
+    def get(self, id: uuid.UUID) -> E:
+        record = self._inner.get(id)
+        self._check("read", record)
+        return self._mask(record)
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        out = []
+        for r in self._inner.get_many(ids):
+            decision = self._policy.check(self._principal, "read", r, self._name, self._context)
+            if decision.allowed:
+                out.append(self._mask(r))
+        return out
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[E]:
+        self._readable(where, order_by)
+        page = self._inner.find(self._scope(where), order_by=order_by, limit=limit, after=after)
+        return Page(tuple(self._mask(r) for r in page.items), page.next_cursor)
+
+    def count(self, where: Filter | None = None) -> int:
+        self._readable(where, None)
+        return self._inner.count(self._scope(where))
+
+    def stream(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
+    ) -> Iterator[E]:
+        self._readable(where, order_by)
+        for r in self._inner.stream(self._scope(where), order_by=order_by, batch_size=batch_size):
+            yield self._mask(r)
+
+
+def _default(a: attrs.Attribute[Any]) -> Any:
+    default: Any = a.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return default.factory()
+    return default
