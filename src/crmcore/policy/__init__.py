@@ -19,15 +19,61 @@ expected decisions checked by :func:`run_policy_tests`. See ``docs/policy.md``.
 
 from __future__ import annotations
 
-from crmcore.policy._condition import Attr, C, Condition, ConditionError, P, R, parse_condition
-from crmcore.policy._decision import Decision, Grant
-from crmcore.policy._fields import FieldAccess, FieldLevel, FieldRule
-from crmcore.policy._guard import Guard, GuardedRepository
-from crmcore.policy._masks import mask_email, mask_full, mask_partial, mask_phone
-from crmcore.policy._policy import Policy, PolicyBuilder
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from crmcore.policy._principal import Principal
-from crmcore.policy._rules import ACTIONS, Role, Rule
-from crmcore.policy._testing import PolicyTestReport, PolicyTestResult, run_policy_tests
+
+if TYPE_CHECKING:
+    from crmcore.policy._condition import Attr, C, Condition, ConditionError, P, R, parse_condition
+    from crmcore.policy._decision import Decision, Grant
+    from crmcore.policy._fields import FieldAccess, FieldLevel, FieldRule
+    from crmcore.policy._guard import Guard, GuardedRepository
+    from crmcore.policy._masks import mask_email, mask_full, mask_partial, mask_phone
+    from crmcore.policy._policy import Policy, PolicyBuilder
+    from crmcore.policy._rules import ACTIONS, Role, Rule
+    from crmcore.policy._testing import PolicyTestReport, PolicyTestResult, run_policy_tests
+
+# Everything but Principal loads on first use: a session needs only Principal,
+# and ``import crmcore`` stays fast (the condition parser and engine are not small).
+_LAZY = {
+    "ACTIONS": "crmcore.policy._rules",
+    "Attr": "crmcore.policy._condition",
+    "C": "crmcore.policy._condition",
+    "Condition": "crmcore.policy._condition",
+    "ConditionError": "crmcore.policy._condition",
+    "Decision": "crmcore.policy._decision",
+    "FieldAccess": "crmcore.policy._fields",
+    "FieldLevel": "crmcore.policy._fields",
+    "FieldRule": "crmcore.policy._fields",
+    "Grant": "crmcore.policy._decision",
+    "Guard": "crmcore.policy._guard",
+    "GuardedRepository": "crmcore.policy._guard",
+    "P": "crmcore.policy._condition",
+    "Policy": "crmcore.policy._policy",
+    "PolicyBuilder": "crmcore.policy._policy",
+    "PolicyTestReport": "crmcore.policy._testing",
+    "PolicyTestResult": "crmcore.policy._testing",
+    "R": "crmcore.policy._condition",
+    "Role": "crmcore.policy._rules",
+    "Rule": "crmcore.policy._rules",
+    "mask_email": "crmcore.policy._masks",
+    "mask_full": "crmcore.policy._masks",
+    "mask_partial": "crmcore.policy._masks",
+    "mask_phone": "crmcore.policy._masks",
+    "parse_condition": "crmcore.policy._condition",
+    "run_policy_tests": "crmcore.policy._testing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crmcore.policy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ACTIONS",
