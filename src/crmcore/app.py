@@ -333,8 +333,14 @@ class Session:
         return now.astimezone(_dt.timezone.utc)
 
     @property
-    def uow(self) -> UnitOfWork:
-        """The underlying unit of work (started on first use)."""
+    def unguarded_uow(self) -> UnitOfWork:
+        """The adapter's unit of work under this session, started on first use.
+
+        Its repositories bypass everything the session adds: tenant scope,
+        validation, policy, audit and encryption. It exists for trusted jobs
+        (key rotation, the audit layer itself); application code wants the
+        session's repositories (``s.customers``).
+        """
         if self._uow is None:
             self._uow = self.crm.store.begin()
         return self._uow
@@ -343,7 +349,7 @@ class Session:
         """The layered repository of ``entity_type``."""
         repo = self._repos.get(entity_type)
         if repo is None:
-            inner: Repository[Any] = self.uow.repository(entity_type)
+            inner: Repository[Any] = self.unguarded_uow.repository(entity_type)
             for layer in reversed(self.crm.layers):
                 inner = layer(inner, self)
             repo = self._repos[entity_type] = SessionRepository(inner, self)

@@ -83,7 +83,7 @@ class Auditor:
     def _flush(self, session: Session) -> None:
         if not self._pending:
             return
-        repo = session.uow.repository(AuditEntry)
+        repo = session.unguarded_uow.repository(AuditEntry)
         tenant = session.tenant_id
         head = repo.find(eq("tenant_id", tenant), order_by="-seq", limit=1)
         seq = head.items[0].seq if head.items else 0

@@ -375,7 +375,7 @@ def reencrypt_all(
     name = entity_type.entity_name()
     if spec is None or not spec.encrypted:
         return ReencryptReport(name, 0, 0, resume_after)
-    raw = session.uow.repository(entity_type)
+    raw = session.unguarded_uow.repository(entity_type)
     scope = eq("tenant_id", session.tenant_id)
     total = raw.count(scope)
     scanned = rewritten = 0
@@ -411,7 +411,7 @@ def shred_subject(session: Session, encryption: Encryption, customer_id: uuid.UU
     Raises:
         NotFound: no such customer in this tenant.
     """
-    raw = session.uow.repository(Customer)
+    raw = session.unguarded_uow.repository(Customer)
     record = raw.get(customer_id)
     if record.tenant_id != session.tenant_id:
         from crmcore.errors import NotFound
