@@ -1,0 +1,89 @@
+"""Find duplicate customers: normalise -> block -> compare -> score -> cluster.
+
+``find_duplicates(records)`` works on plain mappings, attrs entities and pandas
+DataFrames and returns scored pairs with per-field explanations and clusters;
+:class:`Deduper` is the configurable (and trainable) pipeline behind it, and
+:class:`BlockingIndex` answers "who might this new record duplicate?" at entry
+time. :func:`merge` / :func:`unmerge` fold a cluster into one survivor and back.
+See ``docs/dedupe.md`` for the design.
+"""
+
+from __future__ import annotations
+
+from crmcore.dedupe._blocking import (
+    DEFAULT_RULES,
+    NAME_SOUND_RULE,
+    Blocker,
+    BlockingRule,
+    CandidatePairs,
+    OversizedBlock,
+    StandardBlocker,
+)
+from crmcore.dedupe._cluster import Clusterer, average_linkage_clusters
+from crmcore.dedupe._compare import DEFAULT_COMPARISONS, MISSING, Comparison, compare_pairs
+from crmcore.dedupe._index import BlockingIndex
+from crmcore.dedupe._merge import (
+    DEFAULT_SURVIVORSHIP,
+    MergeResult,
+    Rule,
+    Survivorship,
+    UnmergeResult,
+    merge,
+    preview_merge,
+    unmerge,
+)
+from crmcore.dedupe._model import ComparisonParameters, ModelParameters, default_parameters
+from crmcore.dedupe._normalize import Column, DefaultNormalizer, Normalizer, Table
+from crmcore.dedupe._pipeline import Deduper, Estimator, LabelledPair, find_duplicates
+from crmcore.dedupe._records import LOGICAL_FIELDS, FieldSpec, RawTable
+from crmcore.dedupe._result import (
+    Cluster,
+    DuplicateResult,
+    FieldComparison,
+    MatchStatus,
+    ScoredPair,
+)
+
+__all__ = [
+    "DEFAULT_COMPARISONS",
+    "DEFAULT_RULES",
+    "DEFAULT_SURVIVORSHIP",
+    "LOGICAL_FIELDS",
+    "MISSING",
+    "NAME_SOUND_RULE",
+    "Blocker",
+    "BlockingIndex",
+    "BlockingRule",
+    "CandidatePairs",
+    "Cluster",
+    "Clusterer",
+    "Column",
+    "Comparison",
+    "ComparisonParameters",
+    "Deduper",
+    "DefaultNormalizer",
+    "DuplicateResult",
+    "Estimator",
+    "FieldComparison",
+    "FieldSpec",
+    "LabelledPair",
+    "MatchStatus",
+    "MergeResult",
+    "ModelParameters",
+    "Normalizer",
+    "OversizedBlock",
+    "RawTable",
+    "Rule",
+    "ScoredPair",
+    "StandardBlocker",
+    "Survivorship",
+    "Table",
+    "UnmergeResult",
+    "average_linkage_clusters",
+    "compare_pairs",
+    "default_parameters",
+    "find_duplicates",
+    "merge",
+    "preview_merge",
+    "unmerge",
+]

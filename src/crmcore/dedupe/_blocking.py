@@ -1,0 +1,393 @@
+"""The blocking stage: which pairs of records are worth comparing.
+
+Each :class:`BlockingRule` gives every record zero or more keys; records that
+share a key form a block and every pair in a block becomes a candidate. The
+candidate set is the union over all rules, and each pair remembers which rules
+produced it (a bit mask the estimator uses to train without bias). Blocks
+larger than ``max_block_size`` are either skipped or sub-blocked with a sorted
+neighbourhood window, and are reported either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.dedupe._normalize import Table
+from crmcore.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_RULES",
+    "NAME_SOUND_RULE",
+    "Blocker",
+    "BlockingRule",
+    "CandidatePairs",
+    "OversizedBlock",
+    "StandardBlocker",
+    "record_keys",
+]
+
+IntArray = npt.NDArray[np.int64]
+ProgressFn = Callable[[str, int, int], None]
+
+_VOWELS = str.maketrans("", "", "aeiouyhw")
+
+
+def _skeleton(token: str) -> str:
+    """A crude phonetic key: first letter, then consonants with repeats collapsed."""
+    if not token:
+        return ""
+    rest = token[1:].translate(_VOWELS)
+    out = [token[0]]
+    for c in rest:
+        if c != out[-1]:
+            out.append(c)
+    return "".join(out)
+
+
+def _key_identity(values: tuple[str | None, ...]) -> list[str]:
+    return [values[0]] if values[0] else []
+
+
+def _key_email_user(values: tuple[str | None, ...]) -> list[str]:
+    email = values[0]
+    if not email or "@" not in email:
+        return []
+    user = email.split("@", 1)[0]
+    return [user] if len(user) >= 4 else []
+
+
+def _key_name_sound(values: tuple[str | None, ...]) -> list[str]:
+    name = values[0]
+    if not name:
+        return []
+    return [" ".join(sorted(_skeleton(t) for t in name.split()))]
+
+
+def _key_with_initials(values: tuple[str | None, ...]) -> list[str]:
+    head, name = values
+    if not head or not name:
+        return []
+    return sorted({f"{head}|{t[0]}" for t in name.split() if t})
+
+
+@attrs.frozen
+class BlockingRule:
+    """One way of putting records into blocks.
+
+    Args:
+        name: a short name, reported with candidate counts and oversized blocks.
+        columns: the normalised columns the key is computed from.
+        key: record values (in ``columns`` order) -> its keys (none to skip it).
+        fixes: comparison names this rule forces to agree; the estimator leaves
+            them out when it trains on this rule's pairs.
+        sort_by: column that orders an oversized block for windowing.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    key: Callable[[tuple[str | None, ...]], list[str]] = _key_identity
+    fixes: tuple[str, ...] = ()
+    sort_by: str = "name_canon"
+
+
+#: Phonetic-skeleton blocking on the whole name: more recall on misspelt names
+#: with changed contact details, at the price of many more candidate pairs.
+NAME_SOUND_RULE = BlockingRule("name_sound", ("name_key",), _key_name_sound, fixes=("name",))
+
+DEFAULT_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("email", ("email",), fixes=("email",)),
+    # the user part of an address is usually made of the name: it fixes both
+    BlockingRule("email_user", ("email",), _key_email_user, fixes=("email", "name")),
+    BlockingRule("phone", ("phone",), fixes=("phone",)),
+    BlockingRule("national_id", ("national_id",), fixes=("national_id",)),
+    BlockingRule("name", ("name_canon",), fixes=("name",), sort_by="date_of_birth"),
+    BlockingRule(
+        "postcode_initial", ("postcode", "name_key"), _key_with_initials, fixes=("address",)
+    ),
+    BlockingRule(
+        "address_initial", ("address", "name_key"), _key_with_initials, fixes=("address",)
+    ),
+    BlockingRule(
+        "dob_initial", ("date_of_birth", "name_key"), _key_with_initials, fixes=("date_of_birth",)
+    ),
+)
+
+
+@attrs.frozen
+class OversizedBlock:
+    """A block larger than the cap: reported, then skipped or windowed.
+
+    Attributes:
+        rule: the blocking rule's name.
+        key: the block's key value.
+        size: how many records share it.
+        action: ``"skipped"`` or ``"windowed"``.
+    """
+
+    rule: str
+    key: str
+    size: int
+    action: str
+
+
+@attrs.frozen(eq=False)
+class CandidatePairs:
+    """The union of candidate pairs, as record positions in the table.
+
+    Attributes:
+        left: first record of each pair (``left < right``), sorted.
+        right: second record of each pair.
+        rules: bit ``r`` set when rule ``r`` put the pair in one block.
+        rule_names: the rules' names, in bit order.
+        oversized: blocks over the cap.
+        rule_counts: candidate pairs each rule produced.
+    """
+
+    left: IntArray
+    right: IntArray
+    rules: npt.NDArray[np.uint32]
+    rule_names: tuple[str, ...]
+    oversized: tuple[OversizedBlock, ...] = ()
+    rule_counts: dict[str, int] = attrs.field(factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.left.shape[0])
+
+
+class Blocker(Protocol):
+    """The blocking stage: a table in, candidate pairs out."""
+
+    @property
+    def rules(self) -> Sequence[BlockingRule]:
+        """The rules, in the order of the candidate pairs' rule bits."""
+        ...
+
+    def __call__(self, table: Table, progress: ProgressFn | None = None) -> CandidatePairs: ...
+
+
+def record_keys(rule: BlockingRule, values: tuple[str | None, ...]) -> list[str]:
+    """The keys ``rule`` gives one record with these column values."""
+    if any(v is None for v in values[:1]):
+        return []
+    return rule.key(values)
+
+
+def _rule_keys(rule: BlockingRule, table: Table) -> tuple[IntArray, IntArray, list[str]]:
+    """(record positions, integer keys, key strings) for every key of every record."""
+    cols = [table.columns.get(c) for c in rule.columns]
+    if cols[0] is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, []
+    first = cols[0]
+    if rule.key is _key_identity and len(cols) == 1:
+        rows = np.flatnonzero(first.codes >= 0).astype(np.int64)
+        codes = first.codes[rows]
+        labels = [str(v) for v in _first_values(first.values, first.codes)]
+        return rows, codes, labels
+    value_lists = [c.values.tolist() if c is not None else [None] * table.n for c in cols]
+    lookup: dict[str, int] = {}
+    rows_out: list[int] = []
+    keys_out: list[int] = []
+    cache: dict[tuple[str | None, ...], list[str]] = {}
+    key_fn = rule.key
+    for i, vals in enumerate(zip(*value_lists, strict=True)):
+        if vals[0] is None:
+            continue
+        keys = cache.get(vals)
+        if keys is None:
+            keys = key_fn(vals)
+            if len(cache) < 500_000:
+                cache[vals] = keys
+        for k in keys:
+            rows_out.append(i)
+            keys_out.append(lookup.setdefault(k, len(lookup)))
+    labels = list(lookup)
+    return (
+        np.asarray(rows_out, dtype=np.int64),
+        np.asarray(keys_out, dtype=np.int64),
+        labels,
+    )
+
+
+def _first_values(values: npt.NDArray[np.object_], codes: IntArray) -> list[object]:
+    """The value of each code, in code order."""
+    n_codes = int(codes.max()) + 1 if codes.size else 0
+    first = np.full(n_codes, -1, dtype=np.int64)
+    present = np.flatnonzero(codes >= 0)
+    # the last write wins; any representative will do since equal codes mean equal values
+    first[codes[present]] = present
+    return [values[i] for i in first.tolist()]
+
+
+def _sort_rank(table: Table, column: str) -> IntArray:
+    """A rank of every record by ``column`` (missing last, ties by position)."""
+    col = table.columns.get(column)
+    if col is None:
+        return np.arange(table.n, dtype=np.int64)
+    vals = ["\uffff" if v is None else str(v) for v in col.values.tolist()]
+    order = sorted(range(table.n), key=vals.__getitem__)
+    rank = np.empty(table.n, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(table.n, dtype=np.int64)
+    return rank
+
+
+def block_pairs(
+    rows: IntArray,
+    keys: IntArray,
+    *,
+    rank: IntArray | None,
+    max_block_size: int,
+    window: int,
+    on_oversized: str,
+) -> tuple[IntArray, IntArray, list[tuple[int, int]]]:
+    """All pairs within blocks of equal keys, capping oversized blocks.
+
+    Returns:
+        (left, right, oversized) where oversized lists (key, size) of capped blocks.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if rows.size < 2:
+        return empty, empty, []
+    secondary = rank[rows] if rank is not None else rows
+    order = np.lexsort((secondary, keys))
+    rows, keys = rows[order], keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, keys.size])
+    lefts: list[IntArray] = []
+    rights: list[IntArray] = []
+    normal = (sizes >= 2) & (sizes <= max_block_size)
+    for size in np.unique(sizes[normal]).tolist():
+        group_starts = starts[normal & (sizes == size)]
+        a, b = np.triu_indices(size, 1)
+        lefts.append((group_starts[:, None] + a[None, :]).ravel())
+        rights.append((group_starts[:, None] + b[None, :]).ravel())
+    big = sizes > max_block_size
+    oversized = [(int(keys[s]), int(z)) for s, z in zip(starts[big], sizes[big], strict=True)]
+    if on_oversized == "window" and big.any():
+        group_of = np.repeat(np.arange(sizes.size), sizes)
+        in_big = np.flatnonzero(big[group_of])
+        for k in range(1, window):
+            first = in_big[:-k] if k < in_big.size else in_big[:0]
+            second = first + k
+            ok = second < keys.size
+            first, second = first[ok], second[ok]
+            same = group_of[first] == group_of[second]
+            lefts.append(first[same])
+            rights.append(second[same])
+    if not lefts:
+        return empty, empty, oversized
+    pos_l = np.concatenate(lefts)
+    pos_r = np.concatenate(rights)
+    left, right = rows[pos_l], rows[pos_r]
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    keep = lo != hi
+    return lo[keep], hi[keep], oversized
+
+
+@attrs.frozen
+class StandardBlocker:
+    """The default blocking stage: several rules, union of pairs, capped blocks.
+
+    Args:
+        rules: the blocking rules (default :data:`DEFAULT_RULES`).
+        max_block_size: blocks larger than this are capped.
+        on_oversized: ``"window"`` compares each record of a capped block with its
+            ``window - 1`` neighbours in ``rule.sort_by`` order; ``"skip"`` drops it.
+        window: the sorted-neighbourhood window for capped blocks.
+    """
+
+    rules: Sequence[BlockingRule] = DEFAULT_RULES
+    max_block_size: int = 100
+    on_oversized: str = "window"
+    window: int = 10
+
+    def __attrs_post_init__(self) -> None:
+        if self.on_oversized not in ("window", "skip"):
+            raise ConfigurationError(
+                f"on_oversized must be 'window' or 'skip', not {self.on_oversized!r}"
+            )
+        if self.max_block_size < 2 or self.window < 2:
+            raise ConfigurationError("max_block_size and window must be at least 2")
+        if len(self.rules) > 32:
+            raise ConfigurationError("at most 32 blocking rules")
+
+    def __call__(self, table: Table, progress: ProgressFn | None = None) -> CandidatePairs:
+        """Block ``table`` into candidate pairs (see :class:`Blocker`)."""
+        n = table.n
+        merged = np.zeros(0, dtype=np.int64)
+        mask = np.zeros(0, dtype=np.uint32)
+        oversized: list[OversizedBlock] = []
+        counts: dict[str, int] = {}
+        active = [r for r in self.rules if table.has(r.columns[0])]
+        names = tuple(r.name for r in active)
+        ranks: dict[str, IntArray] = {}
+        for bit, rule in enumerate(active):
+            rows, keys, labels = _rule_keys(rule, table)
+            rank = None
+            if self.on_oversized == "window":
+                if rule.sort_by not in ranks:
+                    ranks[rule.sort_by] = _sort_rank(table, rule.sort_by)
+                rank = ranks[rule.sort_by]
+            left, right, big = block_pairs(
+                rows,
+                keys,
+                rank=rank,
+                max_block_size=self.max_block_size,
+                window=self.window,
+                on_oversized=self.on_oversized,
+            )
+            action = "windowed" if self.on_oversized == "window" else "skipped"
+            oversized.extend(OversizedBlock(rule.name, labels[k], size, action) for k, size in big)
+            code = _sorted_unique(left * n + right)
+            del left, right
+            counts[rule.name] = int(code.size)
+            merged, mask = _merge(merged, mask, code, np.uint32(1 << bit))
+            if progress is not None:
+                progress("block", bit + 1, len(active))
+        oversized.sort(key=lambda b: (-b.size, b.rule, b.key))
+        return CandidatePairs(
+            left=merged // n if n else merged,
+            right=merged % n if n else merged,
+            rules=mask,
+            rule_names=names,
+            oversized=tuple(oversized),
+            rule_counts=counts,
+        )
+
+
+def _merge(
+    merged: IntArray, mask: npt.NDArray[np.uint32], new: IntArray, bit: np.uint32
+) -> tuple[IntArray, npt.NDArray[np.uint32]]:
+    """Union of two sorted distinct code arrays, OR-ing ``bit`` into the mask of ``new``.
+
+    Works rule by rule so that only the running union and one rule's pairs are
+    alive at a time.
+    """
+    if merged.size == 0:
+        return new, np.full(new.size, bit, dtype=np.uint32)
+    pos = np.searchsorted(merged, new)
+    inside = pos < merged.size
+    seen = np.zeros(new.size, dtype=np.bool_)
+    seen[inside] = merged[pos[inside]] == new[inside]
+    mask[pos[seen]] |= bit
+    fresh = new[~seen]
+    del new, pos, inside
+    if fresh.size == 0:
+        return merged, mask
+    at = np.searchsorted(merged, fresh)
+    merged = np.insert(merged, at, fresh)
+    mask = np.insert(mask, at, np.full(fresh.size, bit, dtype=np.uint32))
+    return merged, mask
+
+
+def _sorted_unique(values: IntArray) -> IntArray:
+    """Sorted distinct values (a sort beats hashing for these sizes)."""
+    if values.size == 0:
+        return values
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]]

@@ -1,0 +1,383 @@
+"""The compare stage: each candidate pair gets a comparison level per field.
+
+Comparisons are vectorised: exact agreement is a comparison of integer codes,
+fuzzy agreement is one :func:`rapidfuzz.process.cpdist` call over the paired
+value arrays of the pairs still undecided. The result is an ``int8`` matrix,
+one row per pair and one column per comparison, holding the level index
+(``0`` is the best level) or ``-1`` where either side is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.dedupe._normalize import Table
+
+__all__ = [
+    "DEFAULT_COMPARISONS",
+    "MISSING",
+    "Comparison",
+    "compare_pairs",
+]
+
+IntArray = npt.NDArray[np.int64]
+LevelArray = npt.NDArray[np.int8]
+BoolArray = npt.NDArray[np.bool_]
+
+#: The level code of a pair where either record lacks the field.
+MISSING = -1
+
+#: Ceiling on m("different") for fields a person keeps for life (see ``m_caps``).
+STABLE_FIELD_DISAGREEMENT = 0.05
+
+
+@attrs.frozen
+class Comparison:
+    """How one logical field is compared, and the levels it can land on.
+
+    Args:
+        name: the field name shown in explanations (``"name"``, ``"email"``...).
+        column: the normalised column compared (its presence decides ``MISSING``).
+        levels: level names, best first; the last one is "different".
+        compute: ``(table, left, right) -> level per pair`` (vectorised).
+        tf_column: column whose value frequency adjusts the ``tf_levels``.
+        tf_levels: indices of the levels that are term-frequency adjusted.
+        display_column: column whose values explanations show.
+        m_start: starting m probabilities for the estimator, one per level.
+        uses: all columns the comparison reads; it is active when any holds data
+            (default: ``column`` alone).
+        m_caps: ``(level, ceiling)`` pairs bounding m during estimation. Used
+            for fields that do not change over a person's life (birth date,
+            national id): unlabelled data cannot tell a household sharing a
+            phone and an address from one person, but a household disagrees on
+            these, so outright disagreement is capped among true duplicates.
+    """
+
+    name: str
+    column: str
+    levels: tuple[str, ...]
+    compute: Callable[[Table, IntArray, IntArray], LevelArray]
+    tf_column: str | None = None
+    tf_levels: tuple[int, ...] = ()
+    display_column: str | None = None
+    m_start: tuple[float, ...] | None = None
+    uses: tuple[str, ...] = ()
+    m_caps: tuple[tuple[int, float], ...] = ()
+
+    def shown_column(self) -> str:
+        """The column explanations display."""
+        return self.display_column or self.column
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def _codes(table: Table, column: str) -> IntArray:
+    col = table.columns.get(column)
+    if col is None:
+        return np.full(table.n, -1, dtype=np.int64)
+    return col.codes
+
+
+def _start(table: Table, column: str, left: IntArray, right: IntArray) -> LevelArray:
+    """Level array initialised to MISSING/undecided(127) and exact (0)."""
+    codes = _codes(table, column)
+    cl, cr = codes[left], codes[right]
+    out = np.full(left.shape[0], 127, dtype=np.int8)
+    out[(cl < 0) | (cr < 0)] = MISSING
+    out[(cl >= 0) & (cl == cr)] = 0
+    return out
+
+
+def _values(table: Table, column: str, idx: IntArray) -> npt.NDArray[np.object_]:
+    col = table.columns.get(column)
+    if col is None:
+        return np.full(idx.shape[0], "", dtype=object)
+    return col.text[idx]
+
+
+def _equal(a: npt.NDArray[np.object_], b: npt.NDArray[np.object_]) -> BoolArray:
+    """Element-wise equality of two object arrays, empty strings never equal."""
+    if a.size == 0:
+        return np.zeros(0, dtype=np.bool_)
+    return np.asarray((a == b) & (a != ""), dtype=np.bool_)
+
+
+def _email_user(email: str) -> str:
+    return email.split("@", 1)[0]
+
+
+def _tail8(phone: str) -> str:
+    return phone.split(";", 1)[0][-8:]
+
+
+def _swap_day_month(iso: str) -> str:
+    return f"{iso[:4]}-{iso[8:10]}-{iso[5:7]}" if len(iso) == 10 else ""
+
+
+def _score(
+    scorer: Callable[..., float], table: Table, column: str, left: IntArray, right: IntArray
+) -> npt.NDArray[np.float64]:
+    from rapidfuzz.process import cpdist
+
+    if left.size == 0:
+        return np.zeros(0, dtype=np.float64)
+    a = _values(table, column, left)
+    b = _values(table, column, right)
+    return np.asarray(cpdist(a, b, scorer=scorer, dtype=np.float64), dtype=np.float64)
+
+
+def _assign(out: LevelArray, todo: npt.NDArray[np.intp], hit: BoolArray, level: int) -> None:
+    out[todo[hit]] = level
+
+
+def _finish(out: LevelArray, last: int) -> LevelArray:
+    out[out == 127] = last
+    return out
+
+
+def _todo(out: LevelArray) -> npt.NDArray[np.intp]:
+    return np.flatnonzero(out == 127)
+
+
+# -------------------------------------------------------------------- comparisons
+
+
+def compare_name(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+    """exact script / same transliteration / nickname / close / far / different."""
+    from rapidfuzz.distance import JaroWinkler
+    from rapidfuzz.fuzz import token_set_ratio
+
+    out = _start(table, "name_exact", left, right)
+    key = _start(table, "name_key", left, right)
+    canon = _start(table, "name_canon", left, right)
+    # a pair missing the script key may still be comparable through the others
+    out[(out == MISSING) & (key != MISSING)] = 127
+    todo = _todo(out)
+    out[todo[key[todo] == 0]] = 1
+    todo = _todo(out)
+    out[todo[canon[todo] == 0]] = 2
+    todo = _todo(out)
+    todo = todo[canon[todo] != MISSING]
+    lo, hi = left[todo], right[todo]
+    jw = _score(JaroWinkler.normalized_similarity, table, "name_canon", lo, hi)
+    _assign(out, todo, jw >= 0.92, 3)
+    rest = np.flatnonzero(jw < 0.92)
+    far = _score(token_set_ratio, table, "name_canon", lo[rest], hi[rest])
+    _assign(out, todo[rest], far >= 80, 4)
+    return _finish(out, 5)
+
+
+def compare_email(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+    """exact match key / same user or one edit / different."""
+    from rapidfuzz.distance import Levenshtein
+
+    out = _start(table, "email", left, right)
+    todo = _todo(out)
+    lo, hi = left[todo], right[todo]
+    users = table.derived("email_user", "email", _email_user)
+    same_user = _equal(users[lo], users[hi])
+    edits = _score(Levenshtein.distance, table, "email", lo, hi)
+    _assign(out, todo, same_user | (edits <= 1), 1)
+    return _finish(out, 2)
+
+
+def compare_phone(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+    """exact E.164 / same last 8 digits or one edit / different."""
+    from rapidfuzz.distance import Levenshtein
+
+    out = _start(table, "phone", left, right)
+    todo = _todo(out)
+    lo, hi = left[todo], right[todo]
+    tails = table.derived("phone_tail", "phone", _tail8)
+    tail = _equal(tails[lo], tails[hi])
+    edits = _score(Levenshtein.distance, table, "phone", lo, hi)
+    _assign(out, todo, tail | (edits <= 1), 1)
+    return _finish(out, 2)
+
+
+def compare_id(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+    """exact national id / one edit / different."""
+    from rapidfuzz.distance import Levenshtein
+
+    out = _start(table, "national_id", left, right)
+    todo = _todo(out)
+    edits = _score(Levenshtein.distance, table, "national_id", left[todo], right[todo])
+    _assign(out, todo, edits <= 1, 1)
+    return _finish(out, 2)
+
+
+def compare_date(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+    """exact date / one digit off or day and month swapped / different."""
+    from rapidfuzz.distance import Levenshtein
+
+    out = _start(table, "date_of_birth", left, right)
+    todo = _todo(out)
+    lo, hi = left[todo], right[todo]
+    swaps = table.derived("dob_swapped", "date_of_birth", _swap_day_month)
+    swapped = _equal(swaps[lo], _values(table, "date_of_birth", hi))
+    edits = _score(Levenshtein.distance, table, "date_of_birth", lo, hi)
+    _assign(out, todo, swapped | (edits <= 1), 1)
+    return _finish(out, 2)
+
+
+def compare_location(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+    """Address, postcode and city as one comparison (they move together).
+
+    exact address / close address (token-set ratio >= 90) / same postcode /
+    same city / different; missing when no part is present on both sides.
+    """
+    from rapidfuzz.fuzz import token_set_ratio
+
+    out = np.full(left.shape[0], MISSING, dtype=np.int8)
+    parts = []
+    for column in ("address", "postcode", "city"):
+        if column in table.columns:
+            codes = table.columns[column].codes
+            cl, cr = codes[left], codes[right]
+            both = (cl >= 0) & (cr >= 0)
+            parts.append((column, both, both & (cl == cr)))
+    if not parts:
+        return out
+    comparable = np.zeros(left.shape[0], dtype=np.bool_)
+    for _, both, _ in parts:
+        comparable |= both
+    out[comparable] = 127
+    levels = {"address": 0, "postcode": 2, "city": 3}
+    for column, both, equal in parts:
+        if column == "address":
+            out[equal & (out == 127)] = 0
+            todo = np.flatnonzero(both & (out == 127))
+            sim = _score(token_set_ratio, table, "address", left[todo], right[todo])
+            _assign(out, todo, sim >= 90, 1)
+        else:
+            out[equal & (out == 127)] = levels[column]
+    return _finish(out, 4)
+
+
+def _fuzzy(
+    column: str, scorer_name: str, cuts: Sequence[float]
+) -> Callable[[Table, IntArray, IntArray], LevelArray]:
+    def compute(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+        from rapidfuzz import fuzz
+        from rapidfuzz.distance import JaroWinkler
+
+        scorer: Callable[..., float] = (
+            JaroWinkler.normalized_similarity
+            if scorer_name == "jaro_winkler"
+            else getattr(fuzz, scorer_name)
+        )
+        out = _start(table, column, left, right)
+        todo = _todo(out)
+        sim = _score(scorer, table, column, left[todo], right[todo])
+        for level, cut in reversed(list(enumerate(cuts, start=1))):
+            _assign(out, todo, sim >= cut, level)
+        return _finish(out, len(cuts) + 1)
+
+    compute.__name__ = f"compare_{column}"
+    compute.__qualname__ = compute.__name__
+    return compute
+
+
+def compare_company(table: Table, left: IntArray, right: IntArray) -> LevelArray:
+    """exact company / token-set ratio >= 90 / different."""
+    return _fuzzy("company", "token_set_ratio", (90.0,))(table, left, right)
+
+
+DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
+    Comparison(
+        "name",
+        "name_key",
+        ("exact", "transliterated", "nickname", "close", "far", "different"),
+        compare_name,
+        tf_column="name_key",
+        tf_levels=(0, 1),
+        display_column="name_exact",
+        m_start=(0.6, 0.15, 0.05, 0.1, 0.05, 0.05),
+    ),
+    Comparison(
+        "email",
+        "email",
+        ("exact", "close", "different"),
+        compare_email,
+        tf_column="email",
+        tf_levels=(0,),
+        m_start=(0.8, 0.1, 0.1),
+    ),
+    Comparison(
+        "phone",
+        "phone",
+        ("exact", "close", "different"),
+        compare_phone,
+        tf_column="phone",
+        tf_levels=(0,),
+        m_start=(0.8, 0.1, 0.1),
+    ),
+    Comparison(
+        "national_id",
+        "national_id",
+        ("exact", "close", "different"),
+        compare_id,
+        m_start=(0.9, 0.07, 0.03),
+        m_caps=((2, STABLE_FIELD_DISAGREEMENT),),
+    ),
+    Comparison(
+        "date_of_birth",
+        "date_of_birth",
+        ("exact", "close", "different"),
+        compare_date,
+        m_start=(0.85, 0.1, 0.05),
+        m_caps=((2, STABLE_FIELD_DISAGREEMENT),),
+    ),
+    Comparison(
+        "address",
+        "address",
+        ("exact", "close", "same_postcode", "same_city", "different"),
+        compare_location,
+        tf_column="address",
+        tf_levels=(0,),
+        m_start=(0.55, 0.1, 0.1, 0.05, 0.2),
+        uses=("address", "postcode", "city"),
+    ),
+    Comparison(
+        "company",
+        "company",
+        ("exact", "close", "different"),
+        compare_company,
+        tf_column="company",
+        tf_levels=(0,),
+        m_start=(0.7, 0.1, 0.2),
+    ),
+)
+
+
+def active_comparisons(table: Table, comparisons: Sequence[Comparison]) -> tuple[Comparison, ...]:
+    """The comparisons whose column holds at least one value in ``table``."""
+    return tuple(c for c in comparisons if any(table.has(x) for x in c.uses or (c.column,)))
+
+
+def compare_pairs(
+    table: Table,
+    comparisons: Sequence[Comparison],
+    left: IntArray,
+    right: IntArray,
+) -> LevelArray:
+    """The level matrix of the pairs (``left[i]``, ``right[i]``).
+
+    Args:
+        table: the normalised records.
+        comparisons: one column of the result per comparison.
+        left: record positions.
+        right: record positions, same length.
+
+    Returns:
+        ``int8`` array of shape ``(len(left), len(comparisons))``.
+    """
+    out = np.empty((left.shape[0], len(comparisons)), dtype=np.int8)
+    for k, comp in enumerate(comparisons):
+        out[:, k] = comp.compute(table, left, right)
+    return out

@@ -1,0 +1,620 @@
+"""The dedupe pipeline: normalise -> block -> compare -> score -> cluster.
+
+:class:`Deduper` holds the configuration and, once fitted or trained, the
+model; every stage can be replaced by passing your own. :func:`find_duplicates`
+is the one-call form.
+
+Records are put in id order before anything else, and the sampling for ``u``
+uses a fixed seed over that order: the result depends on the records, never on
+the order they came in.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.dedupe._blocking import Blocker, CandidatePairs, StandardBlocker
+from crmcore.dedupe._cluster import Clusterer, average_linkage_clusters
+from crmcore.dedupe._compare import DEFAULT_COMPARISONS, MISSING, Comparison, active_comparisons
+from crmcore.dedupe._model import (
+    ModelParameters,
+    build_parameters,
+    estimate_m,
+    estimate_prior,
+    estimate_u,
+    match_weights,
+    probability,
+    random_pairs,
+    score_pairs,
+    tf_reference,
+    train_parameters,
+)
+from crmcore.dedupe._normalize import DefaultNormalizer, Normalizer, Table, build_table
+from crmcore.dedupe._records import FieldSpec, RawTable, read_records
+from crmcore.dedupe._result import (
+    Cluster,
+    DuplicateResult,
+    FieldComparison,
+    MatchStatus,
+    ScoredPair,
+)
+from crmcore.dedupe._run import (
+    COMPARE_CHUNK,
+    NORMALIZE_CHUNK,
+    ProgressFn,
+    compare_chunks,
+    make_progress,
+    normalize_chunks,
+    paused_gc,
+)
+from crmcore.errors import ConfigurationError, FieldError, ValidationError
+
+__all__ = ["Deduper", "Estimator", "LabelledPair", "find_duplicates"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+#: ``(left id, right id, is_match)``.
+LabelledPair = tuple[Hashable, Hashable, bool]
+
+#: The estimation stage: (table, comparisons, candidate pairs, level matrix) -> model.
+Estimator = Callable[
+    [Table, Sequence[Comparison], CandidatePairs, npt.NDArray[np.int8]], ModelParameters
+]
+
+DEFAULT_THRESHOLD = 0.9
+DEFAULT_POSSIBLE = 0.5
+
+
+def _logit2(p: float) -> float:
+    p = min(max(p, 1e-15), 1 - 1e-15)
+    return math.log2(p / (1 - p))
+
+
+def canonical_order(ids: Sequence[Hashable]) -> list[int]:
+    """Positions of ``ids`` in sorted order (by type name, then value or text)."""
+    try:
+        return sorted(range(len(ids)), key=lambda i: (type(ids[i]).__name__, ids[i]))
+    except TypeError:
+        return sorted(range(len(ids)), key=lambda i: (type(ids[i]).__name__, str(ids[i])))
+
+
+def _reorder(raw: RawTable, order: Sequence[int]) -> RawTable:
+    return RawTable(
+        ids=[raw.ids[i] for i in order],
+        columns={k: [v[i] for i in order] for k, v in raw.columns.items()},
+    )
+
+
+@attrs.define
+class Deduper:
+    """A configured dedupe pipeline; fitted parameters are kept for reuse.
+
+    Args:
+        fields: logical field -> key/path/callable in the records (``None``: found
+            by name; see :data:`crmcore.dedupe.LOGICAL_FIELDS`).
+        id_field: the key/attribute holding each record's id.
+        region: default phone region.
+        threshold: match probability at or above which a pair is a match.
+        possible_threshold: probability at or above which a pair is a possible match.
+        normalizer: the normalise stage (default :class:`DefaultNormalizer`).
+        blocker: the blocking stage (default :class:`StandardBlocker`).
+        comparisons: the compare stage's comparisons (default
+            :data:`DEFAULT_COMPARISONS`; those with no data are dropped).
+        clusterer: the cluster stage (default average linkage, see ``_cluster``).
+        estimator: the estimation stage, ``(table, comparisons, candidate pairs,
+            level matrix) -> ModelParameters`` (default: u from random pairs, m
+            by EM per blocking rule, prior from the candidates).
+        parameters: a fitted model; when set, estimation is skipped.
+        max_u_pairs: random pairs drawn to estimate u.
+        seed: seed of the u sample (drawn over id-sorted records).
+        workers: processes for normalise and compare (1 = in process).
+        progress: ``progress(stage, done, total)`` callback, or ``True`` for tqdm.
+        chunk_size: candidate pairs per compare chunk.
+    """
+
+    fields: Mapping[str, FieldSpec | None] | None = None
+    id_field: str = "id"
+    region: str = "CN"
+    threshold: float = DEFAULT_THRESHOLD
+    possible_threshold: float = DEFAULT_POSSIBLE
+    normalizer: Normalizer | None = None
+    blocker: Blocker | None = None
+    comparisons: Sequence[Comparison] | None = None
+    clusterer: Clusterer | None = None
+    estimator: Estimator | None = None
+    parameters: ModelParameters | None = None
+    max_u_pairs: int = 300_000
+    seed: int = 0
+    workers: int = 1
+    progress: ProgressFn | bool | None = None
+    chunk_size: int = COMPARE_CHUNK
+    normalize_chunk_size: int = NORMALIZE_CHUNK
+
+    def __attrs_post_init__(self) -> None:
+        if not 0.0 < self.possible_threshold <= self.threshold < 1.0:
+            raise ConfigurationError(
+                "thresholds must satisfy 0 < possible_threshold <= threshold < 1"
+            )
+        if self.workers < 1:
+            raise ConfigurationError("workers must be at least 1")
+
+    # ------------------------------------------------------------------ stages
+
+    def _normalizer(self) -> Normalizer:
+        return self.normalizer or DefaultNormalizer(region=self.region)
+
+    def _blocker(self) -> Blocker:
+        return self.blocker or StandardBlocker()
+
+    def normalize(self, records: Iterable[Any] | Any) -> Table:
+        """Read and normalise records into a :class:`Table` in id order.
+
+        Raises:
+            ValidationError: a record has no id, or ids repeat.
+            ConfigurationError: the field mapping is unusable.
+        """
+        return self._normalize(records, make_progress(self.progress))
+
+    def _normalize(self, records: Iterable[Any] | Any, progress: ProgressFn | None) -> Table:
+        raw = read_records(records, fields=self.fields, id_field=self.id_field)
+        raw = _reorder(raw, canonical_order(raw.ids))
+        cols = normalize_chunks(
+            raw,
+            self._normalizer(),
+            workers=self.workers,
+            progress=progress,
+            chunk_size=self.normalize_chunk_size,
+        )
+        return build_table(raw.ids, cols)
+
+    def _comparisons(self, table: Table) -> tuple[Comparison, ...]:
+        comps = active_comparisons(table, self.comparisons or DEFAULT_COMPARISONS)
+        if self.parameters is not None:
+            known = {c.name for c in self.parameters.comparisons}
+            comps = tuple(c for c in comps if c.name in known)
+        return comps
+
+    def _compare(
+        self,
+        table: Table,
+        comps: Sequence[Comparison],
+        left: IntArray,
+        right: IntArray,
+        progress: ProgressFn | None,
+        stage: str,
+    ) -> npt.NDArray[np.int8]:
+        return compare_chunks(
+            table,
+            comps,
+            left,
+            right,
+            workers=self.workers,
+            progress=progress,
+            stage=stage,
+            chunk_size=self.chunk_size,
+        )
+
+    def _estimate(
+        self,
+        table: Table,
+        comps: Sequence[Comparison],
+        pairs: CandidatePairs,
+        levels: npt.NDArray[np.int8],
+        progress: ProgressFn | None,
+    ) -> ModelParameters:
+        if self.estimator is not None:
+            return self.estimator(table, comps, pairs, levels)
+        return self._estimate_default(table, comps, pairs, levels, progress)
+
+    def _estimate_default(
+        self,
+        table: Table,
+        comps: Sequence[Comparison],
+        pairs: CandidatePairs,
+        levels: npt.NDArray[np.int8],
+        progress: ProgressFn | None,
+    ) -> ModelParameters:
+        ul, ur = random_pairs(table.n, self.max_u_pairs, self.seed)
+        u_levels = self._compare(table, comps, ul, ur, progress, "estimate_u")
+        u = estimate_u(u_levels, comps)
+        rules = {r.name: r for r in self._blocker().rules}
+        fixes = [rules[name].fixes if name in rules else () for name in pairs.rule_names]
+        m = estimate_m(levels, pairs.rules, fixes, comps, u)
+        refs = _tf_refs(table, comps)
+        draft = build_parameters(comps, m, u, 0.5, refs)
+        total = match_weights(draft, levels, _tf_counter(table, comps, pairs.left))
+        prior = estimate_prior(total - draft.prior_weight, table.n)
+        return attrs.evolve(draft, prior=prior)
+
+    def _parameters_for(self, comps: Sequence[Comparison]) -> ModelParameters:
+        assert self.parameters is not None
+        return attrs.evolve(
+            self.parameters,
+            comparisons=tuple(self.parameters.get(c.name) for c in comps),
+        )
+
+    # ------------------------------------------------------------------ public
+
+    def find_duplicates(self, records: Iterable[Any] | Any) -> DuplicateResult:
+        """Run the whole pipeline over ``records``.
+
+        Args:
+            records: mappings, entities, or a pandas DataFrame.
+
+        Returns:
+            A :class:`DuplicateResult`.
+
+        Raises:
+            ValidationError: a record has no id, or ids repeat.
+            ConfigurationError: the field mapping or a stage is unusable.
+        """
+        progress = make_progress(self.progress)
+        timings: dict[str, float] = {}
+        with paused_gc():
+            t0 = time.perf_counter()
+            table = self._normalize(records, progress)
+            timings["normalize"] = time.perf_counter() - t0
+            return self._run(table, progress, timings)
+
+    def _run(
+        self, table: Table, progress: ProgressFn | None, timings: dict[str, float]
+    ) -> DuplicateResult:
+        comps = self._comparisons(table)
+        t = time.perf_counter()
+        pairs = self._blocker()(table, progress)
+        timings["block"] = time.perf_counter() - t
+        t = time.perf_counter()
+        levels = self._compare(table, comps, pairs.left, pairs.right, progress, "compare")
+        timings["compare"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if self.parameters is None:
+            params = self._estimate(table, comps, pairs, levels, progress)
+        else:
+            params = self._parameters_for(comps)
+        timings["estimate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        weight = match_weights(params, levels, _tf_counter(table, comps, pairs.left))
+        prob = probability(weight)
+        timings["score"] = time.perf_counter() - t
+        if progress is not None:
+            progress("score", 1, 1)
+        t = time.perf_counter()
+        clusterer = self.clusterer or average_linkage_clusters
+        groups = clusterer(table.n, pairs.left, pairs.right, weight, _logit2(self.threshold))
+        clusters = _clusters(table, groups, pairs, prob)
+        timings["cluster"] = time.perf_counter() - t
+        if progress is not None:
+            progress("cluster", 1, 1)
+        t = time.perf_counter()
+        match = np.flatnonzero(prob >= self.threshold)
+        possible = np.flatnonzero((prob >= self.possible_threshold) & (prob < self.threshold))
+        built = {
+            MatchStatus.MATCH: _scored(
+                table,
+                comps,
+                pairs,
+                levels,
+                weight,
+                prob,
+                params,
+                match,
+                MatchStatus.MATCH,
+            ),
+            MatchStatus.POSSIBLE: _scored(
+                table,
+                comps,
+                pairs,
+                levels,
+                weight,
+                prob,
+                params,
+                possible,
+                MatchStatus.POSSIBLE,
+            ),
+        }
+        timings["explain"] = time.perf_counter() - t
+        stats: dict[str, Any] = {
+            "records": table.n,
+            "candidate_pairs": len(pairs),
+            "pairs_per_rule": dict(pairs.rule_counts),
+            "comparisons": [c.name for c in comps],
+            "seconds": timings,
+        }
+        return DuplicateResult(
+            pairs=built[MatchStatus.MATCH],
+            possible_pairs=built[MatchStatus.POSSIBLE],
+            clusters=clusters,
+            oversized_blocks=pairs.oversized,
+            parameters=params,
+            stats=stats,
+            threshold=self.threshold,
+            possible_threshold=self.possible_threshold,
+        )
+
+    def fit(self, records: Iterable[Any] | Any) -> ModelParameters:
+        """Estimate the model on ``records`` (unsupervised) and keep it.
+
+        Returns:
+            The fitted :class:`ModelParameters` (also stored in ``parameters``).
+        """
+        progress = make_progress(self.progress)
+        table = self._normalize(records, progress)
+        comps = active_comparisons(table, self.comparisons or DEFAULT_COMPARISONS)
+        pairs = self._blocker()(table, progress)
+        levels = self._compare(table, comps, pairs.left, pairs.right, progress, "compare")
+        self.parameters = self._estimate(table, comps, pairs, levels, progress)
+        return self.parameters
+
+    def train(
+        self,
+        records: Iterable[Any] | Any,
+        labelled_pairs: Iterable[LabelledPair],
+        *,
+        strength: float = 20.0,
+    ) -> ModelParameters:
+        """Refine the model with labelled pairs (fits it first if needed).
+
+        Args:
+            records: the records the labelled ids refer to.
+            labelled_pairs: ``(left id, right id, is_match)`` triples.
+            strength: how many labelled pairs the unsupervised estimate counts as.
+
+        Returns:
+            The trained :class:`ModelParameters` (also stored in ``parameters``).
+
+        Raises:
+            ValidationError: a labelled id is not among the records.
+        """
+        progress = make_progress(self.progress)
+        table = self._normalize(records, progress)
+        if self.parameters is None:
+            comps = active_comparisons(table, self.comparisons or DEFAULT_COMPARISONS)
+            pairs = self._blocker()(table, progress)
+            levels = self._compare(table, comps, pairs.left, pairs.right, progress, "compare")
+            self.parameters = self._estimate(table, comps, pairs, levels, progress)
+        comps = self._comparisons(table)
+        params = self._parameters_for(comps)
+        pos = {rid: i for i, rid in enumerate(table.ids)}
+        lefts, rights, labels = [], [], []
+        for n, (a, b, is_match) in enumerate(labelled_pairs):
+            for rid in (a, b):
+                if rid not in pos:
+                    raise ValidationError(
+                        [
+                            FieldError(
+                                f"labelled_pairs[{n}]", "unknown_id", "id not among the records"
+                            )
+                        ],
+                        entity="record",
+                        id=rid,
+                    )
+            lefts.append(pos[a])
+            rights.append(pos[b])
+            labels.append(bool(is_match))
+        left = np.asarray(lefts, dtype=np.int64)
+        right = np.asarray(rights, dtype=np.int64)
+        levels = self._compare(table, comps, left, right, None, "train")
+        self.parameters = train_parameters(
+            params, levels, np.asarray(labels, dtype=np.bool_), strength=strength
+        )
+        return self.parameters
+
+    def index(self, records: Iterable[Any] | Any = ()) -> Any:
+        """A :class:`BlockingIndex` with this configuration and model, filled with ``records``.
+
+        Fits the model on ``records`` first when none is set.
+        """
+        from crmcore.dedupe._index import BlockingIndex
+
+        rows: Any = records if type(records).__name__ == "DataFrame" else list(records)
+        if self.parameters is None and len(rows) > 1:
+            self.fit(rows)
+        index = BlockingIndex(
+            self.parameters,
+            fields=self.fields,
+            id_field=self.id_field,
+            region=self.region,
+            normalizer=self.normalizer,
+            rules=self._blocker().rules,
+            comparisons=self.comparisons,
+            threshold=self.threshold,
+            possible_threshold=self.possible_threshold,
+        )
+        index.add_many(rows)
+        return index
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def _tf_refs(table: Table, comps: Sequence[Comparison]) -> dict[str, float]:
+    refs = {}
+    for c in comps:
+        if c.tf_column and c.tf_levels and c.tf_column in table.columns:
+            refs[c.name] = tf_reference(table.columns[c.tf_column].counts)
+    return refs
+
+
+def _tf_counts(
+    table: Table, comps: Sequence[Comparison], left: IntArray
+) -> list[FloatArray | None]:
+    out: list[FloatArray | None] = []
+    for c in comps:
+        col = table.columns.get(c.tf_column) if c.tf_column and c.tf_levels else None
+        if col is None:
+            out.append(None)
+            continue
+        codes = col.codes[left]
+        counts = np.where(codes >= 0, col.counts[np.maximum(codes, 0)], 1).astype(np.float64)
+        out.append(counts)
+    return out
+
+
+def _tf_counter(
+    table: Table, comps: Sequence[Comparison], left: IntArray
+) -> Callable[[int], FloatArray | None]:
+    def counts(k: int) -> FloatArray | None:
+        return _tf_counts(table, [comps[k]], left)[0]
+
+    return counts
+
+
+def _scored(
+    table: Table,
+    comps: Sequence[Comparison],
+    pairs: CandidatePairs,
+    levels: npt.NDArray[np.int8],
+    weight: FloatArray,
+    prob: FloatArray,
+    params: ModelParameters,
+    sel: npt.NDArray[np.intp],
+    status: MatchStatus,
+) -> tuple[ScoredPair, ...]:
+    sel = sel[np.lexsort((pairs.right[sel], pairs.left[sel], -weight[sel]))]
+    field_w, _ = score_pairs(params, levels[sel], _tf_counts(table, comps, pairs.left[sel]))
+    base = [np.log2(np.asarray(p.m)) - np.log2(np.asarray(p.u)) for p in params.comparisons]
+    shown = [table.columns.get(c.shown_column()) for c in comps]
+    ids = table.ids
+    out = []
+    lv = levels[sel].tolist()
+    fw = field_w.tolist()
+    for row, i in enumerate(sel.tolist()):
+        a, b = int(pairs.left[i]), int(pairs.right[i])
+        fields = []
+        for k, comp in enumerate(comps):
+            level = lv[row][k]
+            col = shown[k]
+            va = None if col is None else col.values[a]
+            vb = None if col is None else col.values[b]
+            if level == MISSING:
+                fields.append(FieldComparison(comp.name, "missing", 0.0, va, vb))
+                continue
+            w = fw[row][k]
+            fields.append(
+                FieldComparison(
+                    comp.name,
+                    comp.levels[level],
+                    w,
+                    va,
+                    vb,
+                    tf_adjustment=w - float(base[k][level]),
+                )
+            )
+        out.append(
+            ScoredPair(
+                left=ids[a],
+                right=ids[b],
+                match_weight=float(weight[i]),
+                probability=float(prob[i]),
+                status=status,
+                fields=tuple(fields),
+            )
+        )
+    return tuple(out)
+
+
+def _clusters(
+    table: Table,
+    groups: list[list[int]],
+    pairs: CandidatePairs,
+    prob: FloatArray,
+) -> tuple[Cluster, ...]:
+    if not groups:
+        return ()
+    label = np.full(table.n, -1, dtype=np.int64)
+    for g, members in enumerate(groups):
+        label[np.asarray(members, dtype=np.int64)] = g
+    la = label[pairs.left]
+    inside = np.flatnonzero((la >= 0) & (la == label[pairs.right]))
+    sums = np.bincount(la[inside], weights=prob[inside], minlength=len(groups))
+    counts = np.bincount(la[inside], minlength=len(groups))
+    mins = np.ones(len(groups), dtype=np.float64)
+    np.minimum.at(mins, la[inside], prob[inside])
+    out = []
+    for g, members in enumerate(groups):
+        c = int(counts[g])
+        out.append(
+            Cluster(
+                ids=tuple(table.ids[i] for i in members),
+                confidence=float(sums[g] / c) if c else 0.0,
+                min_probability=float(mins[g]) if c else 0.0,
+            )
+        )
+    return tuple(out)
+
+
+def find_duplicates(
+    records: Iterable[Any] | Any,
+    *,
+    fields: Mapping[str, FieldSpec | None] | None = None,
+    id_field: str = "id",
+    region: str = "CN",
+    threshold: float = DEFAULT_THRESHOLD,
+    possible_threshold: float = DEFAULT_POSSIBLE,
+    progress: ProgressFn | bool | None = None,
+    workers: int = 1,
+    parameters: ModelParameters | None = None,
+    labelled_pairs: Iterable[LabelledPair] | None = None,
+    normalizer: Normalizer | None = None,
+    blocker: Blocker | None = None,
+    comparisons: Sequence[Comparison] | None = None,
+    clusterer: Clusterer | None = None,
+    estimator: Estimator | None = None,
+) -> DuplicateResult:
+    """Find the records that describe the same customer.
+
+    Args:
+        records: mappings (notebook rows), attrs entities, or a pandas DataFrame.
+        fields: crmcore logical field -> key, path or callable in the records
+            (``first_name``, ``last_name``, ``full_name``, ``email``, ``phone``,
+            ``national_id``, ``date_of_birth``, ``postcode``, ``city``,
+            ``address``, ``company``); ``None`` finds them by name.
+        id_field: the key/attribute holding each record's id.
+        region: default region for phone numbers without a country code.
+        threshold: match probability at or above which a pair is a match.
+        possible_threshold: lower edge of the possible-match band.
+        progress: ``progress(stage, done, total)``, or ``True`` for tqdm bars.
+        workers: processes for normalising and comparing (same result for any).
+        parameters: a fitted model to reuse instead of estimating one.
+        labelled_pairs: ``(left id, right id, is_match)`` to train the model with.
+        normalizer: replaces the normalise stage.
+        blocker: replaces the blocking stage.
+        comparisons: replaces the comparisons.
+        clusterer: replaces the cluster stage.
+        estimator: replaces the estimation of the model.
+
+    Returns:
+        A :class:`DuplicateResult`: match pairs, possible pairs, clusters, model.
+
+    Raises:
+        ValidationError: a record has no id, ids repeat, or a labelled id is unknown.
+        ConfigurationError: bad thresholds, field mapping or stage.
+    """
+    deduper = Deduper(
+        fields=fields,
+        id_field=id_field,
+        region=region,
+        threshold=threshold,
+        possible_threshold=possible_threshold,
+        normalizer=normalizer,
+        blocker=blocker,
+        comparisons=comparisons,
+        clusterer=clusterer,
+        estimator=estimator,
+        parameters=parameters,
+        workers=workers,
+        progress=progress,
+    )
+    if labelled_pairs is not None:
+        rows = records if type(records).__name__ == "DataFrame" else list(records)
+        deduper.train(rows, labelled_pairs)
+        return deduper.find_duplicates(rows)
+    return deduper.find_duplicates(records)

@@ -1,0 +1,199 @@
+"""Running stages: progress callbacks, and chunked work in worker processes.
+
+``workers=N`` splits the records (normalise) and the candidate pairs (compare)
+into chunks and maps them over a :class:`concurrent.futures.ProcessPoolExecutor`.
+Chunks are cut at fixed sizes and their results concatenated in order, so the
+output is the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.dedupe._compare import Comparison, compare_pairs
+from crmcore.dedupe._normalize import Normalizer, Table
+from crmcore.dedupe._records import RawTable
+from crmcore.errors import ConfigurationError
+
+__all__ = ["ProgressFn", "compare_chunks", "make_progress", "normalize_chunks"]
+
+ProgressFn = Callable[[str, int, int], None]
+IntArray = npt.NDArray[np.int64]
+
+NORMALIZE_CHUNK = 5_000
+COMPARE_CHUNK = 100_000
+
+_STATE: dict[str, Any] = {}
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects.
+
+    Building millions of strings and tuples otherwise triggers collections whose
+    cost grows with the heap; nothing built here forms reference cycles.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class _Tqdm:
+    """A progress callback drawing one tqdm bar per stage."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = self._bars[stage] = tqdm(total=total, desc=stage, leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+
+def make_progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
+    """The callback to use: the caller's, a tqdm one for ``True``, or none.
+
+    Raises:
+        ConfigurationError: ``progress=True`` but tqdm is not installed.
+    """
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        try:
+            import tqdm  # noqa: F401
+        except ImportError as exc:
+            raise ConfigurationError(
+                "progress=True needs tqdm (pip install crmcore[progress]); "
+                "or pass a callback progress(stage, done, total)"
+            ) from exc
+        return _Tqdm()
+    if not callable(progress):
+        raise ConfigurationError("progress must be a callable(stage, done, total), True or None")
+    return progress
+
+
+def _context() -> Any:
+    # fork hands the table to the workers without pickling it (Linux);
+    # elsewhere the platform default start method is used
+    method = "fork" if sys.platform.startswith("linux") else None
+    return multiprocessing.get_context(method)
+
+
+@contextmanager
+def _pool(
+    workers: int, initializer: Callable[..., None], args: tuple[Any, ...]
+) -> Iterator[Executor]:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=_context(), initializer=initializer, initargs=args
+    ) as pool:
+        yield pool
+
+
+def _slice_raw(raw: RawTable, start: int, stop: int) -> RawTable:
+    return RawTable(
+        ids=raw.ids[start:stop], columns={k: v[start:stop] for k, v in raw.columns.items()}
+    )
+
+
+def _init_normalize(normalizer: Normalizer) -> None:
+    _STATE["normalizer"] = normalizer
+
+
+def _normalize_chunk(raw: RawTable) -> dict[str, list[str | None]]:
+    normalizer: Normalizer = _STATE["normalizer"]
+    return normalizer(raw)
+
+
+def normalize_chunks(
+    raw: RawTable,
+    normalizer: Normalizer,
+    *,
+    workers: int,
+    progress: ProgressFn | None,
+    chunk_size: int = NORMALIZE_CHUNK,
+) -> dict[str, list[str | None]]:
+    """Normalise ``raw`` in record chunks, in worker processes when ``workers > 1``."""
+    n = raw.n
+    bounds = list(range(0, n, chunk_size)) or [0]
+    chunks = [_slice_raw(raw, s, min(s + chunk_size, n)) for s in bounds]
+    out: dict[str, list[str | None]] = {}
+
+    def collect(parts: Iterator[dict[str, list[str | None]]]) -> None:
+        done = 0
+        for chunk, part in zip(chunks, parts, strict=True):
+            for key, values in part.items():
+                out.setdefault(key, []).extend(values)
+            done += chunk.n
+            if progress is not None:
+                progress("normalize", done, n)
+
+    if workers > 1 and len(chunks) > 1:
+        with _pool(workers, _init_normalize, (normalizer,)) as pool:
+            collect(pool.map(_normalize_chunk, chunks))
+    else:
+        collect(normalizer(c) for c in chunks)
+    return out
+
+
+def _init_compare(table: Table, comparisons: Sequence[Comparison]) -> None:
+    _STATE["table"] = table
+    _STATE["comparisons"] = comparisons
+
+
+def _compare_chunk(pairs: tuple[IntArray, IntArray]) -> npt.NDArray[np.int8]:
+    return compare_pairs(_STATE["table"], _STATE["comparisons"], pairs[0], pairs[1])
+
+
+def compare_chunks(
+    table: Table,
+    comparisons: Sequence[Comparison],
+    left: IntArray,
+    right: IntArray,
+    *,
+    workers: int,
+    progress: ProgressFn | None,
+    stage: str = "compare",
+    chunk_size: int = COMPARE_CHUNK,
+) -> npt.NDArray[np.int8]:
+    """The level matrix of the pairs, computed in chunks (and processes)."""
+    total = int(left.shape[0])
+    bounds = list(range(0, total, chunk_size)) or [0]
+    chunks = [(left[s : s + chunk_size], right[s : s + chunk_size]) for s in bounds]
+    parts: list[npt.NDArray[np.int8]] = []
+
+    def collect(results: Iterator[npt.NDArray[np.int8]]) -> None:
+        done = 0
+        for res in results:
+            parts.append(res)
+            done += int(res.shape[0])
+            if progress is not None:
+                progress(stage, done, total)
+
+    if workers > 1 and len(chunks) > 1:
+        with _pool(workers, _init_compare, (table, tuple(comparisons))) as pool:
+            collect(pool.map(_compare_chunk, chunks))
+    else:
+        collect(compare_pairs(table, comparisons, lo, hi) for lo, hi in chunks)
+    if not parts:
+        return np.zeros((0, len(comparisons)), dtype=np.int8)
+    return np.concatenate(parts, axis=0)
