@@ -353,3 +353,33 @@ def test_uscc_idempotent(body: str) -> None:
     code = first17 + chars[(31 - total % 31) % 31]
     assert code == validate_uscc(code.lower()).value
     _idempotent(lambda t: validate_uscc(t).value, code)
+
+
+_ASCII_LOCAL = st.text(
+    alphabet=st.sampled_from("abcXYZ019.!#$%&'*+/=?^_`{|}~-\"@ "), min_size=1, max_size=20
+)
+_ASCII_DOMAIN = st.lists(
+    st.text(alphabet=st.sampled_from("abcXYZ019-"), min_size=1, max_size=8), min_size=1, max_size=3
+).map(".".join)
+_TLD = st.sampled_from(["com", "CN", "x", "museum", "test", "local", "c0m", "xn--p1ai", "123"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=_ASCII_LOCAL, domain=_ASCII_DOMAIN, tld=_TLD, lower=st.booleans())
+def test_email_fast_path_agrees_with_email_validator(
+    local: str, domain: str, tld: str, lower: bool
+) -> None:
+    from email_validator import validate_email
+
+    from crmcore.validation import _email
+
+    text = f"{local}@{domain}.{tld}"
+    fast = _email._fast(text.strip())
+    if fast is None:
+        return
+    v = validate_email(
+        text.strip(), check_deliverability=False, allow_quoted_local=True, allow_smtputf8=True
+    )
+    assert (v.local_part, v.domain) == fast
+    expected = f"{v.local_part.lower() if lower else v.local_part}@{v.domain}"
+    assert expected == normalize_email(text, lowercase_local=lower)
