@@ -11,15 +11,15 @@ with :class:`crmcore.errors.Conflict` and can be retried.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from crmcore.audit._chain import GENESIS, entry_hash
 from crmcore.model import AuditEntry, Entity, to_data
-from crmcore.query import Filter, OrderSpec, Page, eq
-from crmcore.storage.ports import Repository
+from crmcore.query import eq
+from crmcore.storage.ports import ForwardingRepository, Repository
 
 if TYPE_CHECKING:
     from crmcore.app import Session
@@ -114,13 +114,12 @@ class Auditor:
         self._pending.clear()
 
 
-class AuditingRepository(Repository[E], Generic[E]):
+class AuditingRepository(ForwardingRepository[E], Generic[E]):
     """Passes every call through and records each change with the session's auditor."""
 
     def __init__(self, inner: Repository[E], auditor: Auditor) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._auditor = auditor
-        self.entity_type = inner.entity_type
 
     def add(self, entity: E) -> E:
         stored = self._inner.add(entity)
@@ -132,12 +131,6 @@ class AuditingRepository(Repository[E], Generic[E]):
         for e in stored:
             self._auditor.record("create", e, None, e)
         return stored
-
-    def get(self, id: uuid.UUID) -> E:
-        return self._inner.get(id)
-
-    def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
-        return self._inner.get_many(ids)
 
     def update(self, entity: E) -> E:
         before = self._inner.get(entity.id)
@@ -154,24 +147,6 @@ class AuditingRepository(Repository[E], Generic[E]):
         before = self._inner.get(id)
         self._inner.delete(id, expected_version=expected_version)
         self._auditor.record("erase", before, before, None)
-
-    def find(
-        self,
-        where: Filter | None = None,
-        *,
-        order_by: OrderSpec = None,
-        limit: int | None = None,
-        after: str | None = None,
-    ) -> Page[E]:
-        return self._inner.find(where, order_by=order_by, limit=limit, after=after)
-
-    def count(self, where: Filter | None = None) -> int:
-        return self._inner.count(where)
-
-    def stream(
-        self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
-    ) -> Iterator[E]:
-        return self._inner.stream(where, order_by=order_by, batch_size=batch_size)
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from crmcore.model import Entity
 from crmcore.query import Filter, OrderSpec, Page
 
-__all__ = ["Repository", "Store", "UnitOfWork"]
+__all__ = ["ForwardingRepository", "Repository", "Store", "UnitOfWork"]
 
 E = TypeVar("E", bound=Entity)
 
@@ -135,3 +135,51 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+class ForwardingRepository(Repository[E]):
+    """A layer that passes every call to ``inner``; subclasses override what they change.
+
+    The session's layers (guard, audit, encryption) wrap a repository the same
+    way; starting from this base, a layer states only the calls it alters.
+    """
+
+    def __init__(self, inner: Repository[E]) -> None:
+        self._inner = inner
+        self.entity_type = inner.entity_type
+
+    def add(self, entity: E) -> E:
+        return self._inner.add(entity)
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        return self._inner.add_many(entities)
+
+    def get(self, id: uuid.UUID) -> E:
+        return self._inner.get(id)
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        return self._inner.get_many(ids)
+
+    def update(self, entity: E) -> E:
+        return self._inner.update(entity)
+
+    def delete(self, id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        self._inner.delete(id, expected_version=expected_version)
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[E]:
+        return self._inner.find(where, order_by=order_by, limit=limit, after=after)
+
+    def count(self, where: Filter | None = None) -> int:
+        return self._inner.count(where)
+
+    def stream(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
+    ) -> Iterator[E]:
+        return self._inner.stream(where, order_by=order_by, batch_size=batch_size)
