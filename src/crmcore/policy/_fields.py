@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import attrs
 
 from crmcore.errors import ConfigurationError, PermissionDenied
+from crmcore.model import replace_trusted
 from crmcore.policy._rules import names
 
 __all__ = ["FieldAccess", "FieldLevel", "FieldRule", "parse_level"]
@@ -70,6 +71,7 @@ class FieldLevel(str, enum.Enum):
 
 
 _RANK = {FieldLevel.HIDDEN: 0, FieldLevel.MASKED: 1, FieldLevel.READ: 2, FieldLevel.WRITE: 3}
+_READ_RANK = 2
 DENY = "deny"
 
 
@@ -185,7 +187,16 @@ class FieldAccess:
     before returning them and :meth:`check_write` before writing.
     """
 
-    __slots__ = ("_default", "_entity", "_levels", "_masks", "_roles", "_sub")
+    __slots__ = (
+        "_default",
+        "_entity",
+        "_levels",
+        "_masks",
+        "_plans",
+        "_roles",
+        "_sub",
+        "_unrestricted",
+    )
 
     def __init__(
         self,
@@ -206,6 +217,11 @@ class FieldAccess:
             if dot:
                 sub.setdefault(head, {})[rest] = level
         self._sub = sub
+        self._unrestricted = self._default is FieldLevel.WRITE and all(
+            lv is FieldLevel.WRITE for lv in self._levels.values()
+        )
+        # per record class: the fields mask() must look at (the rest pass as they are)
+        self._plans: dict[type, tuple[str, ...]] = {}
 
     @property
     def entity(self) -> str:
@@ -225,9 +241,7 @@ class FieldAccess:
     @property
     def unrestricted(self) -> bool:
         """True when every field is writable (no field rule restricts this principal)."""
-        return self._default is FieldLevel.WRITE and all(
-            lv is FieldLevel.WRITE for lv in self._levels.values()
-        )
+        return self._unrestricted
 
     def level(self, field: str) -> FieldLevel:
         """The level of ``field`` (``"phone"``, ``"custom.tier"``)."""
@@ -294,7 +308,7 @@ class FieldAccess:
         never for writing back) and on mappings (a ``dict`` copy). A record
         with nothing to hide is returned as it is.
         """
-        if self.unrestricted or record is None:
+        if self._unrestricted or record is None:
             return record
         if isinstance(record, Mapping):
             changes = self._changes(list(record.keys()), record.get)
@@ -304,10 +318,17 @@ class FieldAccess:
             out.update(changes)
             return out  # type: ignore[return-value]
         cls = type(record)
-        field_names = [a.name for a in attrs.fields(cls)] if attrs.has(cls) else list(vars(record))
-        changes = self._changes(field_names, lambda n: getattr(record, n, None))
+        names = self._plans.get(cls)
+        if names is None:
+            every = [a.name for a in attrs.fields(cls)] if attrs.has(cls) else list(vars(record))
+            names = tuple(n for n in every if n in self._sub or self.level(n).rank < _READ_RANK)
+            if attrs.has(cls):
+                self._plans[cls] = names
+        changes = self._changes(names, lambda n: getattr(record, n, None))
         if not changes:
             return record
+        if cls in self._plans:  # attrs: a generated field-by-field copy, no validators
+            return replace_trusted(record, **changes)
         clone = copy.copy(record)
         for name, value in changes.items():
             _osetattr(clone, name, value)
