@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import attrs
 import pytest
@@ -234,3 +235,32 @@ def test_arbitrary_unicode_round_trips(ecrm: crmcore.Crm, me: Principal, backend
             assert c.id in {x.id for x in s.customers.find(email=value)}
 
     check()
+
+
+def test_sqlite_file_holds_none_of_the_plaintext(tmp_path: Path, keyring: Keyring) -> None:
+    pytest.importorskip("sqlalchemy")
+    path = tmp_path / "encrypted.db"
+    crm = crmcore.connect(f"sqlite:///{path}", encryption=Encryption(keyring=keyring), audit=True)
+    me = Principal(user_id="ops", tenant_id="acme")
+    with crm.session(me) as s:
+        s.customers.add_many(people())
+    with crm.session(me) as s:
+        c = s.customers.get(s.customers.find(email="wei@example.cn").items[0].id)
+        s.customers.update(attrs.evolve(c, email="zhang.wei@example.cn"))
+    with crm.session(me) as s:
+        assert s.customers.first(email="zhang.wei@example.cn") is not None
+    crm.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())  # the file, its WAL, its SHM
+    assert b"Smith" in raw  # plaintext fields are there: the check can see plaintext
+    for secret in (
+        "wei@example.cn",
+        "zhang.wei@example.cn",
+        "anna@example.com",
+        "13800138000",
+        "4155550132",
+        "2079460018",
+        "11010519491231002X",
+        "1949-12-31",
+    ):
+        assert secret.encode() not in raw, secret
+        assert secret.encode("utf-16-le") not in raw, secret
