@@ -113,9 +113,8 @@ def main() -> None:
         print("Customers, family name first:")
         for c in s.customers.find(order_by=["last_name", "first_name"]):
             tags = ", ".join(sorted(c.tags)) or "-"
-            print(
-                f"  {pad(c.display_name, 20)} {c.lifecycle_stage:<16} {c.phone or '-':<18} tags: {tags}"
-            )
+            name, stage, phone = pad(c.display_name, 20), c.lifecycle_stage, c.phone or "-"
+            print(f"  {name} {stage:<16} {phone:<18} tags: {tags}")
 
         vip = s.customers.find(field("tags").has("vip") & (field("lifecycle_stage") == "customer"))
         print(f"\nVIP customers: {', '.join(c.display_name for c in vip)}")

@@ -53,6 +53,9 @@ def open_backend(name: str, tmp_dir: Path) -> crmcore.Crm:
     if not url:
         pytest.skip(f"{ENV[name]} is not set: no {name} server to test against")
     if name not in _shared:
+        from crmcore.storage.sql import drop_schema
+
+        drop_schema(url)  # CI reuses the server's database between runs: start clean, once
         _shared[name] = crmcore.connect(url, validation=False)
     return _shared[name]
 

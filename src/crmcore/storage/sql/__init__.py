@@ -1,0 +1,30 @@
+"""The SQL adapter: SQLAlchemy Core tables, the SQL store and its Alembic migrations.
+
+``crmcore.connect("sqlite:///crm.db")`` (or a PostgreSQL / MariaDB URL) builds
+a :class:`SqlStore`; :func:`upgrade`, :func:`downgrade` and
+:func:`current_revision` manage the schema (also as ``crmcore db ...``).
+"""
+
+from __future__ import annotations
+
+from crmcore.storage.sql._migrate import (
+    current_revision,
+    downgrade,
+    drop_schema,
+    head_revision,
+    upgrade,
+)
+from crmcore.storage.sql._schema import metadata
+from crmcore.storage.sql._store import SqlRepository, SqlStore, SqlUnitOfWork
+
+__all__ = [
+    "SqlRepository",
+    "SqlStore",
+    "SqlUnitOfWork",
+    "current_revision",
+    "downgrade",
+    "drop_schema",
+    "head_revision",
+    "metadata",
+    "upgrade",
+]

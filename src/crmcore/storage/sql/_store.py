@@ -1,0 +1,879 @@
+"""The SQL store: units of work over one pooled connection, repositories per aggregate.
+
+A unit of work stages its writes, exactly as the memory adapter does: reads
+see committed rows overlaid with the unit's own staged ones (read-committed
+isolation), and ``commit`` applies everything in one short transaction with
+optimistic version checks (``UPDATE ... WHERE id = :id AND version = :v``;
+0 rows is a Conflict) and batched ``INSERT`` executemany. Holding no write
+locks between calls means two sessions of one thread can never wait for each
+other, and the first committer wins on every backend.
+
+SQLite has one writer: its commit runs under ``BEGIN IMMEDIATE`` (waiting up
+to the busy timeout, never failing with "database is locked" while another
+commit is short), and each multi-statement read runs in one deferred
+transaction, a WAL snapshot. On PostgreSQL and MariaDB each read operation
+ends its transaction, so an idle session never sits "idle in transaction".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cmp_to_key
+from typing import Any, Generic, TypeVar, cast
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+
+from crmcore.errors import (
+    AlreadyExists,
+    ConfigurationError,
+    Conflict,
+    NotFound,
+    QueryError,
+    StorageError,
+)
+from crmcore.model import COLLECTIONS, Entity
+from crmcore.query import (
+    Filter,
+    OrderSpec,
+    Page,
+    Sort,
+    check_order,
+    compare_keys,
+    compile_predicate,
+    decode_cursor,
+    encode_cursor,
+    normalize_order,
+    sort_key_values,
+)
+from crmcore.storage.ports import Repository, UnitOfWork
+from crmcore.storage.sql._dialect import Backend, SqliteBackend, backend_for
+from crmcore.storage.sql._errors import guard, is_unique_violation, translate
+from crmcore.storage.sql._schema import CHILD_KEY, ChildField, EntityMapper, mapper
+from crmcore.storage.sql._translate import Translator
+
+__all__ = ["SqlRepository", "SqlStore", "SqlUnitOfWork"]
+
+E = TypeVar("E", bound=Entity)
+
+
+class _Gone:
+    """A staged deletion (staged rows are keyed by ``id.int``; this keeps the UUID)."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: uuid.UUID) -> None:
+        self.id = id
+
+
+#: rows per executemany call, and ids per IN list
+_BATCH = 5000
+_IDS = 900
+#: records a unit of work remembers to skip rewriting unchanged child rows
+_KNOWN_MAX = 10_000
+_REMEMBER_MAX = 1000
+#: commits write types in this order (and ids sorted), so concurrent commits lock alike
+_TYPE_ORDER = {cls: i for i, cls in enumerate(COLLECTIONS.values())}
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class _Ops:
+    """Prepared statements and SQL helpers of one entity type on one backend."""
+
+    def __init__(self, m: EntityMapper, backend: Backend) -> None:
+        self.m = m
+        self.b = backend
+        self.tr = Translator(m, backend)
+        t = self.table = m.table
+        self.id_index = m.columns.index("id")
+        self.insert = sa.insert(t)
+        bid = sa.bindparam("b_id", type_=t.c.id.type)
+        bversion = sa.bindparam("b_version", type_=t.c.version.type)
+        self.update = sa.update(t).where(t.c.id == bid, t.c.version == bversion)
+        self.delete = sa.delete(t).where(t.c.id == bid)
+        self.delete_versioned = sa.delete(t).where(t.c.id == bid, t.c.version == bversion)
+        self.version_of = sa.select(t.c.version).where(t.c.id == bid)
+        # each parent row says which child tables hold rows for it (an index probe each),
+        # so loading queries only the child tables some row of the batch needs
+        self.ncols = len(m.columns)
+        flags = [
+            sa.exists().where(ct.c[CHILD_KEY] == t.c.id).correlate(t).label(f"crm_has_{k}")
+            for k, ct in enumerate(m.child_tables)
+        ]
+        self.select = sa.select(t, *flags)
+        self.ids_in = sa.select(t.c.id).where(t.c.id.in_(sa.bindparam("ids", expanding=True)))
+        self.by_ids = self.select.where(t.c.id.in_(sa.bindparam("ids", expanding=True)))
+        self.child_insert = tuple(sa.insert(ct) for ct in m.child_tables)
+        self.child_delete = tuple(
+            sa.delete(ct).where(ct.c[CHILD_KEY] == sa.bindparam("rid", type_=ct.c[CHILD_KEY].type))
+            for ct in m.child_tables
+        )
+        self.child_select = tuple(
+            sa.select(ct)
+            .where(ct.c[CHILD_KEY].in_(sa.bindparam("ids", expanding=True)))
+            .order_by(ct.c[CHILD_KEY], *([ct.c.position] if isinstance(f, ChildField) else []))
+            for f, ct in zip(m.child_fields, m.child_tables, strict=True)
+        )
+        self.child_is_set = tuple(not isinstance(f, ChildField) for f in m.child_fields)
+        self.child_names = tuple(f.name for f in m.child_fields)
+
+    # -- writes
+
+    def insert_rows(self, conn: sa.Connection, entities: Sequence[Entity]) -> None:
+        """Insert new records, one executemany per table per ``_BATCH`` records."""
+        for chunk in _chunks(entities, _BATCH):
+            parents, children = self.m.dump_many(chunk)
+            self.insert_dumped(conn, parents, children)
+
+    def insert_dumped(
+        self, conn: sa.Connection, parents: list[dict[str, Any]], children: tuple[list[Any], ...]
+    ) -> None:
+        for chunk in _chunks(parents, _BATCH):
+            conn.execute(self.insert, list(chunk))
+        self._insert_children(conn, children, range(len(children)))
+
+    def _insert_children(
+        self, conn: sa.Connection, children: tuple[list[Any], ...], which: Iterable[int]
+    ) -> None:
+        for k in which:
+            rows = children[k]
+            for chunk in _chunks(rows, _BATCH):
+                conn.execute(self.child_insert[k], list(chunk))
+
+    def update_row(
+        self, conn: sa.Connection, entity: Entity, expected: int, version: int, base: Entity | None
+    ) -> bool:
+        """Write ``entity`` at ``version`` if the stored version is ``expected``."""
+        parents, children = self.m.dump_many([entity])
+        row = parents[0]
+        del row["id"]
+        row["version"] = version
+        row["b_id"] = entity.id
+        row["b_version"] = expected
+        if conn.execute(self.update, row).rowcount != 1:
+            return False
+        self.replace_children(conn, entity, children, base)
+        return True
+
+    def replace_children(
+        self,
+        conn: sa.Connection,
+        entity: Entity,
+        children: tuple[list[Any], ...],
+        base: Entity | None,
+    ) -> None:
+        for k, name in enumerate(self.child_names):
+            if base is not None and getattr(base, name) == getattr(entity, name):
+                continue
+            conn.execute(self.child_delete[k], {"rid": entity.id})
+            self._insert_children(conn, children, (k,))
+
+    def version(self, conn: sa.Connection, id: uuid.UUID) -> int | None:
+        return cast("int | None", conn.execute(self.version_of, {"b_id": id}).scalar())
+
+    def existing_ids(self, conn: sa.Connection, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        found: set[uuid.UUID] = set()
+        for chunk in _chunks(ids, _IDS):
+            found.update(conn.execute(self.ids_in, {"ids": list(chunk)}).scalars())
+        return found
+
+    # -- reads
+
+    def load(self, conn: sa.Connection, rows: Sequence[Any]) -> list[Entity]:
+        """Entities from parent rows (selected with ``self.select``) and their child rows.
+
+        One query per child table that some row of the batch has rows in.
+        """
+        if not rows:
+            return []
+        build = self.m.build
+        if not self.child_select:
+            return [build(r, ()) for r in rows]
+        idx, base = self.id_index, self.ncols
+        children: list[dict[Any, Any]] = []
+        for k, select in enumerate(self.child_select):
+            ids = [r[idx] for r in rows if r[base + k]]
+            if not ids:
+                children.append({})
+                continue
+            make = self.m.child_builders[k]
+            grouped: dict[Any, list[Any]] = {}
+            for chunk in _chunks(ids, _IDS):
+                for cr in conn.execute(select, {"ids": list(chunk)}):
+                    rid = cr[0].int
+                    items = grouped.get(rid)
+                    if items is None:
+                        grouped[rid] = [make(cr)]
+                    else:
+                        items.append(make(cr))
+            wrap = frozenset if self.child_is_set[k] else tuple
+            children.append({rid: wrap(v) for rid, v in grouped.items()})
+        ch = tuple(children)
+        return [build(r, ch) for r in rows]
+
+    def get_rows(self, conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Entity]:
+        rows: list[Any] = []
+        for chunk in _chunks(ids, _IDS):
+            rows += conn.execute(self.by_ids, {"ids": list(chunk)}).all()
+        return {e.id: e for e in self.load(conn, rows)}
+
+    def statement(
+        self,
+        where: Filter | None,
+        order: Sequence[Sort],
+        after: Sequence[object] | None,
+        limit: int | None,
+    ) -> sa.Select[Any]:
+        tr = self.tr
+        stmt = self.select
+        if where is not None:
+            stmt = stmt.where(tr.where(where))
+        if after is not None:
+            stmt = stmt.where(tr.after(order, after))
+        stmt = stmt.order_by(*tr.order_by(tr.atoms(order)))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return stmt
+
+    def count(self, conn: sa.Connection, where: Filter | None, extra: Any = None) -> int:
+        stmt = sa.select(sa.func.count()).select_from(self.table)
+        if where is not None:
+            stmt = stmt.where(self.tr.where(where))
+        if extra is not None:
+            stmt = stmt.where(extra)
+        return int(conn.execute(stmt).scalar_one())
+
+
+class SqlStore:
+    """A crmcore store on SQLite, PostgreSQL or MariaDB through SQLAlchemy Core.
+
+    Args:
+        url_or_engine: a database URL (``"sqlite:///crm.db"``,
+            ``"postgresql+psycopg://..."``, ``"mysql+pymysql://..."``) or an
+            existing :class:`sqlalchemy.engine.Engine` (crmcore then leaves its
+            disposal to you).
+        create_schema: create the tables at the newest revision on an empty
+            database (an existing schema is always checked against the code).
+        pool_size / max_overflow: connection pool settings for a URL.
+        echo: log every statement (SQLAlchemy's ``echo``).
+        engine_kwargs: passed to :func:`sqlalchemy.create_engine`.
+
+    Raises:
+        ConfigurationError: the URL or options cannot work.
+        SchemaError: the database schema is at another revision.
+        StorageError: the database cannot be reached.
+    """
+
+    def __init__(
+        self,
+        url_or_engine: str | sa.URL | Engine,
+        *,
+        create_schema: bool = True,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        echo: bool = False,
+        **engine_kwargs: Any,
+    ) -> None:
+        from crmcore.storage.sql._migrate import ensure_schema
+
+        if isinstance(url_or_engine, Engine):
+            if pool_size is not None or max_overflow is not None or engine_kwargs or echo:
+                raise ConfigurationError("engine options apply to a URL, not to an existing Engine")
+            self.engine = url_or_engine
+            self._owns_engine = False
+        else:
+            self.engine = _create_engine(
+                url_or_engine, pool_size, max_overflow, echo, engine_kwargs
+            )
+            self._owns_engine = True
+        self.url: str = self.engine.url.render_as_string(hide_password=True)
+        self.backend = backend_for(self.engine)
+        self.backend.install()
+        memory = isinstance(self.backend, SqliteBackend) and self.backend.in_memory
+        #: every unit of work shares one connection (an in-memory SQLite database)
+        self.shared = memory
+        self._serial: threading.RLock | None = threading.RLock() if memory else None
+        self._ops: dict[type[Entity], _Ops] = {}
+        self._ops_lock = threading.Lock()
+        try:
+            with self.serial():
+                ensure_schema(self.engine, self.backend, create=create_schema)
+        except BaseException:
+            if self._owns_engine:
+                self.engine.dispose()
+            raise
+
+    def serial(self) -> contextlib.AbstractContextManager[Any]:
+        """A lock serialising database work when every unit shares one connection (``:memory:``)."""
+        return self._serial if self._serial is not None else contextlib.nullcontext()
+
+    def ops(self, entity_type: type[Entity]) -> _Ops:
+        ops = self._ops.get(entity_type)
+        if ops is None:
+            with self._ops_lock:
+                ops = self._ops.get(entity_type)
+                if ops is None:
+                    ops = self._ops[entity_type] = _Ops(mapper(entity_type), self.backend)
+        return ops
+
+    def begin(self) -> SqlUnitOfWork:
+        """Start a unit of work (it takes a pooled connection on first use)."""
+        return SqlUnitOfWork(self)
+
+    def close(self) -> None:
+        """Dispose of the engine if this store created it (an engine passed in is left alone)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"
+
+
+def _create_engine(
+    url: str | sa.URL,
+    pool_size: int | None,
+    max_overflow: int | None,
+    echo: bool,
+    engine_kwargs: dict[str, Any],
+) -> Engine:
+    try:
+        parsed = sa.make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise ConfigurationError(f"not a database URL: {exc}") from None
+    kwargs: dict[str, Any] = {"echo": echo, **engine_kwargs}
+    if pool_size is not None:
+        kwargs["pool_size"] = pool_size
+    if max_overflow is not None:
+        kwargs["max_overflow"] = max_overflow
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        kwargs.setdefault("isolation_level", "READ COMMITTED")
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("check_same_thread", False)
+        kwargs["connect_args"] = connect_args
+        database = parsed.database or ""
+        if database in ("", ":memory:") or "mode=memory" in database:
+            from sqlalchemy.pool import StaticPool
+
+            kwargs.setdefault("poolclass", StaticPool)
+            kwargs.pop("pool_size", None)
+            kwargs.pop("max_overflow", None)
+    try:
+        return sa.create_engine(parsed, **kwargs)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the database driver for {parsed.drivername!r} is not installed ({exc.name}); "
+            "install crmcore[postgres] or crmcore[mysql]"
+        ) from None
+    except (sa_exc.ArgumentError, TypeError) as exc:
+        raise ConfigurationError(f"cannot create an engine for {parsed!r}: {exc}") from None
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """Staged writes plus the versions they expect, applied in one transaction at commit."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._sqlite = isinstance(store.backend, SqliteBackend)
+        self._conn: sa.Connection | None = None
+        self._repos: dict[type[Entity], SqlRepository[Any]] = {}
+        self._known: dict[type[Entity], dict[uuid.UUID, Entity]] = {}
+        # per type, keyed by id.int: the staged entity (or _Gone), and the version the
+        # stored row must still have at commit (None: the id must be new)
+        self._staged: dict[type[Entity], dict[int, Any]] = {}
+        self._expect: dict[type[Entity], dict[int, int | None]] = {}
+        # rows already dumped by add / add_many: (entities, parent rows, child rows)
+        self._prepared: dict[type[Entity], list[tuple[Sequence[Entity], Any, Any]]] = {}
+        self._reading = 0
+
+    # -- the port
+
+    def repository(self, entity_type: type[E]) -> SqlRepository[E]:
+        """The repository of ``entity_type`` in this unit of work."""
+        repo = self._repos.get(entity_type)
+        if repo is None:
+            repo = self._repos[entity_type] = SqlRepository(self, entity_type)
+        return cast("SqlRepository[E]", repo)
+
+    def commit(self) -> None:
+        """Apply every staged write in one transaction, or none.
+
+        Raises:
+            Conflict: a record changed or vanished since it was read.
+            AlreadyExists: a new record's id was taken meanwhile.
+        """
+        if not any(self._staged.values()):
+            self._clear()
+            return
+        if self._reading:
+            raise StorageError("cannot commit while a stream of this unit of work is still open")
+        store = self._store
+        conn = self.connection()
+        with store.serial():
+            try:
+                if self._sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                for etype in sorted(self._staged, key=_type_order):
+                    self._apply(conn, store.ops(etype), self._staged[etype])
+                conn.commit()
+            except BaseException as exc:
+                with contextlib.suppress(sa_exc.SQLAlchemyError):
+                    conn.rollback()
+                if isinstance(exc, sa_exc.SQLAlchemyError):
+                    raise translate(exc, "UnitOfWork") from exc
+                raise
+        for etype, rows in self._staged.items():
+            if len(rows) <= _REMEMBER_MAX:  # not after bulk loads: nobody updates those next
+                self.remember(etype, [r for r in rows.values() if type(r) is not _Gone])
+            for r in rows.values():
+                if type(r) is _Gone:
+                    self.forget(etype, r.id)
+        self._clear()
+
+    def rollback(self) -> None:
+        """Discard every staged write."""
+        self._clear()
+        self._known.clear()
+        if self._conn is not None and self._reading:
+            self._reading = 0
+            with guard("UnitOfWork"):
+                self._conn.rollback()
+
+    def close(self) -> None:
+        """Discard anything uncommitted and give the connection back to the pool."""
+        try:
+            self.rollback()
+        finally:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with guard("UnitOfWork"), self._store.serial():
+                    conn.close()
+
+    def __repr__(self) -> str:
+        staged = sum(len(v) for v in self._staged.values())
+        return f"<SqlUnitOfWork on {self._store.url!r}, {staged} staged>"
+
+    # -- connection and reads
+
+    def _clear(self) -> None:
+        self._staged.clear()
+        self._expect.clear()
+        self._prepared.clear()
+
+    def connection(self) -> sa.Connection:
+        """This unit's connection (taken from the pool on first use)."""
+        conn = self._conn
+        if conn is None:
+            with guard("UnitOfWork"):
+                conn = self._store.engine.connect()
+                if self._store.backend.name == "mariadb" and not _read_committed(conn):
+                    conn.execution_options(isolation_level="READ COMMITTED")
+            self._conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """The connection inside one read transaction (a snapshot on SQLite), ended after."""
+        conn = self.connection()
+        if self._reading:
+            self._reading += 1
+            try:
+                yield conn
+            finally:
+                self._reading -= 1
+            return
+        with self._store.serial():
+            if self._sqlite:
+                conn.exec_driver_sql("BEGIN")
+            self._reading = 1
+            try:
+                yield conn
+            finally:
+                self._reading = 0
+                conn.rollback()
+
+    def remember(self, etype: type[Entity], entities: Iterable[Entity]) -> None:
+        """Keep the stored state of records (to skip rewriting unchanged child rows)."""
+        known = self._known.setdefault(etype, {})
+        if len(known) > _KNOWN_MAX:
+            known.clear()
+        for e in entities:
+            known[e.id] = e
+
+    def known(self, etype: type[Entity], id: uuid.UUID, version: int) -> Entity | None:
+        """The stored state of a record at ``version``, if this unit of work saw it."""
+        e = self._known.get(etype, {}).get(id)
+        return e if e is not None and e.version == version else None
+
+    def forget(self, etype: type[Entity], id: uuid.UUID) -> None:
+        self._known.get(etype, {}).pop(id, None)
+
+    # -- staging
+
+    def stage(self, etype: type[Entity], id: uuid.UUID, row: Any, expect: int | None) -> None:
+        """Stage ``row`` (an entity or ``_Gone``); the first expectation per id wins."""
+        key = id.int
+        self._expect.setdefault(etype, {}).setdefault(key, expect)
+        self._staged.setdefault(etype, {})[key] = row
+
+    def stage_new(self, etype: type[Entity], items: Sequence[Entity]) -> None:
+        """Stage new records (the bulk path of ``add_many``)."""
+        staged = self._staged.setdefault(etype, {})
+        expect = self._expect.setdefault(etype, {})
+        for e in items:
+            key = e.id.int
+            staged[key] = e
+            expect.setdefault(key, None)
+
+    def staged(self, etype: type[Entity]) -> dict[int, Any]:
+        """Staged rows of a type, keyed by ``id.int``."""
+        return self._staged.get(etype, {})
+
+    def expects(self, etype: type[Entity], key: int) -> int | None:
+        return self._expect.get(etype, {}).get(key)
+
+    def prepared(self, etype: type[Entity], items: Sequence[Entity], dumped: Any) -> None:
+        self._prepared.setdefault(etype, []).append((items, dumped[0], dumped[1]))
+
+    def _apply(self, conn: sa.Connection, ops: _Ops, rows: dict[int, Any]) -> None:
+        etype = ops.m.cls
+        name = ops.m.name
+        expects = self._expect.get(etype, {})
+        new: dict[int, Entity] = {}
+        changed: list[tuple[int, Any, int]] = []
+        for key, row in rows.items():
+            expect = expects.get(key)
+            if expect is None:
+                if type(row) is not _Gone:
+                    new[key] = row
+            else:
+                changed.append((key, row, expect))
+        changed.sort(key=lambda item: item[0])  # one lock order for every committer
+        for _key, row, expect in changed:
+            id = row.id
+            if type(row) is _Gone:
+                params = {"b_id": id, "b_version": expect}
+                if conn.execute(ops.delete_versioned, params).rowcount != 1:
+                    actual = ops.version(conn, id)
+                    raise Conflict(name, id, expected_version=expect, actual_version=actual)
+                continue
+            base = self.known(etype, id, expect)
+            if not ops.update_row(conn, row, expect, row.version, base):
+                actual = ops.version(conn, id)
+                raise Conflict(name, id, expected_version=expect, actual_version=actual)
+        if not new:
+            return
+        try:
+            self._insert(conn, ops, new)
+        except sa_exc.IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            conn.rollback()
+            ids = [e.id for e in new.values()]
+            with guard(name):
+                found = ops.existing_ids(conn, ids)
+                conn.rollback()
+            taken = next((i for i in ids if i in found), "(a concurrent insert)")
+            raise AlreadyExists(name, taken) from exc
+
+    def _insert(self, conn: sa.Connection, ops: _Ops, new: dict[int, Entity]) -> None:
+        """Insert the new records, reusing the rows add / add_many already built."""
+        remaining = dict(new)
+        for items, parents, children in self._prepared.get(ops.m.cls, ()):
+            if all(remaining.get(e.id.int) is e for e in items):
+                ops.insert_dumped(conn, parents, children)
+                for e in items:
+                    del remaining[e.id.int]
+        if remaining:
+            ops.insert_rows(conn, list(remaining.values()))
+
+
+def _type_order(etype: type[Entity]) -> int:
+    order = _TYPE_ORDER.get(etype)
+    return len(_TYPE_ORDER) if order is None else order
+
+
+def _read_committed(conn: sa.Connection) -> bool:
+    configured = getattr(conn.engine.dialect, "isolation_level", None)
+    if configured is not None:
+        return bool(configured == "READ COMMITTED")
+    return conn.default_isolation_level == "READ COMMITTED"
+
+
+class SqlRepository(Repository[E], Generic[E]):
+    """One aggregate type inside a :class:`SqlUnitOfWork`."""
+
+    def __init__(self, uow: SqlUnitOfWork, entity_type: type[E]) -> None:
+        self._uow = uow
+        self.entity_type = entity_type
+        self._name = entity_type.__name__
+        self._ops = uow._store.ops(entity_type)
+
+    def _check(self, entity: object) -> None:
+        if not isinstance(entity, self.entity_type):
+            raise QueryError(f"expected a {self._name}, got {type(entity).__name__}")
+
+    # -- writes
+
+    def add(self, entity: E) -> E:
+        """Stage a new record (validated now, written at commit).
+
+        Raises:
+            AlreadyExists: a record with that id is stored.
+        """
+        self._check(entity)
+        if self._visible_version(entity.id) is not None:
+            raise AlreadyExists(self._name, entity.id)
+        uow = self._uow
+        uow.prepared(self.entity_type, (entity,), self._ops.m.dump_many((entity,)))
+        uow.stage(self.entity_type, entity.id, entity, None)
+        return entity
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        """Stage many new records; all or nothing.
+
+        A duplicate within ``entities`` or with this unit's staged records is
+        refused at once; a clash with a stored record is found by the batched
+        insert at commit.
+
+        Raises:
+            AlreadyExists: an id is taken.
+        """
+        items = list(entities)
+        uow, etype = self._uow, self.entity_type
+        staged = uow.staged(etype)
+        seen: set[int] = set()
+        for e in items:
+            if e.__class__ is not etype:
+                self._check(e)
+            key = e.id.int
+            if key in seen or (staged and key in staged and type(staged[key]) is not _Gone):
+                raise AlreadyExists(self._name, e.id)
+            seen.add(key)
+        if not items:
+            return items
+        uow.prepared(etype, items, self._ops.m.dump_many(items))
+        uow.stage_new(etype, items)
+        return items
+
+    def update(self, entity: E) -> E:
+        """Stage a replacement if ``entity.version`` is the visible version.
+
+        Returns:
+            The record as it will be stored, its version incremented.
+
+        Raises:
+            Conflict: the stored version differs or the record is gone.
+        """
+        self._check(entity)
+        id, expected = entity.id, entity.version
+        current = self._visible_version(id)
+        if current != expected:
+            raise Conflict(self._name, id, expected_version=expected, actual_version=current)
+        ops = self._ops
+        stored = cast(E, ops.m.copy_with_version(entity, expected + 1))
+        ops.m.dump_many((stored,))  # refuse unstorable values now, not at commit
+        self._uow.stage(self.entity_type, id, stored, expected)
+        return stored
+
+    def delete(self, id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        """Stage removal of a record (its child rows go with it).
+
+        Raises:
+            NotFound: no such record.
+            Conflict: ``expected_version`` is given and differs.
+        """
+        current = self._visible_version(id)
+        if current is None:
+            raise NotFound(self._name, id)
+        if expected_version is not None and current != expected_version:
+            raise Conflict(
+                self._name, id, expected_version=expected_version, actual_version=current
+            )
+        self._uow.stage(self.entity_type, id, _Gone(id), current)
+
+    # -- reads
+
+    def _visible_version(self, id: uuid.UUID) -> int | None:
+        row = self._uow.staged(self.entity_type).get(id.int)
+        if row is not None:
+            return None if type(row) is _Gone else cast(int, row.version)
+        with guard(self._name, id), self._uow.reading() as conn:
+            return self._ops.version(conn, id)
+
+    def get(self, id: uuid.UUID) -> E:
+        """The visible record with that id.
+
+        Raises:
+            NotFound: no such record.
+        """
+        found = self.get_many((id,))
+        if not found:
+            raise NotFound(self._name, id)
+        return found[0]
+
+    def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        """The visible records among ``ids``, in the order asked."""
+        wanted = list(ids)
+        staged = self._uow.staged(self.entity_type)
+        out: dict[uuid.UUID, Any] = {}
+        missing = []
+        for i in wanted:
+            row = staged.get(i.int) if staged else None
+            if row is None:
+                missing.append(i)
+            elif type(row) is not _Gone:
+                out[i] = row
+        if missing:
+            with guard(self._name), self._uow.reading() as conn:
+                loaded = self._ops.get_rows(conn, list(dict.fromkeys(missing)))
+            self._uow.remember(self.entity_type, loaded.values())
+            out.update(loaded)
+        return [cast(E, out[i]) for i in wanted if i in out]
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[E]:
+        """One page of matching records in ``order_by`` order (ties by id)."""
+        order = normalize_order(order_by)
+        check_order(order, self.entity_type)
+        if limit is not None and limit < 0:
+            raise QueryError("limit must not be negative")
+        tr = self._ops.tr
+        bound = tr.bind(where)
+        cursor = None if after is None else tr.cursor_values(order, decode_cursor(after, order))
+        staged = self._uow.staged(self.entity_type)
+        with guard(self._name):
+            if staged:
+                rows = self._find_overlay(bound, order, limit, cursor, staged)
+            else:
+                fetch = None if limit is None else limit + 1
+                stmt = self._ops.statement(bound, order, cursor, fetch)
+                with self._uow.reading() as conn:
+                    rows = self._ops.load(conn, conn.execute(stmt).all())
+        if len(rows) <= _KNOWN_MAX:
+            self._uow.remember(self.entity_type, rows)
+        more = limit is not None and len(rows) > limit
+        items = rows[:limit] if limit is not None else rows
+        next_cursor = (
+            encode_cursor(order, sort_key_values(items[-1], order)) if more and items else None
+        )
+        return Page(tuple(cast("list[E]", items)), next_cursor)
+
+    def _find_overlay(
+        self,
+        bound: Filter | None,
+        order: tuple[Sort, ...],
+        limit: int | None,
+        cursor: Sequence[object] | None,
+        staged: dict[int, Any],
+    ) -> list[Entity]:
+        """Committed rows overlaid with this unit of work's staged ones."""
+        pred = compile_predicate(bound) if bound is not None else None
+        extra = [
+            r
+            for r in staged.values()
+            if type(r) is not _Gone
+            and (pred is None or pred(r))
+            and (cursor is None or compare_keys(sort_key_values(r, order), cursor, order) > 0)
+        ]
+        etype = self.entity_type
+        hidden = sum(1 for i in staged if self._uow.expects(etype, i) is not None)
+        fetch = None if limit is None else limit + 1 + hidden
+        stmt = self._ops.statement(bound, order, cursor, fetch)
+        with self._uow.reading() as conn:
+            loaded = self._ops.load(conn, conn.execute(stmt).all())
+        rows = [e for e in loaded if e.id.int not in staged]
+
+        def cmp(a: tuple[tuple[object, ...], Entity], b: tuple[tuple[object, ...], Entity]) -> int:
+            return compare_keys(a[0], b[0], order)
+
+        key = cmp_to_key(cmp)
+        merged = heapq.merge(
+            [(sort_key_values(e, order), e) for e in rows],
+            sorted(((sort_key_values(e, order), e) for e in extra), key=key),
+            key=key,
+        )
+        out = [e for _, e in merged]
+        return out if limit is None else out[: limit + 1]
+
+    def count(self, where: Filter | None = None) -> int:
+        """How many visible records match ``where``."""
+        tr = self._ops.tr
+        bound = tr.bind(where)
+        etype = self.entity_type
+        staged = self._uow.staged(etype)
+        with guard(self._name), self._uow.reading() as conn:
+            total = self._ops.count(conn, bound)
+            if not staged:
+                return total
+            hidden = [r.id for k, r in staged.items() if self._uow.expects(etype, k) is not None]
+            for chunk in _chunks(hidden, _IDS):
+                total -= self._ops.count(conn, bound, self._ops.table.c.id.in_(list(chunk)))
+        pred = compile_predicate(bound) if bound is not None else None
+        return total + sum(
+            1 for r in staged.values() if type(r) is not _Gone and (pred is None or pred(r))
+        )
+
+    def stream(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        batch_size: int = 1000,
+    ) -> Iterator[E]:
+        """Every matching record, fetched ``batch_size`` at a time (never all at once).
+
+        PostgreSQL reads through a server-side cursor and SQLite through its
+        lazy cursor, in one snapshot; MariaDB (which cannot run the child-row
+        queries while a result is open) and units with staged writes of this
+        type read keyset pages.
+        """
+        if batch_size < 1:
+            raise QueryError("batch_size must be positive")
+        order = normalize_order(order_by)
+        check_order(order, self.entity_type)
+        bound = self._ops.tr.bind(where)
+        return self._stream(where, bound, order_by, order, batch_size)
+
+    def _stream(
+        self,
+        where: Filter | None,
+        bound: Filter | None,
+        order_by: OrderSpec,
+        order: tuple[Sort, ...],
+        batch_size: int,
+    ) -> Iterator[E]:
+        uow = self._uow
+        store = uow._store
+        if uow.staged(self.entity_type) or not store.backend.server_cursor or store.shared:
+            after: str | None = None
+            while True:
+                page = self.find(where, order_by=order_by, limit=batch_size, after=after)
+                yield from page.items
+                if page.next_cursor is None:
+                    return
+                after = page.next_cursor
+        stmt = self._ops.statement(bound, order, None, None)
+        options = {"stream_results": True, "yield_per": batch_size}
+        with guard(self._name), uow.reading() as conn:
+            result = conn.execute(stmt, execution_options=options)
+            try:
+                for part in result.partitions(batch_size):
+                    yield from cast("list[E]", self._ops.load(conn, part))
+            finally:
+                result.close()
