@@ -723,6 +723,12 @@ def _field_type(entity_type: type, name: str) -> Any:
     tp = types[head]
     if not rest:
         return _scalar_type(tp)
+    if typing.get_origin(tp) in (tuple, list, frozenset, set):
+        raise QueryError(
+            "cannot reach inside a collection field; filter it with has()",
+            field=name,
+            entity=entity_type.__name__,
+        )
     inner = _scalar_type(tp)
     if head == "custom" or not (isinstance(inner, type) and attrs.has(inner)):
         return Any
@@ -763,9 +769,17 @@ def check_order(order: Sequence[Sort], entity_type: type) -> None:
     """Raise QueryError if an ordering names an unknown or unorderable field."""
     for term in order:
         tp = _field_type(entity_type, term.field)
-        origin = typing.get_origin(_field_types(entity_type).get(term.field.split(".")[0]))
-        if origin in (frozenset, tuple, list, set, dict) or tp is dict:
+        head = _field_types(entity_type).get(term.field.split(".")[0])
+        origin = typing.get_origin(head)
+        if origin in (frozenset, tuple, list, set, dict) or tp in (dict, Mapping):
             raise QueryError("cannot order by a collection", field=term.field)
+        if (origin is Mapping or head is Mapping) and "." not in term.field:
+            raise QueryError("cannot order by a whole mapping", field=term.field)
+        if isinstance(tp, type) and attrs.has(tp):
+            raise QueryError(
+                "cannot order by a whole value object; order by one of its parts",
+                field=term.field,
+            )
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -935,7 +949,7 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
             if v is None or isinstance(v, (str, bytes)):
                 return False
             try:
-                return any(_value_for_compare(x) == item for x in v)
+                return any(_same_kind(x, item) and x == item for x in map(_value_for_compare, v))
             except TypeError:
                 return False
 

@@ -597,3 +597,15 @@ def test_random_filters_match_reference(session: Factory) -> None:
         assert expected == got
 
     check()
+
+
+def test_add_many_with_a_taken_id_writes_nothing(session: Factory) -> None:
+    with session() as s:
+        taken = s.customers.add(Customer(first_name="taken"))
+    with pytest.raises(AlreadyExists), session() as s:
+        s.customers.add_many([Customer(first_name="new"), taken, Customer(first_name="x")])
+    with pytest.raises(AlreadyExists), session() as s:
+        twice = Customer(first_name="twice")
+        s.customers.add_many([twice, Customer(first_name="y"), twice])
+    with session() as s:
+        assert [c.first_name for c in s.customers.find()] == ["taken"]

@@ -257,8 +257,16 @@ class MemoryRepository(Repository[E], Generic[E]):
         return entity
 
     def add_many(self, entities: Iterable[E]) -> list[E]:
-        """Stage many new records."""
-        return [self.add(e) for e in entities]
+        """Stage many new records; if any id is taken (or repeated), none is staged."""
+        batch = list(entities)
+        seen: set[uuid.UUID] = set()
+        for e in batch:
+            if not isinstance(e, self.entity_type):
+                raise QueryError(f"expected a {self._name}, got {type(e).__name__}")
+            if e.id in seen or self._uow._visible(self.entity_type, e.id) is not None:
+                raise AlreadyExists(self._name, e.id)
+            seen.add(e.id)
+        return [self.add(e) for e in batch]
 
     def get(self, id: uuid.UUID) -> E:
         """The visible record with that id."""

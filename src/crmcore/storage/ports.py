@@ -35,7 +35,12 @@ class Repository(Protocol[E]):
         ...
 
     def add_many(self, entities: Iterable[E]) -> list[E]:
-        """Store many new records at once (batched by the adapter); all or nothing."""
+        """Store many new records at once (batched by the adapter); all or nothing.
+
+        Raises:
+            AlreadyExists: an id is taken; adapters that stage writes may only
+                find out at commit, which then writes nothing.
+        """
         ...
 
     def get(self, id: uuid.UUID) -> E:

@@ -190,3 +190,20 @@ def test_cursor_for_another_order_is_refused() -> None:
         decode_cursor(c, (Sort("b"), Sort("id")))
     with pytest.raises(QueryError):
         decode_cursor("%%%", (Sort("a"),))
+
+
+def test_paths_inside_collections_and_whole_objects_are_refused() -> None:
+    from crmcore.query import check_order, normalize_order
+
+    with pytest.raises(QueryError):
+        bind(eq("emails.address", "a@b.cn"), Customer)
+    with pytest.raises(QueryError):
+        check_order(normalize_order("custom"), Customer)
+    with pytest.raises(QueryError):
+        check_order(normalize_order("amount"), Opportunity)
+    check_order(normalize_order(["custom.tier", "amount.amount"]), Opportunity)
+
+
+def test_has_keeps_true_and_one_apart() -> None:
+    assert not compile_predicate(has("t", True))({"t": [1]})
+    assert compile_predicate(has("t", 1))({"t": [1]})
