@@ -473,27 +473,44 @@ class InMemoryKeyStore:
         records: initial records (``WrappedKey`` or dicts from ``to_dict``).
     """
 
-    __slots__ = ("_keys", "_lock")
+    __slots__ = ("_by_owner", "_keys", "_lock")
 
     def __init__(self, records: Iterable[WrappedKey | Mapping[str, Any]] = ()) -> None:
         self._keys: dict[tuple[str, str], WrappedKey] = {}
+        # (tenant, purpose, subject_id) -> key ids: a lookup never scans every key
+        # (there is one subject key per customer, so a tenant may hold millions)
+        self._by_owner: dict[tuple[str, KeyPurpose, str | None], dict[str, WrappedKey]] = {}
         self._lock = threading.Lock()
         for rec in records:
             key = rec if isinstance(rec, WrappedKey) else WrappedKey.from_dict(rec)
-            self._keys[(key.tenant, key.key_id)] = key
+            self._put(key)
+
+    def _put(self, key: WrappedKey) -> None:
+        old = self._keys.get((key.tenant, key.key_id))
+        if old is not None:
+            self._drop(old)
+        self._keys[(key.tenant, key.key_id)] = key
+        self._by_owner.setdefault((key.tenant, key.purpose, key.subject_id), {})[key.key_id] = key
+
+    def _drop(self, key: WrappedKey) -> None:
+        owned = self._by_owner.get((key.tenant, key.purpose, key.subject_id))
+        if owned is not None:
+            owned.pop(key.key_id, None)
+            if not owned:
+                del self._by_owner[(key.tenant, key.purpose, key.subject_id)]
 
     def add(self, key: WrappedKey) -> bool:
         """Insert ``key`` unless ``(tenant, key_id)`` exists; return whether it was inserted."""
         with self._lock:
             if (key.tenant, key.key_id) in self._keys:
                 return False
-            self._keys[(key.tenant, key.key_id)] = key
+            self._put(key)
             return True
 
     def replace(self, key: WrappedKey) -> None:
         """Overwrite the record with the same ``(tenant, key_id)``."""
         with self._lock:
-            self._keys[(key.tenant, key.key_id)] = key
+            self._put(key)
 
     def get(self, tenant: str, key_id: str) -> WrappedKey | None:
         """The record for ``(tenant, key_id)``, or ``None``."""
@@ -504,18 +521,23 @@ class InMemoryKeyStore:
     ) -> list[WrappedKey]:
         """Every record of ``tenant`` with ``purpose`` (and ``subject_id`` if given)."""
         with self._lock:
+            if subject_id is not None or purpose is not KeyPurpose.SUBJECT:
+                return list(self._by_owner.get((tenant, purpose, subject_id), {}).values())
             return [
                 k
-                for k in self._keys.values()
-                if k.tenant == tenant
-                and k.purpose is purpose
-                and (subject_id is None or k.subject_id == subject_id)
+                for (t, p, _), owned in self._by_owner.items()
+                if t == tenant and p is purpose
+                for k in owned.values()
             ]
 
     def delete(self, tenant: str, key_id: str) -> bool:
         """Remove the record for good; return whether there was one."""
         with self._lock:
-            return self._keys.pop((tenant, key_id), None) is not None
+            key = self._keys.pop((tenant, key_id), None)
+            if key is None:
+                return False
+            self._drop(key)
+            return True
 
     def scan(self) -> list[WrappedKey]:
         """Every record."""
