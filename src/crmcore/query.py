@@ -66,6 +66,7 @@ __all__ = [
     "any_of",
     "asc",
     "bind",
+    "canonical",
     "check_order",
     "compare_keys",
     "compile_predicate",
@@ -88,9 +89,11 @@ __all__ = [
     "ne",
     "normalize_order",
     "not_",
+    "same_kind",
     "sort_key_values",
     "sort_records",
     "to_dict",
+    "value_kind",
     "where",
 ]
 
@@ -818,7 +821,12 @@ def getter(name: str) -> Callable[[object], Any]:
     return get
 
 
-def _kind(v: object) -> str:
+def value_kind(v: object) -> str:
+    """The comparison kind of a value: ``bool``, ``number``, ``str`` or the type name.
+
+    Values of different kinds never compare equal (``True`` is not ``1``); policy
+    conditions follow the same rule so a compiled filter and a check agree.
+    """
     if isinstance(v, bool):
         return "bool"
     if isinstance(v, (int, float, Decimal)):
@@ -828,8 +836,9 @@ def _kind(v: object) -> str:
     return type(v).__name__
 
 
-def _same_kind(a: object, b: object) -> bool:
-    return _kind(a) == _kind(b)
+def same_kind(a: object, b: object) -> bool:
+    """Whether two values may be equal under this module's rules."""
+    return value_kind(a) == value_kind(b)
 
 
 _PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -840,7 +849,8 @@ _PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _value_for_compare(v: object) -> object:
+def canonical(v: object) -> object:
+    """The value a filter compares: an enum member's value, anything else as is."""
     return v.value if isinstance(v, enum.Enum) else v
 
 
@@ -898,16 +908,16 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
                 return lambda r: get(r) != target
 
             def equal(r: object) -> bool:
-                v = _value_for_compare(get(r))
-                same = v is not None and _same_kind(v, target) and v == target
+                v = canonical(get(r))
+                same = v is not None and same_kind(v, target) and v == target
                 return same is want
 
             return equal
         cmp = _PY_OPS[op]
 
         def ordered(r: object) -> bool:
-            v = _value_for_compare(get(r))
-            if v is None or (loose and not _same_kind(v, target)):
+            v = canonical(get(r))
+            if v is None or (loose and not same_kind(v, target)):
                 return False
             try:
                 return cmp(v, target)
@@ -921,10 +931,10 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
         non_null = tuple(v for v in values if v is not None)
 
         def member(r: object) -> bool:
-            v = _value_for_compare(get(r))
+            v = canonical(get(r))
             if v is None:
                 return with_null
-            return any(_same_kind(v, t) and v == t for t in non_null)
+            return any(same_kind(v, t) and v == t for t in non_null)
 
         return member
     if isinstance(f, (Contains, StartsWith)):
@@ -949,7 +959,7 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
             if v is None or isinstance(v, (str, bytes)):
                 return False
             try:
-                return any(_same_kind(x, item) and x == item for x in map(_value_for_compare, v))
+                return any(same_kind(x, item) and x == item for x in map(canonical, v))
             except TypeError:
                 return False
 
@@ -962,7 +972,7 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
 
 def sort_key_values(record: object, order: Sequence[Sort]) -> tuple[object, ...]:
     """The values a record has for each sort term (used to build cursors)."""
-    return tuple(_value_for_compare(getter(s.field)(record)) for s in order)
+    return tuple(canonical(getter(s.field)(record)) for s in order)
 
 
 def _cmp_values(a: object, b: object) -> int:
@@ -974,7 +984,7 @@ def _cmp_values(a: object, b: object) -> int:
     try:
         return -1 if a < b else (1 if a > b else 0)  # type: ignore[operator]
     except TypeError:
-        ka, kb = _kind(a), _kind(b)
+        ka, kb = value_kind(a), value_kind(b)
         return -1 if ka < kb else (1 if ka > kb else 0)
 
 
@@ -1031,7 +1041,7 @@ def sort_records(records: Iterable[T], order: Sequence[Sort]) -> list[T]:
     for term, get in zip(reversed(order), reversed(getters), strict=True):
 
         def key(r: T, get: Callable[[object], Any] = get) -> tuple[bool, Any]:
-            v = _value_for_compare(get(r))
+            v = canonical(get(r))
             return (v is not None, _Orderable(v))
 
         rows.sort(key=key, reverse=term.descending)

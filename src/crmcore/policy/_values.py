@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from crmcore.query import canonical, same_kind, value_kind
+
 __all__ = [
     "COLLECTIONS",
     "UNSAFE",
@@ -104,25 +106,9 @@ def make_getter(path: tuple[str, ...]) -> Callable[[object], Any]:
     return get
 
 
-def canon(v: object) -> object:
-    """An enum member becomes its value; everything else is unchanged."""
-    return v.value if isinstance(v, enum.Enum) else v
-
-
-def kind(v: object) -> str:
-    """The comparison kind of a value: ``bool``, ``number``, ``str`` or the type name."""
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float, Decimal)):
-        return "number"
-    if isinstance(v, str):
-        return "str"
-    return type(v).__name__
-
-
-def same_kind(a: object, b: object) -> bool:
-    """Whether two values may be equal under the query language's rules."""
-    return kind(a) == kind(b)
+# one set of comparison rules for filters and checks, so they cannot drift apart
+canon = canonical
+kind = value_kind
 
 
 def is_filter_value(v: object) -> bool:
