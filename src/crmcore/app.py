@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from crmcore.crypto import Encryption
+    from crmcore.lifecycle import Machine
     from crmcore.policy import Policy
     from crmcore.validation import EntityValidation
 
@@ -78,6 +79,7 @@ def connect(
     policy: Policy | None = None,
     audit: bool = False,
     encryption: Encryption | None = None,
+    machines: Mapping[type[Entity], Machine] | None = None,
     create_schema: bool = True,
     **store_options: Any,
 ) -> Crm:
@@ -106,6 +108,8 @@ def connect(
             are recorded as changed, never with their values.
         encryption: field-level encryption (:class:`crmcore.crypto.Encryption`):
             protected fields are stored as ciphertext plus blind indexes.
+        machines: per entity type, the lifecycle machine to use instead of the
+            built-in one (see :mod:`crmcore.services`).
         create_schema: on a new SQL database, create the schema at head.
         store_options: passed to the SQL store (pool size, echo...).
 
@@ -146,7 +150,12 @@ def connect(
     inner: list[Layer] = [encryption] if encryption is not None else []
     hooks = _validators(validation, region, validators or {})
     return Crm(
-        store, clock=clock, validators=hooks, layers=(*built, *layers, *inner), policy=policy
+        store,
+        clock=clock,
+        validators=hooks,
+        layers=(*built, *layers, *inner),
+        policy=policy,
+        machines=machines,
     )
 
 
@@ -180,6 +189,8 @@ class Crm:
         layers: repository layers wrapped around the adapter, outermost first.
         policy: the policy the guard layer enforces (also asked by use cases
             for actions such as ``transition:<event>`` and ``merge``).
+        machines: per entity type, the lifecycle machine (a tenant's own
+            opportunity stages...); the built-in machines otherwise.
     """
 
     def __init__(
@@ -190,12 +201,17 @@ class Crm:
         validators: Mapping[type[Entity], Validator] | None = None,
         layers: Sequence[Layer] = (),
         policy: Policy | None = None,
+        machines: Mapping[type[Entity], Machine] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or utcnow
         self.validators: dict[type[Entity], Validator] = dict(validators or {})
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.policy = policy
+        #: per entity type, the lifecycle machine that moves it (None: the built-in ones)
+        self.machines: dict[type[Entity], Machine] | None = (
+            dict(machines) if machines is not None else None
+        )
 
     def session(
         self,
@@ -320,6 +336,14 @@ class Session:
             raise PermissionDenied(
                 action, name, id=record.id, reason=decision.reason, principal=self.principal.user_id
             )
+
+    def can(self, action: str, record: Entity) -> bool:
+        """Whether :meth:`authorize` would let ``action`` on ``record`` through."""
+        try:
+            self.authorize(action, record)
+        except PermissionDenied:
+            return False
+        return True
 
     def now(self) -> _dt.datetime:
         """The current time from the CRM's clock (checked to be aware, in UTC).

@@ -241,3 +241,51 @@ def test_lead_field_changes_ride_along_with_a_transition(session: Factory) -> No
     with session() as s:
         moved = transition(s, attrs.evolve(lead, score=80), "contact")
     assert (moved.status, moved.score) == ("contacted", 80)
+
+
+def test_a_tenant_configured_machine_replaces_the_built_in_one(
+    crm: crmcore.Crm, tenant: str
+) -> None:
+    from crmcore.lifecycle import opportunity_machine
+
+    stages = [("discovery", 0.15, "pipeline"), ("demo", 0.4, "best_case")]
+    mine = crmcore.Crm(crm.store, machines={Opportunity: opportunity_machine(stages)})
+    with mine.session(Principal.system_principal(tenant)) as s:
+        opp = s.opportunities.add(Opportunity(name="deal", stage="discovery"))
+        opp = transition(s, opp, "advance")
+    assert (opp.stage, opp.probability) == ("demo", 0.4)
+
+
+def test_allowed_events_respect_the_policy(crm: crmcore.Crm, tenant: str) -> None:
+    from crmcore.policy import Guard, Policy
+
+    policy = Policy.from_dict(
+        {
+            "rules": [
+                {
+                    "name": "reps",
+                    "roles": ["rep"],
+                    "entities": ["Lead"],
+                    "actions": ["read", "create", "update", "transition:contact"],
+                },
+                {
+                    "name": "history",
+                    "roles": ["rep"],
+                    "entities": ["TransitionRecord"],
+                    "actions": ["read"],
+                },
+            ]
+        }
+    )
+    guarded = crmcore.Crm(crm.store, layers=[Guard(policy)], policy=policy)
+    rep = Principal(user_id="rep", tenant_id=tenant, roles={"rep"})
+    with guarded.session(rep) as s:
+        lead = s.leads.add(Lead(first_name="A"))
+        assert allowed_events(s, lead) == ("contact",)
+        with pytest.raises(crmcore.PermissionDenied):
+            transition(s, lead, "qualify")
+        assert transition(s, lead, "contact").status == "contacted"
+        assert [r.event for r in transition_history(s, Lead, lead.id)] == ["contact"]
+    nobody = Principal(user_id="x", tenant_id=tenant, roles={"rep-without-history"})
+    with guarded.session(nobody) as s:  # history is data too: no read rule, no rows
+        assert transition_history(s, Lead, lead.id) == []

@@ -27,7 +27,16 @@ from crmcore.lifecycle import (
     stage_durations,
     time_in_stage,
 )
-from crmcore.model import Campaign, Customer, Entity, Lead, Opportunity, Ticket, TransitionRecord
+from crmcore.model import (
+    Campaign,
+    Customer,
+    Entity,
+    Lead,
+    Opportunity,
+    Ticket,
+    TransitionRecord,
+    replace_trusted,
+)
 from crmcore.query import all_of, eq
 
 if TYPE_CHECKING:
@@ -76,7 +85,7 @@ def machine_for(session: Session, entity_type: type[Entity]) -> Machine:
     Raises:
         ConfigurationError: no machine moves that entity type.
     """
-    machines: Mapping[type[Entity], Machine] = getattr(session.crm, "machines", DEFAULT_MACHINES)
+    machines = session.crm.machines or DEFAULT_MACHINES
     try:
         return machines[entity_type]
     except KeyError:
@@ -148,8 +157,22 @@ def transition(
         ) from None
     with atomic(session):
         stored = repo.update(result.record)
-        session.transitions.add(_history_row(entity_type, record.id, result.history))
+        _append_history(session, _history_row(entity_type, record.id, result.history))
     return stored
+
+
+def _append_history(session: Session, row: TransitionRecord) -> None:
+    """Write a history row as bookkeeping of an authorised transition.
+
+    The transition itself passed the policy (``transition:<event>`` and the
+    record's ``update``); its history row is written by the system, like an
+    audit entry, so no principal needs ``create`` on TransitionRecord.
+    """
+    now = session.now()
+    stamped = replace_trusted(
+        row, tenant_id=session.tenant_id, created_at=now, updated_at=now, version=1
+    )
+    session.unguarded_uow.repository(TransitionRecord).add(stamped)
 
 
 def _history_row(
@@ -178,12 +201,9 @@ def allowed_events(
     holds ``transition:<event>`` permission for are listed.
     """
     m = machine or machine_for(session, type(record))
-    policy = getattr(session.crm, "policy", None)
-    can = None
-    if policy is not None and not session.principal.system:
 
-        def can(event: str) -> bool:
-            return bool(policy.check(session.principal, f"transition:{event}", record).allowed)
+    def can(event: str) -> bool:
+        return session.can(f"transition:{event}", record)
 
     return tuple(m.allowed_events(record, _context(session, None, None), can=can))
 
