@@ -18,7 +18,7 @@ import os
 import secrets
 import stat
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -443,6 +443,15 @@ class KeyStore(Protocol):
         """Insert ``key`` unless ``(tenant, key_id)`` exists; return whether it was inserted."""
         ...
 
+    def add_many(self, keys: Sequence[WrappedKey]) -> bool:
+        """Insert every key, or none of them if any ``(tenant, key_id)`` exists already.
+
+        Returns:
+            Whether they were inserted. One durable write for the lot: a bulk
+            import creates one subject key per customer through this.
+        """
+        ...
+
     def replace(self, key: WrappedKey) -> None:
         """Overwrite the record with the same ``(tenant, key_id)`` (used when rewrapping)."""
         ...
@@ -451,10 +460,20 @@ class KeyStore(Protocol):
         """The record for ``(tenant, key_id)``, or ``None``."""
         ...
 
+    def get_many(self, tenant: str, key_ids: Collection[str]) -> dict[str, WrappedKey]:
+        """The records of ``tenant`` among ``key_ids``, by key id (missing ones left out)."""
+        ...
+
     def find(
         self, tenant: str, purpose: KeyPurpose, subject_id: str | None = None
     ) -> Sequence[WrappedKey]:
         """Every record of ``tenant`` with ``purpose`` (and ``subject_id`` if given)."""
+        ...
+
+    def find_subjects(
+        self, tenant: str, subject_ids: Collection[str]
+    ) -> dict[str, list[WrappedKey]]:
+        """The subject keys of ``tenant`` owned by ``subject_ids``, by subject id."""
         ...
 
     def delete(self, tenant: str, key_id: str) -> bool:
@@ -507,6 +526,16 @@ class InMemoryKeyStore:
             self._put(key)
             return True
 
+    def add_many(self, keys: Sequence[WrappedKey]) -> bool:
+        """Insert every key, or none if any ``(tenant, key_id)`` exists (or repeats)."""
+        with self._lock:
+            ids = {(k.tenant, k.key_id) for k in keys}
+            if len(ids) != len(keys) or any(i in self._keys for i in ids):
+                return False
+            for key in keys:
+                self._put(key)
+            return True
+
     def replace(self, key: WrappedKey) -> None:
         """Overwrite the record with the same ``(tenant, key_id)``."""
         with self._lock:
@@ -515,6 +544,24 @@ class InMemoryKeyStore:
     def get(self, tenant: str, key_id: str) -> WrappedKey | None:
         """The record for ``(tenant, key_id)``, or ``None``."""
         return self._keys.get((tenant, key_id))
+
+    def get_many(self, tenant: str, key_ids: Collection[str]) -> dict[str, WrappedKey]:
+        """The records of ``tenant`` among ``key_ids``, by key id."""
+        keys = self._keys
+        return {k: rec for k in key_ids if (rec := keys.get((tenant, k))) is not None}
+
+    def find_subjects(
+        self, tenant: str, subject_ids: Collection[str]
+    ) -> dict[str, list[WrappedKey]]:
+        """The subject keys of ``tenant`` owned by ``subject_ids``, by subject."""
+        with self._lock:
+            owners = self._by_owner
+            found: dict[str, list[WrappedKey]] = {}
+            for subject in subject_ids:
+                owned = owners.get((tenant, KeyPurpose.SUBJECT, subject))
+                if owned:
+                    found[subject] = list(owned.values())
+            return found
 
     def find(
         self, tenant: str, purpose: KeyPurpose, subject_id: str | None = None
@@ -674,6 +721,44 @@ class Keyring:
             raise KeyUnavailable(rec.key_id, "unwrapped key has the wrong size")
         return raw
 
+    def _new_key_id(self, prefix: str) -> str:
+        kid = prefix + self._new_id()
+        try:
+            make_header(kid)
+        except EnvelopeError as exc:
+            raise ConfigurationError(f"id_factory produced a bad key id: {exc}") from None
+        return kid
+
+    def _make(
+        self,
+        tenant: str,
+        purpose: KeyPurpose,
+        key_id: str,
+        generation: int,
+        subject_id: str | None,
+    ) -> tuple[WrappedKey, bytes]:
+        """A new random key and its wrapped record (not stored yet)."""
+        material = os.urandom(KEY_SIZE)
+        root_id = self._provider.current_root_id()
+        aad = _wrap_aad(tenant, key_id, purpose, generation, subject_id)
+        try:
+            blob = self._provider.wrap(root_id, material, aad)
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise KeyUnavailable(root_id, f"key provider failed ({type(exc).__name__})") from exc
+        rec = WrappedKey(
+            tenant=tenant,
+            key_id=key_id,
+            purpose=purpose,
+            root_id=root_id,
+            wrapped=blob,
+            created_at=self._clock(),
+            generation=generation,
+            subject_id=subject_id,
+        )
+        return rec, material
+
     def _create(
         self,
         tenant: str,
@@ -686,34 +771,10 @@ class Keyring:
         """Make, wrap and store a new key; ``None`` if a fixed ``key_id`` was taken."""
         prefix = _SUBJECT_PREFIX if purpose is KeyPurpose.SUBJECT else _DATA_PREFIX
         for _ in range(5):
-            kid = key_id if key_id is not None else prefix + self._new_id()
-            try:
-                make_header(kid)
-            except EnvelopeError as exc:
-                raise ConfigurationError(f"id_factory produced a bad key id: {exc}") from None
-            material = os.urandom(KEY_SIZE)
-            root_id = self._provider.current_root_id()
-            aad = _wrap_aad(tenant, kid, purpose, generation, subject_id)
-            try:
-                blob = self._provider.wrap(root_id, material, aad)
-            except CrmError:
-                raise
-            except Exception as exc:
-                raise KeyUnavailable(
-                    root_id, f"key provider failed ({type(exc).__name__})"
-                ) from exc
-            rec = WrappedKey(
-                tenant=tenant,
-                key_id=kid,
-                purpose=purpose,
-                root_id=root_id,
-                wrapped=blob,
-                created_at=self._clock(),
-                generation=generation,
-                subject_id=subject_id,
-            )
-            if self._store.add(rec):
-                return rec, material
+            kid = key_id if key_id is not None else self._new_key_id(prefix)
+            made = self._make(tenant, purpose, kid, generation, subject_id)
+            if self._store.add(made[0]):
+                return made
             if key_id is not None:
                 return None
         raise ConfigurationError("could not allocate a unique key id (check id_factory)")
@@ -885,6 +946,55 @@ class Keyring:
         if not create and not self._store.find(t, KeyPurpose.SUBJECT, subject):
             return None
         return self._subject_key(t, subject)[0][3:].decode("ascii")
+
+    def ensure_subject_keys(self, tenant: object, subject_ids: Iterable[object]) -> int:
+        """Load or make the keys of many subjects at once, with one key-store write.
+
+        A bulk import seals each new customer under a key of its own; made one
+        at a time, that is one durable key-store write per customer. This finds
+        the subjects' existing keys with one lookup, makes every missing key,
+        stores them with one ``add_many`` and caches them all.
+
+        Args:
+            tenant: the tenant.
+            subject_ids: the data subjects (usually customer ids).
+
+        Returns:
+            How many keys were made.
+
+        Raises:
+            KeyUnavailable: the provider could not wrap or unwrap a key.
+        """
+        t = _tenant_text(tenant)
+        wanted = [
+            s
+            for s in dict.fromkeys(x if type(x) is str else str(x) for x in subject_ids)
+            if (t, s) not in self._subjects
+        ]
+        if not wanted:
+            return 0
+        with self._lock:
+            found = self._store.find_subjects(t, wanted)
+            for subject, records in found.items():
+                oldest = min(records, key=lambda k: (k.created_at, k.key_id))
+                self._subjects[(t, subject)] = self._remember(
+                    t, oldest.key_id, self._unwrap(oldest)
+                )
+            made = [
+                self._make(t, KeyPurpose.SUBJECT, self._new_key_id(_SUBJECT_PREFIX), 0, subject)
+                for subject in wanted
+                if subject not in found
+            ]
+            if not made:
+                return 0
+            if not self._store.add_many([rec for rec, _ in made]):
+                # a key id was taken (or a store refused the batch): one at a time
+                for rec, _ in made:
+                    self._subject_key(t, rec.subject_id)
+                return len(made)
+            for rec, material in made:
+                self._subjects[(t, rec.subject_id or "")] = self._remember(t, rec.key_id, material)
+            return len(made)
 
     def shred(self, tenant: object, subject_id: object) -> int:
         """Destroy every key of a subject: their ciphertexts can never be decrypted again.

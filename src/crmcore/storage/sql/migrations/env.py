@@ -16,6 +16,12 @@ from crmcore.storage.sql._schema import metadata
 config = context.config
 
 
+def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Autogenerate looks at crmcore's tables only: a key store table or a user's
+    own table in the same database is none of its business (never dropped)."""
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
 def _run(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
@@ -24,6 +30,7 @@ def _run(connection: sa.Connection) -> None:
         compare_type=compare_type,
         user_module_prefix="_types.",
         render_as_batch=config.attributes.get("render_as_batch", True),
+        include_object=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()
