@@ -15,6 +15,7 @@ import crmcore
 from crmcore import Customer, Principal
 from crmcore.audit import AuditLayer, history
 from crmcore.crypto import Encryption, Keyring, StaticKeyProvider, reencrypt_all, shred_subject
+from crmcore.crypto._layer import RECORD
 from crmcore.errors import DecryptionError, QueryError
 from crmcore.query import field, in_
 
@@ -127,22 +128,28 @@ def test_updates_reseal_and_keep_lookups_right(ecrm: crmcore.Crm, me: Principal)
 
 
 def test_ciphertext_moved_to_another_record_or_field_fails(
-    ecrm: crmcore.Crm, me: Principal
+    ecrm: crmcore.Crm, me: Principal, enc: Encryption
 ) -> None:
     rows = seed(ecrm, me)
     with ecrm.session(me) as s:
         raw = s.unguarded_uow.repository(Customer)
         a, b = raw.get(rows[0].id), raw.get(rows[1].id)
-        raw.update(attrs.evolve(b, sealed={**b.sealed, "email": a.sealed["email"]}))
-        raw_a = raw.get(a.id)
-        raw.update(attrs.evolve(raw_a, sealed={**raw_a.sealed, "phone": raw_a.sealed["email"]}))
+        assert set(a.sealed) == {RECORD}  # one envelope holds every encrypted field
+        # the envelope of one record planted in another
+        raw.update(attrs.evolve(b, sealed=a.sealed))
+        # a genuine token of this very record's e-mail, bound to the field, in place of it
+        field_token = enc.cipher.encrypt(
+            "wei@example.cn", tenant=me.tenant_id, entity="Customer", record_id=a.id, field="email"
+        )
+        raw.update(attrs.evolve(a, sealed={RECORD: field_token}))
     with ecrm.session(me) as s:
         with pytest.raises(DecryptionError) as err:
             s.customers.get(rows[1].id)
-        assert (err.value.field, err.value.id) == ("email", rows[1].id)
+        assert (err.value.field, err.value.id) == ("email, phone", rows[1].id)
         assert "anna" not in str(err.value) and "wei@" not in str(err.value)
-        with pytest.raises(DecryptionError):
+        with pytest.raises(DecryptionError) as err:
             s.customers.get(rows[0].id)
+        assert err.value.field == "date_of_birth, email, national_id, phone"
 
 
 def test_flipped_bit_fails(ecrm: crmcore.Crm, me: Principal) -> None:
@@ -150,9 +157,10 @@ def test_flipped_bit_fails(ecrm: crmcore.Crm, me: Principal) -> None:
     with ecrm.session(me) as s:
         raw = s.unguarded_uow.repository(Customer)
         r = raw.get(rows[0].id)
-        token = r.sealed["email"]
-        flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
-        raw.update(attrs.evolve(r, sealed={**r.sealed, "email": flipped}))
+        token = r.sealed[RECORD]
+        mid = len(token) // 2
+        flipped = token[:mid] + ("A" if token[mid] != "A" else "B") + token[mid + 1 :]
+        raw.update(attrs.evolve(r, sealed={RECORD: flipped}))
     with ecrm.session(me) as s, pytest.raises(DecryptionError):
         s.customers.get(rows[0].id)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from struct import Struct
+from struct import error as StructError
 from typing import Final, Literal, TypeAlias, overload
 
 from cryptography.exceptions import InvalidTag
@@ -31,6 +33,7 @@ from crmcore.crypto._envelope import (
     length_prefixed,
     make_header,
     parse_header,
+    record_binding_prefix,
     to_text,
 )
 from crmcore.crypto._keys import _SUBJECT_PREFIX, Keyring, _tenant_text
@@ -98,7 +101,17 @@ class FieldCipher:
             (crypto-shredding); when false it is ignored and the tenant key is used.
     """
 
-    __slots__ = ("_by_header", "_current", "_fields", "_keyring", "_prefixes", "_subject_keys")
+    __slots__ = (
+        "_by_header",
+        "_current",
+        "_dirs_in",
+        "_dirs_out",
+        "_fields",
+        "_keyring",
+        "_prefixes",
+        "_record_prefixes",
+        "_subject_keys",
+    )
 
     def __init__(self, keyring: Keyring, *, subject_keys: bool = True) -> None:
         self._keyring = keyring
@@ -108,6 +121,10 @@ class FieldCipher:
         self._by_header = keyring._by_header
         self._prefixes: dict[tuple[str, str], bytes] = {}
         self._fields: dict[str, bytes] = {}
+        self._record_prefixes: dict[tuple[str, str], bytes] = {}
+        # record envelope directories: field names -> bytes, and bytes -> names
+        self._dirs_out: dict[tuple[str, ...], tuple[bytes, Struct]] = {}
+        self._dirs_in: dict[bytes, tuple[tuple[str, ...], Struct]] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -152,11 +169,11 @@ class FieldCipher:
             ) from None
 
     @staticmethod
-    def _fail(entity: str, record_id: object, field: str, reason: str) -> DecryptionError:
+    def _fail(entity: str, record_id: object, field: str | None, reason: str) -> DecryptionError:
         return DecryptionError(entity=entity, id=record_id, field=field, reason=reason)
 
     def _open_slow(
-        self, data: bytes, tenant: str, entity: str, record_id: object, field: str
+        self, data: bytes, tenant: str, entity: str, record_id: object, field: str | None
     ) -> tuple[bytes, AESGCM]:
         """Header and cipher of a token whose header is not cached, or a DecryptionError."""
         try:
@@ -168,26 +185,9 @@ class FieldCipher:
         except CrmError as exc:  # KeyUnavailable, or an embedder provider's own error
             raise self._fail(entity, record_id, field, str(exc)) from exc
 
-    def _header_key(
-        self, data: bytes, tenant: str, entity: str, record_id: object, field: str
-    ) -> tuple[bytes, AESGCM]:
-        """Header and cipher of a token (cached keys first), or a DecryptionError."""
-        n = len(data)
-        if n >= _MIN_SIZE and n >= (hend := 3 + data[2]) + _TAIL:
-            header = data[:hend]
-            aead = self._by_header.get((tenant, header))
-            if aead is not None:
-                return header, aead
-        return self._open_slow(data, tenant, entity, record_id, field)
-
-    def _auth_failure(
-        self, data: bytes, hend: int, entity: str, record_id: object, field: str
-    ) -> DecryptionError:
-        if len(data) < hend + _TAIL:
-            return self._fail(entity, record_id, field, "token is truncated")
-        return self._fail(entity, record_id, field, _AUTH_FAILED)
-
-    def _token_bytes(self, token: object, entity: str, record_id: object, field: str) -> bytes:
+    def _token_bytes(
+        self, token: object, entity: str, record_id: object, field: str | None
+    ) -> bytes:
         try:
             return _as_bytes(token)
         except EnvelopeError as exc:
@@ -390,8 +390,56 @@ class FieldCipher:
 
     # ------------------------------------------------------------------ one record
 
+    def _directory(self, names: tuple[str, ...]) -> tuple[bytes, Struct]:
+        """The directory of a record envelope holding ``names``, and the packer of its lengths."""
+        parts = []
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise ConfigurationError("field must be a non-empty string")
+            raw = name.encode("utf-8")
+            if len(raw) > 255:
+                raise ConfigurationError(f"field name {name[:40]!r}... is longer than 255 bytes")
+            parts.append(bytes((len(raw),)) + raw)
+        body = b"".join(parts)
+        if len(body) > 0xFFFF:
+            raise ConfigurationError("too many fields for one record envelope")
+        entry = (len(body).to_bytes(2, "big") + body, Struct(f">{len(names)}I"))
+        if len(self._dirs_out) >= _MAX_CACHE:
+            self._dirs_out.clear()
+        self._dirs_out[names] = entry
+        return entry
+
+    def _read_directory(self, body: bytes) -> tuple[tuple[str, ...], Struct]:
+        """The field names in a record envelope's directory (authenticated already)."""
+        names = []
+        at = 0
+        while at < len(body):
+            stop = at + 1 + body[at]
+            if stop > len(body) or stop == at + 1:
+                raise ValueError("bad directory")
+            names.append(body[at + 1 : stop].decode("utf-8"))
+            at = stop
+        if len(set(names)) != len(names):
+            raise ValueError("repeated field")
+        entry = (tuple(names), Struct(f">{len(names)}I"))
+        if len(self._dirs_in) >= _MAX_CACHE:
+            self._dirs_in.clear()
+        self._dirs_in[body] = entry
+        return entry
+
+    def _record_prefix(self, tenant: str, entity: str) -> bytes:
+        if not tenant:
+            raise ConfigurationError("tenant id must not be empty")
+        if not isinstance(entity, str) or not entity:
+            raise ConfigurationError("entity must be a non-empty string")
+        if len(self._record_prefixes) >= _MAX_CACHE:
+            self._record_prefixes.clear()
+        prefix = record_binding_prefix(tenant, entity)
+        self._record_prefixes[(tenant, entity)] = prefix
+        return prefix
+
     @overload
-    def encrypt_fields(
+    def encrypt_record(
         self,
         values: Mapping[str, FieldValue | None],
         *,
@@ -400,10 +448,10 @@ class FieldCipher:
         record_id: object,
         subject_id: object | None = None,
         text: Literal[True] = True,
-    ) -> dict[str, str | None]: ...
+    ) -> str | None: ...
 
     @overload
-    def encrypt_fields(
+    def encrypt_record(
         self,
         values: Mapping[str, FieldValue | None],
         *,
@@ -412,9 +460,9 @@ class FieldCipher:
         record_id: object,
         subject_id: object | None = None,
         text: Literal[False],
-    ) -> dict[str, bytes | None]: ...
+    ) -> bytes | None: ...
 
-    def encrypt_fields(
+    def encrypt_record(
         self,
         values: Mapping[str, FieldValue | None],
         *,
@@ -423,30 +471,60 @@ class FieldCipher:
         record_id: object,
         subject_id: object | None = None,
         text: bool = True,
-    ) -> dict[str, str | None] | dict[str, bytes | None]:
-        """Encrypt several fields of one record (same result as one :meth:`encrypt` each).
+    ) -> str | bytes | None:
+        """Encrypt several fields of one record into one record envelope.
+
+        One AES-GCM call seals every field: the field names travel inside the
+        ciphertext and the associated data binds tenant, entity and record, so
+        the envelope opens only for this record, and no field can be moved,
+        renamed, dropped or swapped without failing. This is what the storage
+        encryption layer stores; the per-field tokens of :meth:`encrypt` are
+        for values kept in columns of their own.
 
         Args:
-            values: ``{field: value}``; ``None`` values stay ``None``.
+            values: ``{field: value}``; ``None`` values are left out (absent).
             tenant: the owning tenant.
             entity: the entity type name.
             record_id: the record's id.
             subject_id: the data subject (see :meth:`encrypt_bytes`).
-            text: text tokens (default) or binary envelopes.
+            text: a text token (default) or the binary envelope.
 
         Returns:
-            ``{field: token}`` in the order of ``values``.
+            The token, or ``None`` when every value is ``None``.
 
         Raises:
             ValidationError: a value's type cannot be encrypted.
-            ConfigurationError: empty tenant, entity or field.
+            ConfigurationError: empty tenant or entity, or a bad field name.
             KeyUnavailable: the key provider could not supply a key.
         """
+        fields: list[str] = []
+        typed: list[bytes] = []
+        for field, value in values.items():
+            if type(value) is str:
+                typed.append(_STR_TAG + value.encode())
+            elif value is None:
+                continue
+            else:
+                encoder = _BY_TYPE.get(type(value))
+                typed.append(
+                    self._encode(value, entity, record_id, field)
+                    if encoder is None
+                    else encoder(value)
+                )
+            fields.append(field)
+        key = tuple(fields)
+        if not key:
+            return None
+        try:
+            directory, lengths = self._dirs_out[key]
+        except KeyError:
+            directory, lengths = self._directory(key)
+        plain = directory + lengths.pack(*map(len, typed)) + b"".join(typed)
         t = tenant if type(tenant) is str else _tenant_text(tenant)
         try:
-            prefix = self._prefixes[t, entity]
+            prefix = self._record_prefixes[t, entity]
         except KeyError:
-            prefix = self._prefix(t, entity)
+            prefix = self._record_prefix(t, entity)
         if subject_id is None or not self._subject_keys:
             try:
                 header, aead = self._current[t]
@@ -455,101 +533,81 @@ class FieldCipher:
         else:
             header, aead = self._keyring._subject_key(t, subject_id)
         rid = (record_id if type(record_id) is str else str(record_id)).encode()
-        base = header + prefix + len(rid).to_bytes(4, "big") + rid
-        fields = self._fields
-        nonces = _urandom(NONCE_SIZE * len(values))
-        out: dict[str, bytes | None] = {}
-        at = 0
-        for field, value in values.items():
-            if value is None:
-                out[field] = None
-                continue
-            try:
-                lpf = fields[field]
-            except KeyError:
-                lpf = self._field(field)
-            if type(value) is str:
-                plain = _STR_TAG + value.encode()
-            else:
-                encoder = _BY_TYPE.get(type(value))
-                if encoder is None:
-                    plain = self._encode(value, entity, record_id, field)
-                else:
-                    plain = encoder(value)
-            nonce = nonces[at : at + NONCE_SIZE]
-            at += NONCE_SIZE
-            out[field] = header + nonce + aead.encrypt(nonce, plain, base + lpf)
-        if text:
-            return {f: None if d is None else to_text(d) for f, d in out.items()}
-        return out
+        nonce = _urandom(NONCE_SIZE)
+        aad = header + prefix + len(rid).to_bytes(4, "big") + rid
+        data = header + nonce + aead.encrypt(nonce, plain, aad)
+        return to_text(data) if text else data
 
-    def decrypt_fields(
+    def decrypt_record(
         self,
-        tokens: Mapping[str, Token | None],
+        token: Token | None,
         *,
         tenant: object,
         entity: str,
         record_id: object,
-    ) -> dict[str, FieldValue | None]:
-        """Decrypt several fields of one record (same result as one :meth:`decrypt` each).
+    ) -> dict[str, FieldValue]:
+        """Open a record envelope made by :meth:`encrypt_record` for this record.
 
         Args:
-            tokens: ``{field: token}``; ``None`` stays ``None``.
+            token: the stored text or bytes; ``None`` gives ``{}``.
             tenant: the tenant the record belongs to.
             entity: the entity type name.
             record_id: the record id.
 
         Returns:
-            ``{field: value}`` in the order of ``tokens``.
+            ``{field: value}`` for every non-``None`` value sealed, in the order
+            they were given, each with its original type.
 
         Raises:
-            DecryptionError: the first field that fails, named in the error.
+            DecryptionError: malformed or truncated token, unknown, retired or
+                shredded key (its ``KeyUnavailable`` is the ``__cause__``),
+                tampering, or another record's envelope. ``field`` is unset:
+                the envelope is opened as a whole.
         """
+        if token is None:
+            return {}
+        data = token if type(token) is bytes else self._token_bytes(token, entity, record_id, None)
         t = tenant if type(tenant) is str else _tenant_text(tenant)
+        n = len(data)
+        if n >= _MIN_SIZE and n >= (hend := 3 + data[2]) + _TAIL:
+            header = data[:hend]
+            aead = self._by_header.get((t, header))
+            if aead is None:
+                header, aead = self._open_slow(data, t, entity, record_id, None)
+        else:
+            header, aead = self._open_slow(data, t, entity, record_id, None)
+            hend = len(header)
         try:
-            prefix = self._prefixes[t, entity]
+            prefix = self._record_prefixes[t, entity]
         except KeyError:
-            prefix = self._prefix(t, entity)
+            prefix = self._record_prefix(t, entity)
         rid = (record_id if type(record_id) is str else str(record_id)).encode()
-        base = prefix + len(rid).to_bytes(4, "big") + rid
-        fields = self._fields
-        out: dict[str, FieldValue | None] = {}
-        # Tokens of one record normally share a key: the header of the previous
-        # token is reused while the next token starts with it. A token too short
-        # for its slices fails inside AES-GCM and is diagnosed on the slow path.
-        last = b"\x00"  # no header starts with 0x00
-        hend = 0
-        head_base = b""
-        aead: AESGCM | None = None
-        for field, token in tokens.items():
-            if token is None:
-                out[field] = None
-                continue
-            if type(token) is bytes:
-                data = token
-            else:
-                data = self._token_bytes(token, entity, record_id, field)
-            if not data.startswith(last):
-                last, aead = self._header_key(data, t, entity, record_id, field)
-                hend = len(last)
-                head_base = last + base
+        aad = header + prefix + len(rid).to_bytes(4, "big") + rid
+        try:
+            plain = aead.decrypt(data[hend : hend + NONCE_SIZE], data[hend + NONCE_SIZE :], aad)
+        except InvalidTag:
+            raise self._fail(entity, record_id, None, _AUTH_FAILED) from None
+        try:
+            at = 2 + (plain[0] << 8 | plain[1])
+            body = plain[2:at]
             try:
-                lpf = fields[field]
+                names, lengths = self._dirs_in[body]
             except KeyError:
-                lpf = self._field(field)
-            try:
-                plain = aead.decrypt(  # type: ignore[union-attr]
-                    data[hend : hend + NONCE_SIZE], data[hend + NONCE_SIZE :], head_base + lpf
-                )
-            except (InvalidTag, ValueError):
-                raise self._auth_failure(data, hend, entity, record_id, field) from None
-            try:
-                tag = plain[0]
-                out[field] = plain[1:].decode() if tag == 1 else _DECODERS[tag](plain[1:])
-            except (IndexError, KeyError, ValueError, ArithmeticError):
-                raise self._fail(
-                    entity, record_id, field, "plaintext has an unknown format"
-                ) from None
+                names, lengths = self._read_directory(body)
+            sizes = lengths.unpack_from(plain, at)
+            at += lengths.size
+            out: dict[str, FieldValue] = {}
+            for name, size in zip(names, sizes):  # noqa: B905 - one size per name, by construction
+                stop = at + size
+                if plain[at] == 1:
+                    out[name] = plain[at + 1 : stop].decode()
+                else:
+                    out[name] = _DECODERS[plain[at]](plain[at + 1 : stop])
+                at = stop
+        except (IndexError, KeyError, ValueError, ArithmeticError, StructError):
+            raise self._fail(entity, record_id, None, "plaintext has an unknown format") from None
+        if at != len(plain) or not out:
+            raise self._fail(entity, record_id, None, "plaintext has an unknown format")
         return out
 
     # ------------------------------------------------------------------ rotation

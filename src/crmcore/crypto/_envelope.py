@@ -14,15 +14,16 @@ The typed plaintext is one type-tag byte followed by the payload (see
 ``encode_value``). The associated data is the header (bytes ``0..3+L``) followed
 by the binding: ``b"crmcore/field/v1\\x00"`` and the tenant, entity type, record
 id and field name, each as a 4-byte length and its UTF-8 bytes. The text form
-is ``"crm1:"`` followed by the unpadded URL-safe base64 of the binary envelope.
+is ``"crm1:"`` followed by the standard (padded) base64 of the binary envelope.
 
 Everything here is pure bytes work; no key is handled in this module.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
+import functools
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -46,6 +47,7 @@ __all__ = [
     "length_prefixed",
     "make_header",
     "parse_header",
+    "record_binding_prefix",
     "to_text",
 ]
 
@@ -58,9 +60,18 @@ NONCE_SIZE: Final = 12
 TAG_SIZE: Final = 16
 TEXT_PREFIX: Final = "crm1:"
 MAX_KEY_ID: Final = 255
+_PREFIX_LEN: Final = len(TEXT_PREFIX)
+_KEY_ID_BYTES: Final = bytes(range(0x21, 0x7F))  # what a key id may hold
 _MIN_OVERHEAD: Final = 3 + 1 + NONCE_SIZE + TAG_SIZE
+_b2a = binascii.b2a_base64
+if sys.version_info >= (3, 11):
+    # refuses characters outside the alphabet and bad padding
+    _a2b: Callable[[str], bytes] = functools.partial(binascii.a2b_base64, strict_mode=True)
+else:  # pragma: no cover - such characters are skipped; the GCM tag still refuses changes
+    _a2b = binascii.a2b_base64
 
 _FIELD_DOMAIN: Final = b"crmcore/field/v1\x00"
+_RECORD_DOMAIN: Final = b"crmcore/record/v1\x00"
 
 # Type tags of the typed plaintext (first byte of the plaintext).
 T_STR: Final = 0x01
@@ -113,6 +124,20 @@ def binding_prefix(tenant: str, entity: str) -> bytes:
     )
 
 
+def record_binding_prefix(tenant: str, entity: str) -> bytes:
+    """The start of a record envelope's binding: its own domain, tenant and entity type.
+
+    The full associated data is ``header + record_binding_prefix(tenant, entity)
+    + length_prefixed(record_id)``. The domain differs from a field token's, so
+    neither kind of token ever opens as the other.
+    """
+    return (
+        _RECORD_DOMAIN
+        + length_prefixed(tenant.encode("utf-8"))
+        + length_prefixed(entity.encode("utf-8"))
+    )
+
+
 def _check_key_id(key_id: str) -> bytes:
     try:
         raw = key_id.encode("ascii")
@@ -120,7 +145,7 @@ def _check_key_id(key_id: str) -> bytes:
         raise EnvelopeError("key id must be printable ASCII") from None
     if not 1 <= len(raw) <= MAX_KEY_ID:
         raise EnvelopeError(f"key id must be 1..{MAX_KEY_ID} characters")
-    if any(b < 0x21 or b > 0x7E for b in raw):
+    if raw.translate(None, _KEY_ID_BYTES):
         raise EnvelopeError("key id must be printable ASCII without spaces")
     return raw
 
@@ -163,14 +188,14 @@ def parse_header(data: bytes) -> tuple[bytes, str]:
 def key_id_from_header(header: bytes) -> str:
     """The key id written in a header produced by :func:`make_header`."""
     raw = header[3:]
-    if not raw or any(b < 0x21 or b > 0x7E for b in raw):
+    if not raw or raw.translate(None, _KEY_ID_BYTES):
         raise EnvelopeError("malformed key id")
     return raw.decode("ascii")
 
 
 def to_text(data: bytes) -> str:
-    """The text form of a binary envelope: ``"crm1:"`` + unpadded URL-safe base64."""
-    return TEXT_PREFIX + base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """The text form of a binary envelope: ``"crm1:"`` + standard base64 (with padding)."""
+    return TEXT_PREFIX + _b2a(data, newline=False).decode("ascii")
 
 
 def from_text(token: str) -> bytes:
@@ -181,9 +206,8 @@ def from_text(token: str) -> bytes:
     """
     if not token.startswith(TEXT_PREFIX):
         raise EnvelopeError(f"text token does not start with {TEXT_PREFIX!r}")
-    body = token[len(TEXT_PREFIX) :]
     try:
-        return base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
+        return _a2b(token[_PREFIX_LEN:])
     except (binascii.Error, ValueError):
         raise EnvelopeError("text token is not valid base64") from None
 

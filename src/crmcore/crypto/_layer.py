@@ -38,6 +38,7 @@ from crmcore.errors import (
     DecryptionError,
     KeyUnavailable,
     QueryError,
+    SchemaError,
 )
 from crmcore.model import Customer, Entity, replace_trusted
 from crmcore.query import (
@@ -75,6 +76,27 @@ __all__ = [
 
 E = TypeVar("E", bound=Entity)
 PRESENT = "*"
+"""The blind-index slot of the ``search_keys`` token saying a field has a value."""
+RECORD = "*"
+"""The key of the record envelope in ``sealed``."""
+_SUBJECT_BATCH = 1000
+"""Records whose subject keys are made with one key-store write (kept under the key cache)."""
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(entity_type: type[Entity]) -> frozenset[str]:
+    names = _FIELD_NAMES.get(entity_type)
+    if names is None:
+        names = _FIELD_NAMES[entity_type] = frozenset(a.name for a in attrs.fields(entity_type))
+    return names
+
+
+def _sealed_fields(record: Entity) -> set[str]:
+    """The fields a stored record has sealed, read off its presence tokens."""
+    marker = ":" + PRESENT
+    return {k[: -len(marker)] for k in record.search_keys if k.endswith(marker)}
 
 
 @attrs.frozen(kw_only=True)
@@ -127,54 +149,67 @@ class Encryption:
         return record.id if self.subject_keys and isinstance(record, Customer) else None
 
     def seal(self, record: E, spec: FieldProtection) -> E:
-        """The record as stored: protected values moved into ``sealed`` and ``search_keys``."""
+        """The record as stored: protected values in one envelope, indexes in ``search_keys``."""
         entity = type(record).entity_name()
         tenant = record.tenant_id
-        values = {f: v for f in spec.encrypted if (v := getattr(record, f)) is not None}
-        tokens = self.cipher.encrypt_fields(
+        encrypted = spec.encrypted
+        values = {f: v for f in encrypted if (v := getattr(record, f)) is not None}
+        token = self.cipher.encrypt_record(
             values,
             tenant=tenant,
             entity=entity,
             record_id=record.id,
             subject_id=self._subject(record),
         )
-        keys = {k for k in record.search_keys if k.split(":", 1)[0] not in spec.encrypted}
+        keys = {k for k in record.search_keys if k.partition(":")[0] not in encrypted}
+        searchable = spec.searchable
+        index = self.indexer.index
         for field, value in values.items():
             keys.add(f"{field}:{PRESENT}")
-            if field in spec.searchable:
-                index = self.indexer.index(value, tenant=tenant, entity=entity, field=field)
-                keys.add(f"{field}:{index}")
-        sealed = {k: v for k, v in record.sealed.items() if k not in spec.encrypted}
-        sealed.update({k: str(v) for k, v in tokens.items() if v is not None})
+            if field in searchable:
+                keys.add(f"{field}:{index(value, tenant=tenant, entity=entity, field=field)}")
+        sealed = {} if token is None else {RECORD: token}
         cleared = dict.fromkeys(values)
         return replace_trusted(record, sealed=sealed, search_keys=frozenset(keys), **cleared)
 
     def unseal(self, record: E, spec: FieldProtection) -> E:
         """The record as the caller sees it: fields decrypted, storage-internal maps empty.
 
+        Every field sealed in the envelope comes back, also one no longer
+        declared encrypted (it is stored as plaintext on the next write).
+
         Raises:
-            DecryptionError: a token was tampered with, moved, or cannot be opened.
+            DecryptionError: the envelope was tampered with, moved, or cannot be opened.
+            SchemaError: the envelope holds a field the entity type no longer has.
         """
         if not record.sealed and not record.search_keys:
             return record
-        entity = type(record).entity_name()
-        tokens = {f: t for f, t in record.sealed.items() if f in spec.encrypted}
-        tenant, rid = record.tenant_id, record.id
+        entity_type = type(record)
+        token = record.sealed.get(RECORD)
+        values: dict[str, Any]
         try:
-            values: dict[str, Any] = self.cipher.decrypt_fields(
-                tokens, tenant=tenant, entity=entity, record_id=rid
+            values = self.cipher.decrypt_record(
+                token,
+                tenant=record.tenant_id,
+                entity=entity_type.entity_name(),
+                record_id=record.id,
             )
-        except DecryptionError:
-            values = {}
-            for field, token in tokens.items():  # find which fields fail, and why
-                try:
-                    values[field] = self.cipher.decrypt(
-                        token, tenant=tenant, entity=entity, record_id=rid, field=field
-                    )
-                except DecryptionError as exc:
-                    if not _shredded(token, exc):
-                        raise
-                    values[field] = None  # the subject's key was shredded: erased for good
+        except DecryptionError as exc:
+            assert token is not None
+            if not _shredded(token, exc):
+                raise DecryptionError(
+                    entity=exc.entity,
+                    id=exc.id,
+                    field=", ".join(sorted(_sealed_fields(record))) or None,
+                    reason=exc.reason,
+                ) from exc.__cause__
+            values = dict.fromkeys(spec.encrypted)  # the subject's key was shredded: erased
+        unknown = values.keys() - _field_names(entity_type)
+        if unknown:
+            raise SchemaError(
+                f"{entity_type.entity_name()} {record.id}: the encrypted envelope holds "
+                f"{', '.join(sorted(unknown))}, which the model no longer has"
+            )
         return replace_trusted(record, sealed={}, search_keys=frozenset(), **values)
 
     def is_stale(self, record: Entity) -> bool:
@@ -229,6 +264,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
         self._tenant = tenant
         self.entity_type = inner.entity_type
         self._name = self.entity_type.entity_name()
+        self._subject_keys = encryption.subject_keys and issubclass(self.entity_type, Customer)
 
     def _seal(self, record: E) -> E:
         return self._enc.seal(record, self._spec)
@@ -299,7 +335,16 @@ class EncryptingRepository(Repository[E], Generic[E]):
 
     def add_many(self, entities: Iterable[E]) -> list[E]:
         plain = list(entities)
-        self._inner.add_many([self._seal(e) for e in plain])
+        if not self._subject_keys:
+            self._inner.add_many([self._seal(e) for e in plain])
+            return plain
+        sealed: list[E] = []
+        ensure = self._enc.keyring.ensure_subject_keys
+        for at in range(0, len(plain), _SUBJECT_BATCH):
+            chunk = plain[at : at + _SUBJECT_BATCH]
+            ensure(self._tenant, [e.id for e in chunk])  # one key-store write per chunk
+            sealed += [self._seal(e) for e in chunk]
+        self._inner.add_many(sealed)
         return plain
 
     def get(self, id: uuid.UUID) -> E:

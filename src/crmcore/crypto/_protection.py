@@ -75,6 +75,15 @@ class FieldProtection:
 
     entity: str = attrs.field(validator=_check_entity)
     fields: tuple[tuple[str, Protection], ...] = attrs.field(converter=_to_fields, factory=tuple)
+    _encrypted: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    _searchable: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # asked for on every record sealed and every filter rewritten: computed once
+        encrypted = frozenset(name for name, level in self.fields if level.encrypted)
+        searchable = frozenset(n for n, level in self.fields if level is Protection.SEARCHABLE)
+        object.__setattr__(self, "_encrypted", encrypted)
+        object.__setattr__(self, "_searchable", searchable)
 
     def of(self, field: str) -> Protection:
         """The protection of ``field`` (``PLAINTEXT`` when not declared)."""
@@ -86,12 +95,12 @@ class FieldProtection:
     @property
     def encrypted(self) -> frozenset[str]:
         """Fields stored as ciphertext (``ENCRYPTED`` and ``SEARCHABLE``)."""
-        return frozenset(name for name, level in self.fields if level.encrypted)
+        return self._encrypted
 
     @property
     def searchable(self) -> frozenset[str]:
         """Fields that also keep a blind index."""
-        return frozenset(name for name, level in self.fields if level is Protection.SEARCHABLE)
+        return self._searchable
 
     def as_dict(self) -> dict[str, Protection]:
         """The declared fields as a plain dict."""

@@ -164,7 +164,7 @@ def test_random_bytes_under_a_known_header_never_decrypt(data: bytes) -> None:
     with pytest.raises(DecryptionError):
         SHARED.decrypt(header + data, **BIND)
     with pytest.raises(DecryptionError):
-        SHARED.decrypt_fields({"email": header + data}, **_record(BIND))
+        SHARED.decrypt_record(header + data, **_record(BIND))
 
 
 @settings(max_examples=100)
@@ -238,49 +238,132 @@ CUSTOMER = {
 
 
 @pytest.mark.parametrize("text", [True, False])
-def test_record_api_round_trips_and_matches_the_field_api(cipher: FieldCipher, text: bool) -> None:
+def test_record_envelope_round_trips_every_value(cipher: FieldCipher, text: bool) -> None:
     rec = _record(BIND)
-    tokens = cipher.encrypt_fields(CUSTOMER, text=text, **rec)  # type: ignore[call-overload]
-    assert list(CUSTOMER) == list(tokens)
-    assert None is tokens["nickname"]
-    assert cipher.decrypt_fields(tokens, **rec) == CUSTOMER
-    for field, token in tokens.items():
-        assert CUSTOMER[field] == cipher.decrypt(token, field=field, **rec)
-    single = cipher.encrypt(CUSTOMER["email"], field="email", **rec)
-    assert CUSTOMER["email"] == cipher.decrypt_fields({"email": single}, **rec)["email"]
+    token = cipher.encrypt_record(CUSTOMER, text=text, **rec)  # type: ignore[call-overload]
+    assert isinstance(token, str if text else bytes)
+    back = cipher.decrypt_record(token, **rec)
+    assert list(back) == ["email", "phone", "national_id", "date_of_birth"]  # None left out
+    assert back == {k: v for k, v in CUSTOMER.items() if v is not None}
+    assert type(back["date_of_birth"]) is date
 
 
-def test_record_api_handles_tokens_under_different_keys(cipher: FieldCipher) -> None:
+def test_record_envelope_of_nothing_is_none(cipher: FieldCipher) -> None:
     rec = _record(BIND)
-    old = cipher.encrypt("old", field="a", **rec)
-    cipher.keyring.rotate("t1")
-    new = cipher.encrypt("new", field="b", **rec)
-    other = cipher.encrypt("subject", field="c", subject_id="s1", **rec)
-    again = cipher.encrypt("again", field="d", **rec)
-    got = cipher.decrypt_fields({"a": old, "b": new, "c": other, "d": again}, **rec)
-    assert got == {"a": "old", "b": "new", "c": "subject", "d": "again"}
+    assert None is cipher.encrypt_record({}, **rec)
+    assert None is cipher.encrypt_record({"email": None}, **rec)
+    assert cipher.decrypt_record(None, **rec) == {}
 
 
-def test_record_api_names_the_failing_field(cipher: FieldCipher) -> None:
+_NAMES = st.text(min_size=1, max_size=40).filter(lambda n: len(n.encode()) <= 255)
+_VALUES = st.one_of(
+    st.text(),
+    st.binary(),
+    st.integers(),
+    st.booleans(),
+    st.decimals(allow_nan=False),
+    st.dates(),
+    st.datetimes(),
+    st.uuids(),
+)
+
+
+@settings(max_examples=80)
+@given(values=st.dictionaries(_NAMES, _VALUES, min_size=1, max_size=8))
+def test_any_record_round_trips(values: dict[str, object]) -> None:
     rec = _record(BIND)
-    tokens = cipher.encrypt_fields({"email": "a", "phone": "b"}, **rec)
-    swapped = {"email": tokens["phone"], "phone": tokens["email"]}
+    back = SHARED.decrypt_record(SHARED.encrypt_record(values, **rec), **rec)  # type: ignore[arg-type]
+    assert back == values
+    assert [type(v) for v in back.values()] == [type(v) for v in values.values()]
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [{"record_id": "r2"}, {"tenant": "t2"}, {"entity": "Lead"}],
+)
+def test_a_record_envelope_moved_to_another_record_fails(
+    cipher: FieldCipher, elsewhere: dict[str, str]
+) -> None:
+    rec = _record(BIND)
+    token = cipher.encrypt_record({"email": "a@example.com"}, **rec)
     with pytest.raises(DecryptionError) as info:
-        cipher.decrypt_fields(swapped, **rec)
-    assert info.value.field == "email"
+        cipher.decrypt_record(token, **{**rec, **elsewhere})
+    assert "a@example.com" not in str(info.value)
 
 
-def test_record_api_refuses_tampering_in_a_later_field(cipher: FieldCipher) -> None:
+def test_field_tokens_and_record_envelopes_never_open_as_each_other(cipher: FieldCipher) -> None:
     rec = _record(BIND)
-    tokens = cipher.encrypt_fields({"email": "a", "phone": "b"}, text=False, **rec)
-    for i in range(len(tokens["phone"])):  # type: ignore[arg-type]
-        bad = bytearray(tokens["phone"])  # type: ignore[arg-type]
-        bad[i] ^= 0x01
-        with pytest.raises(DecryptionError) as info:
-            cipher.decrypt_fields({"email": tokens["email"], "phone": bytes(bad)}, **rec)
-        assert info.value.field == "phone"
-    with pytest.raises(DecryptionError, match="truncated"):
-        cipher.decrypt_fields(
-            {"email": tokens["email"], "phone": tokens["phone"][:30]},  # type: ignore[index]
-            **rec,
-        )
+    field_token = cipher.encrypt_bytes("a", **BIND)
+    record_token = cipher.encrypt_record({"email": "a"}, text=False, **rec)
+    with pytest.raises(DecryptionError):
+        cipher.decrypt_record(field_token, **rec)
+    with pytest.raises(DecryptionError):
+        cipher.decrypt(record_token, **BIND)
+
+
+def test_every_flipped_bit_or_cut_of_a_record_envelope_fails(cipher: FieldCipher) -> None:
+    rec = _record(BIND)
+    token = cipher.encrypt_record({"email": "a", "phone": "b"}, text=False, **rec)
+    for i in range(len(token) * 8):
+        bad = bytearray(token)
+        bad[i // 8] ^= 1 << (i % 8)
+        with pytest.raises(DecryptionError):
+            cipher.decrypt_record(bytes(bad), **rec)
+    for n in range(len(token)):
+        with pytest.raises(DecryptionError):
+            cipher.decrypt_record(token[:n], **rec)
+
+
+def _seal_raw(cipher: FieldCipher, plain: bytes) -> bytes:
+    """A genuine envelope (right key, right binding) around an arbitrary plaintext."""
+    from crmcore.crypto._envelope import length_prefixed, record_binding_prefix
+
+    header, aead = cipher.keyring._current_key("t1")
+    nonce = bytes(12)
+    aad = header + record_binding_prefix("t1", "Customer") + length_prefixed(b"r1")
+    return header + nonce + aead.encrypt(nonce, plain, aad)
+
+
+@settings(max_examples=150)
+@given(plain=st.binary(max_size=80))
+def test_any_authentic_plaintext_opens_or_fails_cleanly(plain: bytes) -> None:
+    # A malformed plaintext can only come from a bug or a stolen key, but the
+    # parser must still refuse it with a DecryptionError, never anything else.
+    token = _seal_raw(SHARED, plain)
+    try:
+        SHARED.decrypt_record(token, **_record(BIND))
+    except DecryptionError as exc:
+        reason = exc.reason
+    else:
+        reason = "unknown format"  # it happened to be a well-formed record
+    assert "unknown format" in reason
+
+
+def test_a_record_envelope_repeating_a_field_is_refused(cipher: FieldCipher) -> None:
+    one = b"\x01a"
+    plain = len(one * 2).to_bytes(2, "big") + one * 2 + (2).to_bytes(4, "big") * 2 + b"\x01x" * 2
+    with pytest.raises(DecryptionError, match="unknown format"):
+        cipher.decrypt_record(_seal_raw(cipher, plain), **_record(BIND))
+
+
+def test_record_envelopes_stay_readable_after_rotation(cipher: FieldCipher) -> None:
+    rec = _record(BIND)
+    old = cipher.encrypt_record({"email": "old"}, **rec)
+    cipher.keyring.rotate("t1")
+    new = cipher.encrypt_record({"email": "new"}, **rec)
+    assert cipher.needs_rotation(old, tenant="t1")
+    assert not cipher.needs_rotation(new, tenant="t1")
+    assert cipher.decrypt_record(old, **rec) == {"email": "old"}
+    assert cipher.decrypt_record(new, **rec) == {"email": "new"}
+
+
+@pytest.mark.parametrize("name", ["", "x" * 256, "é" * 128])
+def test_bad_field_names_in_a_record_are_refused(cipher: FieldCipher, name: str) -> None:
+    with pytest.raises(ConfigurationError):
+        cipher.encrypt_record({name: "v"}, **_record(BIND))
+
+
+def test_unsupported_values_in_a_record_name_the_field(cipher: FieldCipher) -> None:
+    with pytest.raises(ValidationError) as info:
+        cipher.encrypt_record({"email": "a", "score": 1.5}, **_record(BIND))  # type: ignore[dict-item]
+    assert info.value.errors[0].path == "score"

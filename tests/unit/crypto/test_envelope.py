@@ -38,14 +38,26 @@ def test_binary_layout_byte_by_byte(cipher: FieldCipher, keyring: Keyring) -> No
     assert 3 + len(key_id) + 12 + (1 + 3) + 16 == len(token)
 
 
-def test_text_form_is_prefixed_unpadded_urlsafe_base64(cipher: FieldCipher) -> None:
+def test_text_form_is_prefixed_standard_base64(cipher: FieldCipher) -> None:
     text = cipher.encrypt("abc", **BIND)
     assert text.startswith(TEXT_PREFIX)
     body = text[len(TEXT_PREFIX) :]
-    assert "=" not in body
-    assert set(body) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    raw = base64.b64decode(body, validate=True)
+    assert base64.b64encode(raw).decode() == body
     assert cipher.decrypt(raw, **BIND) == "abc"
+
+
+@pytest.mark.parametrize("damage", ["drop_padding", "bad_char", "whitespace"])
+def test_text_that_is_not_strict_base64_is_refused(cipher: FieldCipher, damage: str) -> None:
+    text = cipher.encrypt("abcd", **BIND)
+    assert text.endswith("=")  # 53 bytes: base64 pads them
+    bad = {
+        "drop_padding": text.rstrip("="),
+        "bad_char": text[:10] + "*" + text[11:],
+        "whitespace": text[:10] + " " + text[10:],
+    }[damage]
+    with pytest.raises(DecryptionError):
+        cipher.decrypt(bad, **BIND)
 
 
 def test_fresh_nonce_every_time(cipher: FieldCipher) -> None:

@@ -77,7 +77,7 @@ def test_shred_destroys_every_key_of_the_subject(keyring: Keyring) -> None:
 
 
 def test_record_api_uses_the_subject_key(cipher: FieldCipher) -> None:
-    tokens = cipher.encrypt_fields(
+    token = cipher.encrypt_record(
         {"email": "a@example.com", "phone": "+8613800138000"},
         tenant="t1",
         entity="Customer",
@@ -86,7 +86,7 @@ def test_record_api_uses_the_subject_key(cipher: FieldCipher) -> None:
     )
     cipher.keyring.shred("t1", "alice")
     with pytest.raises(DecryptionError):
-        cipher.decrypt_fields(tokens, tenant="t1", entity="Customer", record_id="r1")
+        cipher.decrypt_record(token, tenant="t1", entity="Customer", record_id="r1")
 
 
 def test_subject_key_ids_are_recognisable(cipher: FieldCipher) -> None:
