@@ -67,6 +67,18 @@ Validator = Callable[[Entity], Entity]
 Layer = Callable[[Repository[Any], "Session"], Repository[Any]]
 
 
+def _check_keys_outlive_the_process(encryption: Encryption) -> None:
+    """Refuse durable data whose keys would vanish with the process (unreadable on restart)."""
+    for keyring in (encryption.keyring, encryption.index_keyring):
+        if keyring is not None and keyring.default_store:
+            raise ConfigurationError(
+                "the encryption keyring keeps its keys in this process only, so data "
+                "written now could not be decrypted after a restart; give it a durable "
+                "store: Keyring(provider, store=SqlKeyStore(url)) (pass InMemoryKeyStore() "
+                "explicitly if the keys are saved some other way, e.g. export_wrapped())"
+            )
+
+
 def connect(
     url: str = "memory://",
     *,
@@ -114,8 +126,12 @@ def connect(
         store_options: passed to the SQL store (pool size, echo...).
 
     Raises:
-        ConfigurationError: the URL cannot be served.
+        ConfigurationError: the URL cannot be served, or encryption would keep
+            the keys of durable data in this process only (give the keyring a
+            store, such as :class:`crmcore.storage.sql.SqlKeyStore`).
     """
+    if encryption is not None and not url.startswith("memory:"):
+        _check_keys_outlive_the_process(encryption)
     store: Store
     if engine is not None:
         from crmcore.storage.sql import SqlStore

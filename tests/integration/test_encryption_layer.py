@@ -70,7 +70,7 @@ def test_stored_rows_hold_no_plaintext(ecrm: crmcore.Crm, me: Principal) -> None
         raw = s.unguarded_uow.repository(Customer).get(rows[0].id)
     assert (raw.email, raw.phone, raw.national_id, raw.date_of_birth) == (None, None, None, None)
     blob = repr(raw.sealed) + repr(raw.search_keys)
-    for secret in ("wei@example.cn", "13800138000", "11010519491231002X", "1949"):
+    for secret in ("wei@example.cn", "13800138000", "11010519491231002X", "1949-12-31"):
         assert secret not in blob
     assert raw.first_name == "伟"  # not protected
 
@@ -134,14 +134,16 @@ def test_ciphertext_moved_to_another_record_or_field_fails(
     with ecrm.session(me) as s:
         raw = s.unguarded_uow.repository(Customer)
         a, b = raw.get(rows[0].id), raw.get(rows[1].id)
-        assert set(a.sealed) == {RECORD}  # one envelope holds every encrypted field
+        # one envelope holds every encrypted field; the other entries say which are set
+        assert a.sealed.keys() == {RECORD, "email", "phone", "national_id", "date_of_birth"}
+        assert set(b.sealed.values()) - {b.sealed[RECORD]} == {""}
         # the envelope of one record planted in another
-        raw.update(attrs.evolve(b, sealed=a.sealed))
+        raw.update(attrs.evolve(b, sealed={**b.sealed, RECORD: a.sealed[RECORD]}))
         # a genuine token of this very record's e-mail, bound to the field, in place of it
         field_token = enc.cipher.encrypt(
             "wei@example.cn", tenant=me.tenant_id, entity="Customer", record_id=a.id, field="email"
         )
-        raw.update(attrs.evolve(a, sealed={RECORD: field_token}))
+        raw.update(attrs.evolve(a, sealed={**a.sealed, RECORD: field_token}))
     with ecrm.session(me) as s:
         with pytest.raises(DecryptionError) as err:
             s.customers.get(rows[1].id)
@@ -160,7 +162,7 @@ def test_flipped_bit_fails(ecrm: crmcore.Crm, me: Principal) -> None:
         token = r.sealed[RECORD]
         mid = len(token) // 2
         flipped = token[:mid] + ("A" if token[mid] != "A" else "B") + token[mid + 1 :]
-        raw.update(attrs.evolve(r, sealed={RECORD: flipped}))
+        raw.update(attrs.evolve(r, sealed={**r.sealed, RECORD: flipped}))
     with ecrm.session(me) as s, pytest.raises(DecryptionError):
         s.customers.get(rows[0].id)
 
@@ -245,10 +247,17 @@ def test_arbitrary_unicode_round_trips(ecrm: crmcore.Crm, me: Principal, backend
     check()
 
 
-def test_sqlite_file_holds_none_of_the_plaintext(tmp_path: Path, keyring: Keyring) -> None:
+def _durable(tmp_path: Path, root: StaticKeyProvider) -> Encryption:
+    from crmcore.storage.sql import SqlKeyStore
+
+    return Encryption(keyring=Keyring(root, store=SqlKeyStore(f"sqlite:///{tmp_path / 'keys.db'}")))
+
+
+def test_sqlite_file_holds_none_of_the_plaintext(tmp_path: Path) -> None:
     pytest.importorskip("sqlalchemy")
     path = tmp_path / "encrypted.db"
-    crm = crmcore.connect(f"sqlite:///{path}", encryption=Encryption(keyring=keyring), audit=True)
+    enc = _durable(tmp_path, StaticKeyProvider([os.urandom(32)]))
+    crm = crmcore.connect(f"sqlite:///{path}", encryption=enc, audit=True)
     me = Principal(user_id="ops", tenant_id="acme")
     with crm.session(me) as s:
         s.customers.add_many(people())
@@ -258,7 +267,9 @@ def test_sqlite_file_holds_none_of_the_plaintext(tmp_path: Path, keyring: Keyrin
     with crm.session(me) as s:
         assert s.customers.first(email="zhang.wei@example.cn") is not None
     crm.close()
-    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())  # the file, its WAL, its SHM
+    enc.keyring.store.close()  # type: ignore[attr-defined]
+    # the data file, its WAL and SHM, and the key store's file
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert b"Smith" in raw  # plaintext fields are there: the check can see plaintext
     for secret in (
         "wei@example.cn",
@@ -272,3 +283,61 @@ def test_sqlite_file_holds_none_of_the_plaintext(tmp_path: Path, keyring: Keyrin
     ):
         assert secret.encode() not in raw, secret
         assert secret.encode("utf-16-le") not in raw, secret
+
+
+def test_data_written_before_a_restart_is_read_after_it(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy")
+    root = StaticKeyProvider([os.urandom(32)])
+    me = Principal(user_id="ops", tenant_id="acme")
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    first = _durable(tmp_path, root)
+    crm = crmcore.connect(url, encryption=first)
+    with crm.session(me) as s:
+        ids = [c.id for c in s.customers.add_many(people())]
+    crm.close()
+    first.keyring.store.close()  # type: ignore[attr-defined]
+    # a new process: new keyring and key store over the same files, the same root key
+    again = _durable(tmp_path, root)
+    crm = crmcore.connect(url, encryption=again)
+    with crm.session(me) as s:
+        assert [c.email for c in s.customers.get_many(ids)] == [p.email for p in people()]
+        assert s.customers.first(email="anna@example.com") is not None
+    crm.close()
+    again.keyring.store.close()  # type: ignore[attr-defined]
+
+
+def test_durable_data_with_keys_in_memory_only_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy")
+    from crmcore.crypto import InMemoryKeyStore
+    from crmcore.errors import ConfigurationError
+
+    root = StaticKeyProvider([os.urandom(32)])
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    with pytest.raises(ConfigurationError, match="restart"):
+        crmcore.connect(url, encryption=Encryption(keyring=Keyring(root)))
+    with pytest.raises(ConfigurationError, match="restart"):
+        crmcore.connect(
+            url,
+            encryption=Encryption(
+                keyring=Keyring(root, store=InMemoryKeyStore()), index_keyring=Keyring(root)
+            ),
+        )
+    assert not (tmp_path / "crm.db").exists()  # refused before anything was created
+    # said explicitly (keys saved some other way), or data that dies with the process: fine
+    crmcore.connect(url, encryption=Encryption(keyring=Keyring(root, store=InMemoryKeyStore())))
+    crmcore.connect("memory://", encryption=Encryption(keyring=Keyring(root)))
+
+
+def test_lookups_match_the_value_however_it_is_typed(ecrm: crmcore.Crm, me: Principal) -> None:
+    rows = seed(ecrm, me)
+    wei = rows[0].id
+    with ecrm.session(me) as s:
+        for typed in (
+            {"email": "WEI@Example.CN"},
+            {"phone": "138 0013 8000"},
+            {"phone": "+86 138-0013-8000"},
+            {"national_id": "110105 19491231 002x"},
+        ):
+            assert [c.id for c in s.customers.find(**typed)] == [wei], typed
+        # what no normaliser accepts matches nothing (and is no error), as on plaintext
+        assert s.customers.find(phone="not a phone").items == ()

@@ -25,6 +25,7 @@ from crmcore.crypto._layer import (
     EncryptingRepository,
     Encryption,
     ReencryptReport,
+    default_normalizers,
     reencrypt_all,
     shred_subject,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "StaticKeyProvider",
     "Token",
     "WrappedKey",
+    "default_normalizers",
     "generate_root_key",
     "key_id_of",
     "reencrypt_all",

@@ -126,7 +126,10 @@ class BlindIndexer:
     ) -> bytes | None:
         fn = normalize if normalize is not None else self._normalizers.get((entity, field))
         if fn is not None:
-            value = fn(value)
+            try:
+                value = fn(value)
+            except ValidationError:
+                pass  # what the normaliser refuses is indexed as given: it matches itself only
         if value is None:
             return None
         if type(value) is str:

@@ -633,6 +633,7 @@ class Keyring:
         "_by_header",
         "_clock",
         "_current",
+        "_default_store",
         "_index_current",
         "_index_keys",
         "_lock",
@@ -655,6 +656,7 @@ class Keyring:
         self._provider = provider
         self._max_cached = max_cached_keys
         self._store: KeyStore = store if store is not None else InMemoryKeyStore()
+        self._default_store = store is None
         self._clock = clock or _utcnow
         self._new_id = id_factory or _random_id
         self._lock = threading.RLock()
@@ -696,6 +698,15 @@ class Keyring:
     def store(self) -> KeyStore:
         """The key store."""
         return self._store
+
+    @property
+    def default_store(self) -> bool:
+        """Whether no store was given: the keys then live in this process only.
+
+        ``connect()`` refuses such a keyring for durable storage: data written
+        under it could not be decrypted after a restart.
+        """
+        return self._default_store
 
     def clear_cache(self) -> None:
         """Forget every unwrapped key; the next use reads the store again."""

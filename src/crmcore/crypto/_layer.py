@@ -1,17 +1,18 @@
 """The encryption layer: protected fields leave as ciphertext and come back as plaintext.
 
 It sits between the audit layer and the adapter (DESIGN.md). On the way down,
-each encrypted field's value moves into the record's storage-internal
-``sealed`` map as an AEAD token bound to (tenant, entity, record, field), the
-plaintext field is stored as NULL, and each searchable field adds a blind-index
-token ``"<field>:<index>"`` to ``search_keys`` (plus ``"<field>:*"`` saying a
-value is present). On the way up, tokens are opened and the fields restored.
+a record's encrypted fields are sealed together in one AEAD envelope bound to
+(tenant, entity, record), kept in the storage-internal ``sealed`` map under
+``"*"`` with an empty entry per field it holds; the plaintext fields are
+stored as NULL, and each searchable field adds a blind-index token
+``"<field>:<index>"`` to ``search_keys``. On the way up, the envelope is
+opened and the fields restored.
 
 Filters are rewritten before they reach the adapter: ``==``, ``!=``, ``in_`` on
 a searchable field become membership tests on ``search_keys`` (an indexed
 child table in SQL, a hash index in memory); ``is_null`` on any encrypted
-field tests the presence token. Everything else (ranges, substrings, ordering)
-cannot run on ciphertext and raises :class:`~crmcore.errors.QueryError`
+field tests for its entry in ``sealed``. Everything else (ranges, substrings,
+ordering) cannot run on ciphertext and raises :class:`~crmcore.errors.QueryError`
 instead of silently matching nothing.
 
 A Customer's fields are encrypted under the customer's own subject key when
@@ -70,13 +71,12 @@ __all__ = [
     "EncryptingRepository",
     "Encryption",
     "ReencryptReport",
+    "default_normalizers",
     "reencrypt_all",
     "shred_subject",
 ]
 
 E = TypeVar("E", bound=Entity)
-PRESENT = "*"
-"""The blind-index slot of the ``search_keys`` token saying a field has a value."""
 RECORD = "*"
 """The key of the record envelope in ``sealed``."""
 _SUBJECT_BATCH = 1000
@@ -94,9 +94,33 @@ def _field_names(entity_type: type[Entity]) -> frozenset[str]:
 
 
 def _sealed_fields(record: Entity) -> set[str]:
-    """The fields a stored record has sealed, read off its presence tokens."""
-    marker = ":" + PRESENT
-    return {k[: -len(marker)] for k in record.search_keys if k.endswith(marker)}
+    """The fields a stored record has sealed in its envelope (their ``sealed`` entries)."""
+    return {k for k in record.sealed if k != RECORD}
+
+
+def default_normalizers(region: str | None = "CN") -> dict[tuple[str, str], Callable[[Any], Any]]:
+    """The blind-index normalisers of the default searchable fields, from crmcore.validation.
+
+    A Customer's e-mail compares case-insensitively (``normalize_email``, then
+    lower case), a phone as E.164 (``normalize_phone`` with ``region`` for
+    numbers without a country code) and a national id as its comparable text
+    (``normalize_identifier_text``: no spaces or dashes, upper case). A value a
+    normaliser refuses is indexed as given, so it still finds itself.
+    """
+    from crmcore.validation import normalize_email, normalize_phone
+    from crmcore.validation._identifiers import normalize_identifier_text
+
+    def email_key(value: Any) -> Any:
+        return normalize_email(value).lower() if isinstance(value, str) else value
+
+    def phone_key(value: Any) -> Any:
+        return normalize_phone(value, region=region)
+
+    return {
+        ("Customer", "email"): email_key,
+        ("Customer", "phone"): phone_key,
+        ("Customer", "national_id"): normalize_identifier_text,
+    }
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +133,8 @@ class Encryption:
         index_keyring: where blind-index keys come from (default: ``keyring``).
         normalizers: per (entity, field), the normaliser applied before a value
             is blind-indexed, both when stored and when searched, so that
-            ``"Wei@Example.CN"`` finds ``"wei@example.cn"``.
+            ``"Wei@Example.CN"`` finds ``"wei@example.cn"``; default:
+            :func:`default_normalizers` (``{}`` indexes values exactly as given).
         subject_keys: encrypt a Customer's fields under a key of its own, so
             that shredding that key erases exactly that person.
     """
@@ -117,7 +142,9 @@ class Encryption:
     keyring: Keyring
     protection: Mapping[str, FieldProtection] = DEFAULT_PROTECTION
     index_keyring: Keyring | None = None
-    normalizers: Mapping[tuple[str, str], Callable[[Any], Any]] = attrs.field(factory=dict)
+    normalizers: Mapping[tuple[str, str], Callable[[Any], Any]] = attrs.field(
+        factory=lambda: default_normalizers()
+    )
     subject_keys: bool = True
     cipher: FieldCipher = attrs.field(init=False)
     indexer: BlindIndexer = attrs.field(init=False)
@@ -162,13 +189,13 @@ class Encryption:
             subject_id=self._subject(record),
         )
         keys = {k for k in record.search_keys if k.partition(":")[0] not in encrypted}
-        searchable = spec.searchable
         index = self.indexer.index
-        for field, value in values.items():
-            keys.add(f"{field}:{PRESENT}")
-            if field in searchable:
-                keys.add(f"{field}:{index(value, tenant=tenant, entity=entity, field=field)}")
-        sealed = {} if token is None else {RECORD: token}
+        for field in spec.searchable & values.keys():
+            value = values[field]
+            keys.add(f"{field}:{index(value, tenant=tenant, entity=entity, field=field)}")
+        # the envelope, and an empty entry per field it holds: that a field has a
+        # value is not secret, and is_null filters test it without a key
+        sealed = {} if token is None else {RECORD: token, **dict.fromkeys(values, "")}
         cleared = dict.fromkeys(values)
         return replace_trusted(record, sealed=sealed, search_keys=frozenset(keys), **cleared)
 
@@ -215,12 +242,12 @@ class Encryption:
     def is_stale(self, record: Entity) -> bool:
         """Whether a stored record holds a token or index made with a key that is not current."""
         tenant = record.tenant_id
-        for token in record.sealed.values():
-            if self.cipher.needs_rotation(token, tenant=tenant):
-                return True
+        token = record.sealed.get(RECORD)
+        if token is not None and self.cipher.needs_rotation(token, tenant=tenant):
+            return True
         for key in record.search_keys:
             index = key.split(":", 1)[1]
-            if index != PRESENT and self.indexer.needs_reindex(index, tenant=tenant):
+            if self.indexer.needs_reindex(index, tenant=tenant):
                 return True
         return False
 
@@ -297,16 +324,14 @@ class EncryptingRepository(Repository[E], Generic[E]):
         if name not in self._spec.encrypted:
             return f
         if isinstance(f, IsNull):
-            return not_(has("search_keys", f"{name}:{PRESENT}"))
+            return not_(has("sealed", name))
         searchable = name in self._spec.searchable
         if searchable and isinstance(f, Compare) and f.op in ("eq", "ne"):
             match = has("search_keys", self._key(name, f.value))
             return match if f.op == "eq" else not_(match)
         if searchable and isinstance(f, In):
             parts = [
-                not_(has("search_keys", f"{name}:{PRESENT}"))
-                if v is None
-                else has("search_keys", self._key(name, v))
+                not_(has("sealed", name)) if v is None else has("search_keys", self._key(name, v))
                 for v in f.values
             ]
             return any_of(*parts)

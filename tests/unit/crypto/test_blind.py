@@ -138,3 +138,15 @@ def test_concurrent_first_index_keys_converge(keyring: Keyring) -> None:
     a = BlindIndexer(keyring).index("x", **WHERE)
     assert a == BlindIndexer(other).index("x", **WHERE)
     assert len(keyring.store.find("t1", KeyPurpose.INDEX)) == 1
+
+
+def test_a_value_the_normaliser_refuses_is_indexed_as_given(indexer: BlindIndexer) -> None:
+    def strict(value: str) -> str:
+        if "@" not in value:
+            raise ValidationError.single("email", "invalid", "not an address")
+        return value.lower()
+
+    bind = {"tenant": "t1", "entity": "Customer", "field": "email"}
+    assert indexer.index("A@B.CN", normalize=strict, **bind) == indexer.index("a@b.cn", **bind)
+    refused = indexer.index("no-at-sign", normalize=strict, **bind)
+    assert refused == indexer.index("no-at-sign", **bind)  # as given: it finds itself
