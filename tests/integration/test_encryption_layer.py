@@ -341,3 +341,24 @@ def test_lookups_match_the_value_however_it_is_typed(ecrm: crmcore.Crm, me: Prin
             assert [c.id for c in s.customers.find(**typed)] == [wei], typed
         # what no normaliser accepts matches nothing (and is no error), as on plaintext
         assert s.customers.find(phone="not a phone").items == ()
+
+
+def test_a_field_no_longer_declared_encrypted_still_reads_back(
+    crm: crmcore.Crm, me: Principal, keyring: Keyring
+) -> None:
+    from crmcore.crypto import DEFAULT_PROTECTION, Protection
+
+    before = Encryption(keyring=keyring)
+    rows = seed(crmcore.Crm(crm.store, layers=[before]), me)
+    relaxed = DEFAULT_PROTECTION["Customer"].with_fields({"date_of_birth": Protection.PLAINTEXT})
+    after = Encryption(keyring=keyring, protection={"Customer": relaxed})
+    ecrm = crmcore.Crm(crm.store, layers=[after])
+    with ecrm.session(me) as s:
+        got = s.customers.get(rows[0].id)
+        assert got.date_of_birth == dt.date(1949, 12, 31)  # from the old envelope
+        s.customers.update(got)  # written again: the date now as plaintext
+    with ecrm.session(me) as s:
+        raw = s.unguarded_uow.repository(Customer).get(rows[0].id)
+        assert raw.date_of_birth == dt.date(1949, 12, 31)
+        assert "date_of_birth" not in raw.sealed
+        assert s.customers.get(rows[0].id).email == "wei@example.cn"

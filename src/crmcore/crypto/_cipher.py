@@ -438,6 +438,13 @@ class FieldCipher:
         self._record_prefixes[(tenant, entity)] = prefix
         return prefix
 
+    def _typed_slow(
+        self, values: Mapping[str, FieldValue | None], entity: str, record_id: object
+    ) -> tuple[tuple[str, ...], list[bytes]]:
+        """Names and typed plaintexts of the non-``None`` values; errors name the field."""
+        names = tuple(f for f, v in values.items() if v is not None)
+        return names, [self._encode(values[f], entity, record_id, f) for f in names]
+
     @overload
     def encrypt_record(
         self,
@@ -497,22 +504,19 @@ class FieldCipher:
             ConfigurationError: empty tenant or entity, or a bad field name.
             KeyUnavailable: the key provider could not supply a key.
         """
-        fields: list[str] = []
         typed: list[bytes] = []
-        for field, value in values.items():
+        append = typed.append
+        for value in values.values():
             if type(value) is str:
-                typed.append(_STR_TAG + value.encode())
-            elif value is None:
+                append(_STR_TAG + value.encode())
                 continue
-            else:
-                encoder = _BY_TYPE.get(type(value))
-                typed.append(
-                    self._encode(value, entity, record_id, field)
-                    if encoder is None
-                    else encoder(value)
-                )
-            fields.append(field)
-        key = tuple(fields)
+            encoder = _BY_TYPE.get(type(value))
+            if encoder is None:  # None, a subclass, or a type no envelope carries
+                key, typed = self._typed_slow(values, entity, record_id)
+                break
+            append(encoder(value))
+        else:
+            key = tuple(values)
         if not key:
             return None
         try:
@@ -532,9 +536,9 @@ class FieldCipher:
                 header, aead = self._keyring._current_key(t)
         else:
             header, aead = self._keyring._subject_key(t, subject_id)
-        rid = (record_id if type(record_id) is str else str(record_id)).encode()
         nonce = _urandom(NONCE_SIZE)
-        aad = header + prefix + len(rid).to_bytes(4, "big") + rid
+        # the record id ends the binding: every part before it is length-prefixed
+        aad = header + prefix + (record_id if type(record_id) is str else str(record_id)).encode()
         data = header + nonce + aead.encrypt(nonce, plain, aad)
         return to_text(data) if text else data
 
@@ -568,25 +572,24 @@ class FieldCipher:
             return {}
         data = token if type(token) is bytes else self._token_bytes(token, entity, record_id, None)
         t = tenant if type(tenant) is str else _tenant_text(tenant)
-        n = len(data)
-        if n >= _MIN_SIZE and n >= (hend := 3 + data[2]) + _TAIL:
+        try:
+            hend = 3 + data[2]
             header = data[:hend]
-            aead = self._by_header.get((t, header))
-            if aead is None:
-                header, aead = self._open_slow(data, t, entity, record_id, None)
-        else:
+            aead = self._by_header[t, header]
+        except (IndexError, KeyError):
             header, aead = self._open_slow(data, t, entity, record_id, None)
             hend = len(header)
         try:
             prefix = self._record_prefixes[t, entity]
         except KeyError:
             prefix = self._record_prefix(t, entity)
-        rid = (record_id if type(record_id) is str else str(record_id)).encode()
-        aad = header + prefix + len(rid).to_bytes(4, "big") + rid
+        aad = header + prefix + (record_id if type(record_id) is str else str(record_id)).encode()
         try:
+            # a token too short for its nonce and tag fails here too (the header was cached)
             plain = aead.decrypt(data[hend : hend + NONCE_SIZE], data[hend + NONCE_SIZE :], aad)
-        except InvalidTag:
-            raise self._fail(entity, record_id, None, _AUTH_FAILED) from None
+        except (InvalidTag, ValueError):
+            reason = "token is truncated" if len(data) < hend + _TAIL else _AUTH_FAILED
+            raise self._fail(entity, record_id, None, reason) from None
         try:
             at = 2 + (plain[0] << 8 | plain[1])
             body = plain[2:at]

@@ -22,7 +22,6 @@ Everything here is pure bytes work; no key is handled in this module.
 from __future__ import annotations
 
 import binascii
-import functools
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -64,11 +63,7 @@ _PREFIX_LEN: Final = len(TEXT_PREFIX)
 _KEY_ID_BYTES: Final = bytes(range(0x21, 0x7F))  # what a key id may hold
 _MIN_OVERHEAD: Final = 3 + 1 + NONCE_SIZE + TAG_SIZE
 _b2a = binascii.b2a_base64
-if sys.version_info >= (3, 11):
-    # refuses characters outside the alphabet and bad padding
-    _a2b: Callable[[str], bytes] = functools.partial(binascii.a2b_base64, strict_mode=True)
-else:  # pragma: no cover - such characters are skipped; the GCM tag still refuses changes
-    _a2b = binascii.a2b_base64
+_a2b = binascii.a2b_base64
 
 _FIELD_DOMAIN: Final = b"crmcore/field/v1\x00"
 _RECORD_DOMAIN: Final = b"crmcore/record/v1\x00"
@@ -128,8 +123,9 @@ def record_binding_prefix(tenant: str, entity: str) -> bytes:
     """The start of a record envelope's binding: its own domain, tenant and entity type.
 
     The full associated data is ``header + record_binding_prefix(tenant, entity)
-    + length_prefixed(record_id)``. The domain differs from a field token's, so
-    neither kind of token ever opens as the other.
+    + record_id`` (UTF-8): the record id comes last, so it needs no length. The
+    domain differs from a field token's, so neither kind of token ever opens as
+    the other.
     """
     return (
         _RECORD_DOMAIN
@@ -195,21 +191,47 @@ def key_id_from_header(header: bytes) -> str:
 
 def to_text(data: bytes) -> str:
     """The text form of a binary envelope: ``"crm1:"`` + standard base64 (with padding)."""
-    return TEXT_PREFIX + _b2a(data, newline=False).decode("ascii")
+    return TEXT_PREFIX + _b2a(data).decode()[:-1]  # without the newline b2a_base64 adds
 
 
-def from_text(token: str) -> bytes:
-    """The binary envelope inside a text token.
-
-    Raises:
-        EnvelopeError: no ``crm1:`` prefix or not valid base64.
-    """
+def _bad_text(token: str) -> EnvelopeError:
     if not token.startswith(TEXT_PREFIX):
-        raise EnvelopeError(f"text token does not start with {TEXT_PREFIX!r}")
-    try:
-        return _a2b(token[_PREFIX_LEN:])
-    except (binascii.Error, ValueError):
-        raise EnvelopeError("text token is not valid base64") from None
+        return EnvelopeError(f"text token does not start with {TEXT_PREFIX!r}")
+    return EnvelopeError("text token is not valid base64")
+
+
+if sys.version_info >= (3, 11):
+
+    def from_text(token: str) -> bytes:
+        """The binary envelope inside a text token.
+
+        Raises:
+            EnvelopeError: no ``crm1:`` prefix or not valid base64 (strict:
+                characters outside the alphabet and bad padding are refused).
+        """
+        if token[:_PREFIX_LEN] == TEXT_PREFIX:
+            try:
+                return _a2b(token[_PREFIX_LEN:], strict_mode=True)
+            except (binascii.Error, ValueError):
+                pass
+        raise _bad_text(token)
+
+else:  # pragma: no cover - Python 3.10 has no strict mode
+
+    def from_text(token: str) -> bytes:
+        """The binary envelope inside a text token.
+
+        Raises:
+            EnvelopeError: no ``crm1:`` prefix or not valid base64 (characters
+                outside the alphabet are skipped; the GCM tag still refuses
+                any changed byte).
+        """
+        if token[:_PREFIX_LEN] == TEXT_PREFIX:
+            try:
+                return _a2b(token[_PREFIX_LEN:])
+            except (binascii.Error, ValueError):
+                pass
+        raise _bad_text(token)
 
 
 def _int_payload(value: int) -> bytes:

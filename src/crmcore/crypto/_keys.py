@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import itertools
 import os
 import secrets
 import stat
@@ -626,7 +627,8 @@ class Keyring:
         clock: returns aware UTC now (for ``created_at``).
         id_factory: returns the random part of new key ids (hex text).
         max_cached_keys: unwrapped data and subject keys kept in memory; past
-            it the cache of old and subject keys is emptied (current keys stay).
+            it the older half is forgotten (current keys stay) and unwrapped
+            again when next needed.
     """
 
     __slots__ = (
@@ -794,11 +796,23 @@ class Keyring:
         header = make_header(key_id)
         aead = AESGCM(material)
         if len(self._by_header) >= self._max_cached:
-            # Millions of subject keys must not pile up; current keys stay in _current.
-            self._by_header.clear()
-            self._subjects.clear()
+            self._evict_oldest()
         self._by_header[(tenant, header)] = aead
         return header, aead
+
+    def _evict_oldest(self) -> None:
+        """Forget the older half of the unwrapped keys (current keys stay in ``_current``).
+
+        Millions of subject keys must not pile up, and the keys just made for a
+        batch (``ensure_subject_keys``) must survive until the batch is sealed:
+        dicts keep insertion order, so the oldest go first.
+        """
+        keep = self._max_cached // 2
+        headers, subjects = self._by_header, self._subjects
+        for old_header in list(itertools.islice(headers, max(0, len(headers) - keep))):
+            del headers[old_header]
+        for old_subject in list(itertools.islice(subjects, max(0, len(subjects) - keep))):
+            del subjects[old_subject]
 
     @staticmethod
     def _newest(records: Iterable[WrappedKey]) -> WrappedKey | None:

@@ -23,6 +23,7 @@ read as ``None``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -42,6 +43,7 @@ from crmcore.errors import (
     SchemaError,
 )
 from crmcore.model import Customer, Entity, replace_trusted
+from crmcore.model._base import _slot_names
 from crmcore.query import (
     And,
     Compare,
@@ -79,18 +81,9 @@ __all__ = [
 E = TypeVar("E", bound=Entity)
 RECORD = "*"
 """The key of the record envelope in ``sealed``."""
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _SUBJECT_BATCH = 1000
 """Records whose subject keys are made with one key-store write (kept under the key cache)."""
-
-
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
-
-
-def _field_names(entity_type: type[Entity]) -> frozenset[str]:
-    names = _FIELD_NAMES.get(entity_type)
-    if names is None:
-        names = _FIELD_NAMES[entity_type] = frozenset(a.name for a in attrs.fields(entity_type))
-    return names
 
 
 def _sealed_fields(record: Entity) -> set[str]:
@@ -103,17 +96,19 @@ def default_normalizers(region: str | None = "CN") -> dict[tuple[str, str], Call
 
     A Customer's e-mail compares case-insensitively (``normalize_email``, then
     lower case), a phone as E.164 (``normalize_phone`` with ``region`` for
-    numbers without a country code) and a national id as its comparable text
+    numbers without a country code; text already in E.164 form, as validation
+    stores it, is taken as is) and a national id as its comparable text
     (``normalize_identifier_text``: no spaces or dashes, upper case). A value a
     normaliser refuses is indexed as given, so it still finds itself.
     """
-    from crmcore.validation import normalize_email, normalize_phone
-    from crmcore.validation._identifiers import normalize_identifier_text
+    from crmcore.validation import normalize_email, normalize_identifier_text, normalize_phone
 
     def email_key(value: Any) -> Any:
         return normalize_email(value).lower() if isinstance(value, str) else value
 
     def phone_key(value: Any) -> Any:
+        if type(value) is str and _E164.fullmatch(value):
+            return value  # what validation stores: parsing it again gives it back
         return normalize_phone(value, region=region)
 
     return {
@@ -231,7 +226,8 @@ class Encryption:
                     reason=exc.reason,
                 ) from exc.__cause__
             values = dict.fromkeys(spec.encrypted)  # the subject's key was shredded: erased
-        unknown = values.keys() - _field_names(entity_type)
+        model: type = entity_type
+        unknown = values.keys() - _slot_names(model)
         if unknown:
             raise SchemaError(
                 f"{entity_type.entity_name()} {record.id}: the encrypted envelope holds "

@@ -316,11 +316,11 @@ def test_every_flipped_bit_or_cut_of_a_record_envelope_fails(cipher: FieldCipher
 
 def _seal_raw(cipher: FieldCipher, plain: bytes) -> bytes:
     """A genuine envelope (right key, right binding) around an arbitrary plaintext."""
-    from crmcore.crypto._envelope import length_prefixed, record_binding_prefix
+    from crmcore.crypto._envelope import record_binding_prefix
 
     header, aead = cipher.keyring._current_key("t1")
     nonce = bytes(12)
-    aad = header + record_binding_prefix("t1", "Customer") + length_prefixed(b"r1")
+    aad = header + record_binding_prefix("t1", "Customer") + b"r1"
     return header + nonce + aead.encrypt(nonce, plain, aad)
 
 

@@ -367,3 +367,42 @@ def test_env_provider_previous_roots_unwrap_only(root_key: bytes) -> None:
     provider = EnvKeyProvider("NEW", previous=["OLD"], environ=environ)
     assert StaticKeyProvider(new_root).current_root_id() == provider.current_root_id()
     assert len(provider.root_ids) == 2
+
+
+class _CountingStore(InMemoryKeyStore):
+    """An in-memory store that counts the lookups the keyring makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    def get(self, tenant: str, key_id: str) -> WrappedKey | None:
+        self.lookups += 1
+        return super().get(tenant, key_id)
+
+    def find(
+        self, tenant: str, purpose: KeyPurpose, subject_id: str | None = None
+    ) -> list[WrappedKey]:
+        self.lookups += 1
+        return super().find(tenant, purpose, subject_id)
+
+
+def test_subject_keys_made_in_bulk_survive_a_full_cache(provider: StaticKeyProvider) -> None:
+    store = _CountingStore()
+    keyring = Keyring(provider, store=store, max_cached_keys=10)
+    cipher = FieldCipher(keyring)
+    tokens = {}
+    for batch in range(5):  # 20 subjects through a cache of 10 keys
+        subjects = [f"s{batch}-{i}" for i in range(4)]
+        assert keyring.ensure_subject_keys("t1", subjects) == 4
+        before = store.lookups
+        for s in subjects:  # what the encryption layer does next: seal the batch
+            tokens[s] = cipher.encrypt(
+                s, tenant="t1", entity="Customer", record_id=s, field="x", subject_id=s
+            )
+        assert store.lookups == before  # every key just made was still cached
+    # the evicted ones are read back from the store when needed
+    for s, token in tokens.items():
+        assert cipher.decrypt(token, tenant="t1", entity="Customer", record_id=s, field="x") == s
+    assert keyring.ensure_subject_keys("t1", list(tokens)) == 0  # found, not made again
+    assert len(store.find("t1", KeyPurpose.SUBJECT)) == 20
