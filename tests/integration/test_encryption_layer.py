@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import attrs
@@ -362,3 +363,49 @@ def test_a_field_no_longer_declared_encrypted_still_reads_back(
         assert raw.date_of_birth == dt.date(1949, 12, 31)
         assert "date_of_birth" not in raw.sealed
         assert s.customers.get(rows[0].id).email == "wei@example.cn"
+
+
+def test_a_page_of_customers_needs_one_key_store_lookup(crm: crmcore.Crm, me: Principal) -> None:
+    from crmcore.crypto import InMemoryKeyStore, KeyPurpose, WrappedKey
+
+    class Counting(InMemoryKeyStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[str] = []
+
+        def get(self, tenant: str, key_id: str) -> WrappedKey | None:
+            self.calls.append("get")
+            return super().get(tenant, key_id)
+
+        def get_many(self, tenant: str, key_ids: Collection[str]) -> dict[str, WrappedKey]:
+            self.calls.append("get_many")
+            return super().get_many(tenant, key_ids)
+
+        def find(
+            self, tenant: str, purpose: KeyPurpose, subject_id: str | None = None
+        ) -> list[WrappedKey]:
+            self.calls.append("find")
+            return super().find(tenant, purpose, subject_id)
+
+    root, store = StaticKeyProvider([os.urandom(32)]), Counting()
+    writer = crmcore.Crm(crm.store, layers=[Encryption(keyring=Keyring(root, store=store))])
+    with writer.session(me) as s:
+        made = s.customers.add_many(
+            Customer(first_name=f"c{i}", email=f"c{i}@example.cn") for i in range(30)
+        )
+    ids = [c.id for c in made]
+    for read in ("find", "stream", "get_many"):
+        # another process: a cold key cache over the same key store
+        reader = crmcore.Crm(crm.store, layers=[Encryption(keyring=Keyring(root, store=store))])
+        store.calls.clear()
+        with reader.session(me) as s:
+            if read == "find":
+                got = list(s.customers.find(in_("id", ids), limit=100))
+            elif read == "stream":
+                got = [c for c in s.customers.stream(batch_size=10) if c.id in set(ids)]
+            else:
+                got = s.customers.get_many(ids)
+        assert sorted(c.email or "" for c in got) == sorted(f"c{i}@example.cn" for i in range(30))
+        assert "get" not in store.calls, read  # never one subject key at a time
+        pages = 3 if read == "stream" else 1
+        assert store.calls.count("get_many") <= pages + 1, (read, store.calls)  # + the data key

@@ -42,6 +42,7 @@ __all__ = [
     "decode_value",
     "encode_value",
     "from_text",
+    "header_of",
     "key_id_from_header",
     "length_prefixed",
     "make_header",
@@ -179,6 +180,28 @@ def parse_header(data: bytes) -> tuple[bytes, str]:
         raise EnvelopeError("token is truncated")
     header = bytes(data[:end])
     return header, key_id_from_header(header)
+
+
+def header_of(token: str | bytes) -> bytes:
+    """The header of a text or binary envelope, decoding no more base64 than it takes.
+
+    Not authenticated: for choosing (or preloading) the key, never for trusting.
+
+    Raises:
+        EnvelopeError: no ``crm1:`` prefix, bad base64, or too short for its header.
+    """
+    if isinstance(token, bytes):
+        data = token
+    else:
+        # 4 base64 characters give version, algorithm and key id length; then
+        # as many more as the whole header needs
+        data = from_text(token[: _PREFIX_LEN + 4])
+        if len(data) == 3:
+            size = 3 + data[2]
+            data = from_text(token[: _PREFIX_LEN + -(-size // 3) * 4])
+    if len(data) < 3 or len(data) < 3 + data[2]:
+        raise EnvelopeError("token is truncated")
+    return bytes(data[: 3 + data[2]])
 
 
 def key_id_from_header(header: bytes) -> str:

@@ -31,7 +31,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from crmcore.crypto._envelope import EnvelopeError, length_prefixed, make_header
+from crmcore.crypto._envelope import (
+    EnvelopeError,
+    key_id_from_header,
+    length_prefixed,
+    make_header,
+)
 from crmcore.errors import ConfigurationError, CrmError, KeyUnavailable
 
 __all__ = [
@@ -971,6 +976,47 @@ class Keyring:
         if not create and not self._store.find(t, KeyPurpose.SUBJECT, subject):
             return None
         return self._subject_key(t, subject)[0][3:].decode("ascii")
+
+    def preload(self, tenant: object, headers: Iterable[bytes]) -> int:
+        """Unwrap, with one key-store lookup, the keys named by envelope headers not cached yet.
+
+        Reading a page of customers sealed under subject keys needs a key per
+        customer; looked up one at a time, that is one key-store query each.
+        Headers that name no stored data or subject key are skipped: opening
+        those envelopes reports the error.
+
+        Args:
+            tenant: the tenant the envelopes belong to.
+            headers: envelope headers (see ``header_of``).
+
+        Returns:
+            How many keys were unwrapped (one that fails to unwrap is left to
+            the decryption that needs it, which reports it).
+        """
+        t = _tenant_text(tenant)
+        cached = self._by_header
+        wanted: dict[str, bytes] = {}
+        for header in headers:
+            if (t, header) not in cached:
+                try:
+                    wanted[key_id_from_header(header)] = header
+                except EnvelopeError:
+                    continue
+        if not wanted:
+            return 0
+        found = self._store.get_many(t, list(wanted))
+        with self._lock:
+            count = 0
+            for key_id, rec in found.items():
+                if rec.purpose is KeyPurpose.INDEX or (t, wanted[key_id]) in cached:
+                    continue
+                try:
+                    material = self._unwrap(rec)
+                except CrmError:
+                    continue  # opening the envelope reports it, naming the record
+                self._remember(t, key_id, material)
+                count += 1
+            return count
 
     def ensure_subject_keys(self, tenant: object, subject_ids: Iterable[object]) -> int:
         """Load or make the keys of many subjects at once, with one key-store write.

@@ -23,15 +23,17 @@ read as ``None``.
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from crmcore.crypto._blind import BlindIndexer
 from crmcore.crypto._cipher import FieldCipher, key_id_of
+from crmcore.crypto._envelope import EnvelopeError, header_of
 from crmcore.crypto._keys import Keyring
 from crmcore.crypto._protection import DEFAULT_PROTECTION, FieldProtection
 from crmcore.errors import (
@@ -295,6 +297,20 @@ class EncryptingRepository(Repository[E], Generic[E]):
     def _open(self, record: E) -> E:
         return self._enc.unseal(record, self._spec)
 
+    def _open_many(self, records: Sequence[E]) -> list[E]:
+        """Unseal a page of records, unwrapping the keys they need with one key-store lookup."""
+        if len(records) > 1:
+            headers = []
+            for r in records:
+                token = r.sealed.get(RECORD)
+                if token is not None:
+                    try:
+                        headers.append(header_of(token))
+                    except EnvelopeError:
+                        pass  # opening it reports the error, naming the record
+            self._enc.keyring.preload(self._tenant, headers)
+        return [self._enc.unseal(r, self._spec) for r in records]
+
     # -- filters
 
     def rewrite(self, where: Filter | None) -> Filter | None:
@@ -372,7 +388,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
         return self._open(self._inner.get(id))
 
     def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
-        return [self._open(r) for r in self._inner.get_many(ids)]
+        return self._open_many(self._inner.get_many(ids))
 
     def update(self, entity: E) -> E:
         stored = self._inner.update(self._seal(entity))
@@ -391,7 +407,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
     ) -> Page[E]:
         self._check_order(order_by)
         page = self._inner.find(self.rewrite(where), order_by=order_by, limit=limit, after=after)
-        return Page(tuple(self._open(r) for r in page.items), page.next_cursor)
+        return Page(tuple(self._open_many(page.items)), page.next_cursor)
 
     def count(self, where: Filter | None = None) -> int:
         return self._inner.count(self.rewrite(where))
@@ -400,8 +416,9 @@ class EncryptingRepository(Repository[E], Generic[E]):
         self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
     ) -> Iterator[E]:
         self._check_order(order_by)
-        for r in self._inner.stream(self.rewrite(where), order_by=order_by, batch_size=batch_size):
-            yield self._open(r)
+        rows = self._inner.stream(self.rewrite(where), order_by=order_by, batch_size=batch_size)
+        while batch := list(itertools.islice(rows, batch_size)):
+            yield from self._open_many(batch)
 
 
 @attrs.frozen

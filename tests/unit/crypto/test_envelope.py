@@ -200,3 +200,25 @@ def test_key_id_of_reads_the_header_of_both_forms(cipher: FieldCipher, keyring: 
     assert current == key_id_of(cipher.encrypt_bytes("x", **BIND))
     with pytest.raises(DecryptionError):
         key_id_of("crm1:AAAA")
+
+
+@given(
+    key_id=st.text(
+        alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=255
+    ),
+    body=st.binary(min_size=28, max_size=60),
+)
+def test_header_of_reads_just_the_header(key_id: str, body: bytes) -> None:
+    from crmcore.crypto._envelope import header_of, make_header, to_text
+
+    data = make_header(key_id) + body
+    assert header_of(data) == make_header(key_id)
+    assert header_of(to_text(data)) == make_header(key_id)
+
+
+@pytest.mark.parametrize("token", ["", "crm1:", "crm1:AQ", "nope:AQEDZGVm", b"\x01\x01\x09abc"])
+def test_header_of_refuses_what_holds_no_header(token: str | bytes) -> None:
+    from crmcore.crypto._envelope import EnvelopeError, header_of
+
+    with pytest.raises(EnvelopeError):
+        header_of(token)
