@@ -473,7 +473,11 @@ class KeyStore(Protocol):
     def find(
         self, tenant: str, purpose: KeyPurpose, subject_id: str | None = None
     ) -> Sequence[WrappedKey]:
-        """Every record of ``tenant`` with ``purpose`` (and ``subject_id`` if given)."""
+        """Every record of ``tenant`` with ``purpose``, of ``subject_id`` if given (else any).
+
+        Only subject keys have a subject: data and index keys are found with
+        ``subject_id=None``.
+        """
         ...
 
     def find_subjects(
