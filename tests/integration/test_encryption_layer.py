@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 import crmcore
 from crmcore import Customer, Principal
 from crmcore.audit import AuditLayer, history
-from crmcore.crypto import Encryption, Keyring, StaticKeyProvider, reencrypt_all, shred_subject
+from crmcore.crypto import (
+    Encryption,
+    Keyring,
+    StaticKeyProvider,
+    key_id_of,
+    reencrypt_all,
+    shred_subject,
+)
 from crmcore.crypto._layer import RECORD
 from crmcore.errors import DecryptionError, QueryError
 from crmcore.query import field, in_
@@ -409,3 +416,22 @@ def test_a_page_of_customers_needs_one_key_store_lookup(crm: crmcore.Crm, me: Pr
         assert "get" not in store.calls, read  # never one subject key at a time
         pages = 3 if read == "stream" else 1
         assert store.calls.count("get_many") <= pages + 1, (read, store.calls)  # + the data key
+
+
+def test_index_rotation_reseals_customers_under_their_own_keys(
+    ecrm: crmcore.Crm, me: Principal, keyring: Keyring, enc: Encryption
+) -> None:
+    rows = seed(ecrm, me)
+    old_index = keyring.rotate_index(me.tenant_id) - 1
+    keyring.clear_cache()  # as in a new process: no subject key unwrapped yet
+    with ecrm.session(me) as s:
+        report = reencrypt_all(s, enc, Customer, batch_size=2)
+    assert (report.scanned, report.rewritten) == (3, 3)
+    keyring.retire_index(me.tenant_id, old_index)
+    with ecrm.session(me) as s:
+        assert [c.id for c in s.customers.find(email="wei@example.cn")] == [rows[0].id]
+        raw = s.unguarded_uow.repository(Customer).get(rows[0].id)
+        assert Keyring.is_subject_key_id(key_id_of(raw.sealed[RECORD]))  # still shreddable
+    with ecrm.session(me) as s:
+        assert shred_subject(s, enc, rows[0].id) == 1
+        assert s.customers.get(rows[0].id).email is None

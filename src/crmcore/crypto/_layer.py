@@ -468,12 +468,15 @@ def reencrypt_all(
         batch = raw.find(where, order_by="id", limit=batch_size)
         if not batch.items:
             break
-        for record in batch.items:
-            if encryption.is_stale(record):
-                raw.update(encryption.seal(encryption.unseal(record, spec), spec))
-                rewritten += 1
-            scanned += 1
-            last = record.id
+        stale = [r for r in batch.items if encryption.is_stale(r)]
+        if stale and encryption.subject_keys and issubclass(entity_type, Customer):
+            # the batch's subject keys with one key-store lookup, not one per record
+            encryption.keyring.ensure_subject_keys(session.tenant_id, [r.id for r in stale])
+        for record in stale:
+            raw.update(encryption.seal(encryption.unseal(record, spec), spec))
+        rewritten += len(stale)
+        scanned += len(batch.items)
+        last = batch.items[-1].id
         session.commit()
         if progress:
             progress(f"reencrypt {name}", scanned, total)
