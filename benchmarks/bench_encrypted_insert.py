@@ -24,8 +24,7 @@ from pathlib import Path
 
 import crmcore
 from crmcore import Customer
-from crmcore.crypto import Encryption, InMemoryKeyStore, Keyring, StaticKeyProvider
-from crmcore.storage.sql import SqlKeyStore
+from crmcore.crypto import Encryption, InMemoryKeyStore, Keyring, SqlKeyStore, StaticKeyProvider
 
 
 def rows(n: int) -> list[Customer]:

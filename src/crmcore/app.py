@@ -128,7 +128,7 @@ def connect(
     Raises:
         ConfigurationError: the URL cannot be served, or encryption would keep
             the keys of durable data in this process only (give the keyring a
-            store, such as :class:`crmcore.storage.sql.SqlKeyStore`).
+            store, such as :class:`crmcore.crypto.SqlKeyStore`).
     """
     if encryption is not None and not url.startswith("memory:"):
         _check_keys_outlive_the_process(encryption)

@@ -256,7 +256,7 @@ def test_arbitrary_unicode_round_trips(ecrm: crmcore.Crm, me: Principal, backend
 
 
 def _durable(tmp_path: Path, root: StaticKeyProvider) -> Encryption:
-    from crmcore.storage.sql import SqlKeyStore
+    from crmcore.crypto import SqlKeyStore
 
     return Encryption(keyring=Keyring(root, store=SqlKeyStore(f"sqlite:///{tmp_path / 'keys.db'}")))
 

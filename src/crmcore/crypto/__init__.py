@@ -1,10 +1,13 @@
 """Field-level encryption: keyring and key providers, field cipher, blind indexes.
 
 Importing this package imports ``cryptography``; ``import crmcore`` does not.
+:class:`SqlKeyStore` (wrapped keys in a SQL table) loads SQLAlchemy on first use.
 See docs/encryption.md for the formats, the key hierarchy and the trade-offs.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from crmcore.crypto._blind import BlindIndexer, Normalizer
 from crmcore.crypto._cipher import FieldCipher, Token, key_id_of
@@ -32,6 +35,9 @@ from crmcore.crypto._layer import (
 from crmcore.crypto._protection import DEFAULT_PROTECTION, FieldProtection, Protection
 from crmcore.crypto._rotation import RotationProgress, rotate_all
 
+if TYPE_CHECKING:
+    from crmcore.crypto._sqlstore import SqlKeyStore
+
 __all__ = [
     "DEFAULT_PROTECTION",
     "TEXT_PREFIX",
@@ -52,6 +58,7 @@ __all__ = [
     "Protection",
     "ReencryptReport",
     "RotationProgress",
+    "SqlKeyStore",
     "StaticKeyProvider",
     "Token",
     "WrappedKey",
@@ -62,3 +69,16 @@ __all__ = [
     "rotate_all",
     "shred_subject",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import :class:`SqlKeyStore` on first use (it needs SQLAlchemy; the rest does not)."""
+    if name == "SqlKeyStore":
+        from crmcore.crypto._sqlstore import SqlKeyStore
+
+        return SqlKeyStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -26,11 +26,12 @@ from crmcore.crypto import (
     KeyPurpose,
     Keyring,
     KeyStore,
+    SqlKeyStore,
     StaticKeyProvider,
     WrappedKey,
 )
 from crmcore.errors import ConfigurationError, DecryptionError, StorageError
-from crmcore.storage.sql import SqlKeyStore, metadata
+from crmcore.storage.sql import metadata
 
 ENV = {"postgresql": "CRMCORE_TEST_POSTGRES_URL", "mysql": "CRMCORE_TEST_MYSQL_URL"}
 SQL = ["sqlite", "postgresql", "mysql"]
@@ -517,12 +518,27 @@ def test_rewrap_under_a_new_root_persists(place: Place) -> None:
 # --------------------------------------------------------------------------- packaging
 
 
-def test_importing_the_sql_package_does_not_import_cryptography() -> None:
-    code = (
-        "import sys, crmcore.storage.sql as s; "
-        "print('cryptography' in sys.modules, 'SqlKeyStore' in s.__all__)"
-    )
+def _loaded_after(code: str) -> list[str]:
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+        [
+            sys.executable,
+            "-c",
+            f"import sys; {code}; print(*sorted(m for m in "
+            "('cryptography', 'sqlalchemy') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
-    assert out.stdout.split() == ["False", "True"]
+    return out.stdout.split()
+
+
+def test_keys_and_adapters_import_only_what_they_need() -> None:
+    # the SQL adapter knows nothing of keys; the key package loads SQLAlchemy for SqlKeyStore only
+    assert _loaded_after("import crmcore.storage.sql") == ["sqlalchemy"]
+    assert _loaded_after("import crmcore.crypto") == ["cryptography"]
+    assert _loaded_after("import crmcore.crypto as c; c.SqlKeyStore") == [
+        "cryptography",
+        "sqlalchemy",
+    ]

@@ -11,8 +11,10 @@ The table has its own :class:`~sqlalchemy.MetaData`, apart from the crmcore
 schema and its migrations: it may live in the same database as the data or in
 another one (and should be backed up apart from the data).
 
-Importing this module imports ``cryptography`` (through the key records);
-``import crmcore.storage.sql`` does not.
+It belongs to ``crmcore.crypto`` (the key hierarchy's port, implemented on
+the SQL adapter's engines and column types): the storage adapters know nothing
+of keys. ``import crmcore.crypto`` imports SQLAlchemy only when ``SqlKeyStore``
+is first used.
 """
 
 from __future__ import annotations
