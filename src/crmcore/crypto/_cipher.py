@@ -11,7 +11,7 @@ under the binding asked for.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from struct import Struct
 from struct import error as StructError
 from typing import Final, Literal, TypeAlias, overload
@@ -48,8 +48,6 @@ _urandom = os.urandom
 _STR_TAG: Final = b"\x01"
 _MAX_CACHE: Final = 4096
 _TAIL: Final = NONCE_SIZE + TAG_SIZE
-# version, algorithm, key id length, a 1-byte key id, nonce, tag
-_MIN_SIZE: Final = 4 + _TAIL
 _AUTH_FAILED: Final = (
     "ciphertext could not be authenticated (altered, or bound to another tenant, record or field)"
 )
@@ -134,14 +132,23 @@ class FieldCipher:
     # ------------------------------------------------------------------ helpers
 
     def _prefix(self, tenant: str, entity: str) -> bytes:
+        return self._binding(self._prefixes, binding_prefix, tenant, entity)
+
+    @staticmethod
+    def _binding(
+        cache: dict[tuple[str, str], bytes],
+        make: Callable[[str, str], bytes],
+        tenant: str,
+        entity: str,
+    ) -> bytes:
+        """Check and cache the binding prefix of a field token or record envelope."""
         if not tenant:
             raise ConfigurationError("tenant id must not be empty")
         if not isinstance(entity, str) or not entity:
             raise ConfigurationError("entity must be a non-empty string")
-        if len(self._prefixes) >= _MAX_CACHE:
-            self._prefixes.clear()
-        prefix = binding_prefix(tenant, entity)
-        self._prefixes[(tenant, entity)] = prefix
+        if len(cache) >= _MAX_CACHE:
+            cache.clear()
+        prefix = cache[(tenant, entity)] = make(tenant, entity)
         return prefix
 
     def _field(self, field: str) -> bytes:
@@ -360,14 +367,13 @@ class FieldCipher:
             return None
         data = token if type(token) is bytes else self._token_bytes(token, entity, record_id, field)
         t = tenant if type(tenant) is str else _tenant_text(tenant)
-        n = len(data)
-        if n >= _MIN_SIZE and n >= (hend := 3 + data[2]) + _TAIL:
+        try:
+            hend = 3 + data[2]
             header = data[:hend]
-            aead = self._by_header.get((t, header))
-            if aead is None:
-                header, aead = self._open_slow(data, t, entity, record_id, field)
-        else:
+            aead = self._by_header[t, header]
+        except (IndexError, KeyError):
             header, aead = self._open_slow(data, t, entity, record_id, field)
+            hend = len(header)
         try:
             prefix = self._prefixes[t, entity]
         except KeyError:
@@ -379,9 +385,11 @@ class FieldCipher:
         rid = (record_id if type(record_id) is str else str(record_id)).encode()
         aad = header + prefix + len(rid).to_bytes(4, "big") + rid + lpf
         try:
+            # a token too short for its nonce and tag fails here too (the header was cached)
             plain = aead.decrypt(data[hend : hend + NONCE_SIZE], data[hend + NONCE_SIZE :], aad)
-        except InvalidTag:
-            raise self._fail(entity, record_id, field, _AUTH_FAILED) from None
+        except (InvalidTag, ValueError):
+            reason = "token is truncated" if len(data) < hend + _TAIL else _AUTH_FAILED
+            raise self._fail(entity, record_id, field, reason) from None
         try:
             tag = plain[0]
             return plain[1:].decode() if tag == 1 else _DECODERS[tag](plain[1:])
@@ -428,15 +436,7 @@ class FieldCipher:
         return entry
 
     def _record_prefix(self, tenant: str, entity: str) -> bytes:
-        if not tenant:
-            raise ConfigurationError("tenant id must not be empty")
-        if not isinstance(entity, str) or not entity:
-            raise ConfigurationError("entity must be a non-empty string")
-        if len(self._record_prefixes) >= _MAX_CACHE:
-            self._record_prefixes.clear()
-        prefix = record_binding_prefix(tenant, entity)
-        self._record_prefixes[(tenant, entity)] = prefix
-        return prefix
+        return self._binding(self._record_prefixes, record_binding_prefix, tenant, entity)
 
     def _typed_slow(
         self, values: Mapping[str, FieldValue | None], entity: str, record_id: object

@@ -825,7 +825,13 @@ class Keyring:
 
     @staticmethod
     def _newest(records: Iterable[WrappedKey]) -> WrappedKey | None:
+        """A tenant's current data or index key: the highest generation."""
         return max(records, key=lambda k: (k.generation, k.key_id), default=None)
+
+    @staticmethod
+    def _oldest(records: Iterable[WrappedKey]) -> WrappedKey | None:
+        """The key a subject's data goes under: its first (racing processes agree on it)."""
+        return min(records, key=lambda k: (k.created_at, k.key_id), default=None)
 
     def _current_key(self, tenant: str) -> tuple[bytes, AESGCM]:
         """(header, aead) of the tenant's current data key, creating the first one."""
@@ -877,7 +883,7 @@ class Keyring:
             if cached is not None:
                 return cached
             found = self._store.find(tenant, KeyPurpose.SUBJECT, subject)
-            oldest = min(found, key=lambda k: (k.created_at, k.key_id), default=None)
+            oldest = self._oldest(found)
             if oldest is None:
                 made = self._create(tenant, KeyPurpose.SUBJECT, subject_id=subject)
                 assert made is not None
@@ -1051,7 +1057,8 @@ class Keyring:
         with self._lock:
             found = self._store.find_subjects(t, wanted)
             for subject, records in found.items():
-                oldest = min(records, key=lambda k: (k.created_at, k.key_id))
+                oldest = self._oldest(records)
+                assert oldest is not None  # find_subjects leaves keyless subjects out
                 self._subjects[(t, subject)] = self._remember(
                     t, oldest.key_id, self._unwrap(oldest)
                 )

@@ -170,7 +170,11 @@ class Encryption:
     # -- the transformations, also used by re-encryption jobs
 
     def _subject(self, record: Entity) -> uuid.UUID | None:
-        return record.id if self.subject_keys and isinstance(record, Customer) else None
+        return record.id if self.keys_per_subject(type(record)) else None
+
+    def keys_per_subject(self, entity_type: type[Entity]) -> bool:
+        """Whether records of ``entity_type`` are sealed under a key of their own (customers)."""
+        return self.subject_keys and issubclass(entity_type, Customer)
 
     def seal(self, record: E, spec: FieldProtection) -> E:
         """The record as stored: protected values in one envelope, indexes in ``search_keys``."""
@@ -289,7 +293,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
         self._tenant = tenant
         self.entity_type = inner.entity_type
         self._name = self.entity_type.entity_name()
-        self._subject_keys = encryption.subject_keys and issubclass(self.entity_type, Customer)
+        self._subject_keys = encryption.keys_per_subject(self.entity_type)
 
     def _seal(self, record: E) -> E:
         return self._enc.seal(record, self._spec)
@@ -469,7 +473,7 @@ def reencrypt_all(
         if not batch.items:
             break
         stale = [r for r in batch.items if encryption.is_stale(r)]
-        if stale and encryption.subject_keys and issubclass(entity_type, Customer):
+        if stale and encryption.keys_per_subject(entity_type):
             # the batch's subject keys with one key-store lookup, not one per record
             encryption.keyring.ensure_subject_keys(session.tenant_id, [r.id for r in stale])
         for record in stale:

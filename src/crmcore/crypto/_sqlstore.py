@@ -38,7 +38,7 @@ from crmcore.errors import ConfigurationError, StorageError
 from crmcore.storage.sql._dialect import SqliteBackend, backend_for
 from crmcore.storage.sql._errors import driver_code, is_conflict, is_unique_violation
 from crmcore.storage.sql._schema import MYSQL_TABLE_OPTIONS
-from crmcore.storage.sql._store import _create_engine
+from crmcore.storage.sql._store import _chunks, _create_engine
 from crmcore.storage.sql._types import Str, UtcDateTime
 
 __all__ = ["SqlKeyStore"]
@@ -85,11 +85,6 @@ def _table(name: str) -> sa.Table:
         sa.Index(f"ix_{name}_owner", "tenant", "purpose", "subject_id"),
         **MYSQL_TABLE_OPTIONS,
     )
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _check_text(field: str, value: object, limit: int, *, nullable: bool = False) -> None:

@@ -60,6 +60,7 @@ from crmcore.storage.sql._translate import Translator
 __all__ = ["SqlRepository", "SqlStore", "SqlUnitOfWork"]
 
 E = TypeVar("E", bound=Entity)
+T = TypeVar("T")
 
 
 class _Gone:
@@ -81,7 +82,8 @@ _REMEMBER_MAX = 1000
 _TYPE_ORDER = {cls: i for i, cls in enumerate(COLLECTIONS.values())}
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size`` (batches for executemany and IN lists)."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
