@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import attrs
 
-from crmcore.errors import AlreadyExists, ConfigurationError, Conflict, NotFound, PermissionDenied
+from crmcore.errors import ConfigurationError, CrmError, NotFound, PermissionDenied
 from crmcore.model import (
     Account,
     Activity,
@@ -36,6 +36,7 @@ from crmcore.model import (
     MergeRecord,
     Opportunity,
     Order,
+    Principal,
     Product,
     Segment,
     SurveyResponse,
@@ -44,10 +45,16 @@ from crmcore.model import (
     replace_trusted,
     utcnow,
 )
-from crmcore.policy._principal import Principal
 from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, where
 from crmcore.storage.memory import MemoryStore
-from crmcore.storage.ports import Repository, Store, UnitOfWork
+from crmcore.storage.ports import (
+    Authorizer,
+    CommitErrorHook,
+    Layer,
+    Repository,
+    Store,
+    UnitOfWork,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -60,11 +67,10 @@ if TYPE_CHECKING:
 __all__ = ["Crm", "Session", "SessionRepository", "connect"]
 
 E = TypeVar("E", bound=Entity)
+S = TypeVar("S")
 
 #: a hook that checks and normalises a record before it is written; raises ValidationError
 Validator = Callable[[Entity], Entity]
-#: wraps a repository in one concern (guard, audit, encryption) for one session
-Layer = Callable[[Repository[Any], "Session"], Repository[Any]]
 
 
 def _check_keys_outlive_the_process(encryption: Encryption) -> None:
@@ -154,10 +160,13 @@ def connect(
     else:
         raise ConfigurationError(f"no storage adapter for URL {url!r}")
     built: list[Layer] = []
+    authorizer: Authorizer | None = None
     if policy is not None:
         from crmcore.policy import Guard
 
-        built.append(Guard(policy))
+        guard = Guard(policy)
+        built.append(guard)
+        authorizer = guard.authorize
     if audit:
         from crmcore.audit import AuditLayer
 
@@ -171,6 +180,7 @@ def connect(
         validators=hooks,
         layers=(*built, *layers, *inner),
         policy=policy,
+        authorizer=authorizer,
         machines=machines,
     )
 
@@ -203,8 +213,11 @@ class Crm:
         clock: the time source for stamps.
         validators: per entity type, a pre-write hook.
         layers: repository layers wrapped around the adapter, outermost first.
-        policy: the policy the guard layer enforces (also asked by use cases
-            for actions such as ``transition:<event>`` and ``merge``).
+        policy: the policy the guard layer enforces.
+        authorizer: decides actions that are more than a repository call
+            (``transition:<event>``, ``merge``) for use cases; ``connect(policy=)``
+            passes the policy's; by default the one of ``policy``, if any.
+            None allows everything.
         machines: per entity type, the lifecycle machine (a tenant's own
             opportunity stages...); the built-in machines otherwise.
     """
@@ -217,6 +230,7 @@ class Crm:
         validators: Mapping[type[Entity], Validator] | None = None,
         layers: Sequence[Layer] = (),
         policy: Policy | None = None,
+        authorizer: Authorizer | None = None,
         machines: Mapping[type[Entity], Machine] | None = None,
     ) -> None:
         self.store = store
@@ -224,10 +238,13 @@ class Crm:
         self.validators: dict[type[Entity], Validator] = dict(validators or {})
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.policy = policy
-        #: per entity type, the lifecycle machine that moves it (None: the built-in ones)
-        self.machines: dict[type[Entity], Machine] | None = (
-            dict(machines) if machines is not None else None
-        )
+        if authorizer is None and policy is not None:
+            from crmcore.policy import Guard
+
+            authorizer = Guard(policy).authorize
+        self.authorizer = authorizer
+        #: per entity type, the lifecycle machine that moves it (empty: the built-in ones)
+        self.machines: Mapping[type[Entity], Machine] = MappingProxyType(dict(machines or {}))
 
     def session(
         self,
@@ -246,9 +263,9 @@ class Crm:
             correlation_id: recorded in audit entries (a request id); one is made up if omitted.
             context: facts policy conditions may read (``context.hour``...).
         """
-        session = Session(self, principal or Principal.system_principal(), correlation_id)
-        session.context = dict(context or {})
-        return session
+        return Session(
+            self, principal or Principal.system_principal(), correlation_id, context or {}
+        )
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -314,44 +331,62 @@ class Session:
     merges = _Collection(MergeRecord)
     audit_entries = _Collection(AuditEntry)
 
-    def __init__(self, crm: Crm, principal: Principal, correlation_id: str | None) -> None:
+    def __init__(
+        self,
+        crm: Crm,
+        principal: Principal,
+        correlation_id: str | None,
+        context: Mapping[str, Any],
+    ) -> None:
         self.crm = crm
-        self.principal = principal
-        self.correlation_id = correlation_id or str(uuid.uuid4())
+        self._principal = principal
+        self._correlation_id = correlation_id or str(uuid.uuid4())
+        self._context: Mapping[str, Any] = MappingProxyType(dict(context))
         self._uow: UnitOfWork | None = None
         self._repos: dict[type[Entity], SessionRepository[Any]] = {}
-        #: callbacks run after a successful commit (caches, notifications)
-        self.after_commit: list[Callable[[], None]] = []
-        #: callbacks run just before commit, inside the unit of work (audit flush)
-        self.before_commit: list[Callable[[Session], None]] = []
-        #: callbacks run after a rollback (layers drop what they collected)
-        self.after_rollback: list[Callable[[], None]] = []
-        #: per-session state of the layers (the auditor, caches), by name
-        self.extensions: dict[str, Any] = {}
-        #: facts policy conditions may read (``context.hour``...)
-        self.context: dict[str, Any] = {}
+        self._before_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
+        self._commit_errors: list[CommitErrorHook] = []
+        self._extensions: dict[str, Any] = {}
+
+    # -- the unit-of-work context (crmcore.storage.ports.UnitOfWorkContext)
+
+    @property
+    def principal(self) -> Principal:
+        """Who acts in this session."""
+        return self._principal
 
     @property
     def tenant_id(self) -> str:
         """The tenant every read and write of this session is confined to."""
-        return self.principal.tenant_id
+        return self._principal.tenant_id
+
+    @property
+    def correlation_id(self) -> str:
+        """Recorded in audit entries (a request id); made up if the caller gave none."""
+        return self._correlation_id
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """Facts policy conditions may read (``context.hour``...)."""
+        return self._context
+
+    @property
+    def machines(self) -> Mapping[type[Entity], Machine]:
+        """Per entity type, the lifecycle machine configured for this CRM."""
+        return self.crm.machines
 
     def authorize(self, action: str, record: Entity) -> None:
-        """Raise PermissionDenied unless the policy lets the principal do ``action`` on ``record``.
+        """Raise PermissionDenied unless the CRM's policy lets the principal do ``action``.
 
         For use cases whose action is more than a repository call
         (``transition:<event>``, ``merge``); without a policy, or for the system
         principal, everything is allowed.
         """
-        policy = self.crm.policy
-        if policy is None or self.principal.system:
-            return
-        name = type(record).entity_name()
-        decision = policy.check(self.principal, action, record, name, self.context)
-        if not decision.allowed:
-            raise PermissionDenied(
-                action, name, id=record.id, reason=decision.reason, principal=self.principal.user_id
-            )
+        authorizer = self.crm.authorizer
+        if authorizer is not None and not self._principal.system:
+            authorizer(self._principal, action, record, self._context)
 
     def can(self, action: str, record: Entity) -> bool:
         """Whether :meth:`authorize` would let ``action`` on ``record`` through."""
@@ -372,47 +407,68 @@ class Session:
             raise ConfigurationError("the clock must return aware datetimes")
         return now.astimezone(_dt.timezone.utc)
 
-    @property
-    def unguarded_uow(self) -> UnitOfWork:
-        """The adapter's unit of work under this session, started on first use.
-
-        Its repositories bypass everything the session adds: tenant scope,
-        validation, policy, audit and encryption. It exists for trusted jobs
-        (key rotation, the audit layer itself); application code wants the
-        session's repositories (``s.customers``).
-        """
+    def _unit(self) -> UnitOfWork:
         if self._uow is None:
             self._uow = self.crm.store.begin()
         return self._uow
+
+    def inner(self, entity_type: type[E]) -> Repository[E]:
+        """The adapter's repository of ``entity_type``, below every layer of this session.
+
+        It bypasses tenant scope, validation, policy, audit and encryption;
+        layers use it for their bookkeeping and use cases for what they have
+        already authorised. Application code wants ``s.customers``.
+        """
+        return self._unit().repository(entity_type)
 
     def repo(self, entity_type: type[E]) -> SessionRepository[E]:
         """The layered repository of ``entity_type``."""
         repo = self._repos.get(entity_type)
         if repo is None:
-            inner: Repository[Any] = self.unguarded_uow.repository(entity_type)
+            inner: Repository[Any] = self.inner(entity_type)
             for layer in reversed(self.crm.layers):
                 inner = layer(inner, self)
             repo = self._repos[entity_type] = SessionRepository(inner, self)
         return cast(SessionRepository[E], repo)
+
+    def extension(self, name: str, factory: Callable[[], S]) -> S:
+        """Per-session state of a layer, made by ``factory`` on first use."""
+        if name not in self._extensions:
+            self._extensions[name] = factory()
+        return cast(S, self._extensions[name])
+
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` just before every commit, inside the unit of work."""
+        self._before_commit.append(hook)
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once, after the next successful commit."""
+        self._after_commit.append(hook)
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after every rollback."""
+        self._on_rollback.append(hook)
+
+    def on_commit_error(self, hook: CommitErrorHook) -> None:
+        """Let a layer translate an error its own writes cause at commit."""
+        self._commit_errors.append(hook)
 
     def commit(self) -> None:
         """Commit everything so far; the session stays usable for more work."""
         if self._uow is None:
             return
         try:
-            for hook in list(self.before_commit):
-                hook(self)
+            for hook in list(self._before_commit):
+                hook()
             self._uow.commit()
-        except AlreadyExists as exc:
-            if exc.entity != AuditEntry.__name__:
-                raise
-            self.rollback()
-            raise Conflict(
-                "AuditEntry",
-                exc.id,
-                reason="another session appended to the audit trail first; retry the unit of work",
-            ) from None
-        callbacks, self.after_commit = self.after_commit, []
+        except CrmError as exc:
+            for translate in self._commit_errors:
+                translated = translate(exc)
+                if translated is not None:
+                    self.rollback()
+                    raise translated from None
+            raise
+        callbacks, self._after_commit = self._after_commit, []
         for cb in callbacks:
             cb()
 
@@ -420,8 +476,8 @@ class Session:
         """Discard everything not yet committed."""
         if self._uow is not None:
             self._uow.rollback()
-        self.after_commit = []
-        for hook in list(self.after_rollback):
+        self._after_commit = []
+        for hook in list(self._on_rollback):
             hook()
 
     def close(self) -> None:

@@ -9,9 +9,10 @@ import pytest
 
 import crmcore
 from crmcore import Customer, Principal
-from crmcore.audit import GENESIS, AuditLayer, export, field_history, history, verify, verify_trail
+from crmcore.audit import GENESIS, AuditLayer, verify
 from crmcore.errors import Conflict, PermissionDenied
 from crmcore.model import AuditEntry
+from crmcore.services import export_trail, field_history, history, verify_trail
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_every_change_appends_a_chained_entry(audited: crmcore.Crm, alice: Princ
         assert entries[1].changes["first_name"] == {"from": "伟", "to": "伟伟"}
         # the protected field is recorded as changed, never with its value
         assert entries[1].changes["national_id"] == {"changed": True, "redacted": True}
-        assert "11010519491231002X" not in str(list(export(s)))
+        assert "11010519491231002X" not in str(list(export_trail(s)))
         changes = field_history(s, Customer, c.id, "first_name")
         assert [(ch.before, ch.after) for ch in changes] == [(None, "伟"), ("伟", "伟伟")]
         assert verify_trail(s).ok
@@ -134,8 +135,8 @@ def test_racing_sessions_cannot_fork_the_chain(audited: crmcore.Crm, alice: Prin
     s1, s2 = audited.session(alice), audited.session(alice)
     s1.customers.add(Customer(first_name="one"))
     s2.customers.add(Customer(first_name="two"))
-    for hook in s2.before_commit:  # s2 stages its entry at seq 1 ...
-        hook(s2)
+    for hook in s2._before_commit:  # s2 stages its entry at seq 1 ...
+        hook()
     s1.commit()  # ... but s1 commits seq 1 first
     with pytest.raises(Conflict):
         s2.commit()

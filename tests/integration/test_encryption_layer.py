@@ -14,18 +14,17 @@ from hypothesis import strategies as st
 
 import crmcore
 from crmcore import Customer, Principal
-from crmcore.audit import AuditLayer, history
+from crmcore.audit import AuditLayer
 from crmcore.crypto import (
     Encryption,
     Keyring,
     StaticKeyProvider,
     key_id_of,
-    reencrypt_all,
-    shred_subject,
 )
 from crmcore.crypto._layer import RECORD
 from crmcore.errors import DecryptionError, QueryError
 from crmcore.query import field, in_
+from crmcore.services import history, reencrypt_all, shred_subject
 
 
 def people() -> list[Customer]:
@@ -75,7 +74,7 @@ def seed(ecrm: crmcore.Crm, me: Principal) -> list[Customer]:
 def test_stored_rows_hold_no_plaintext(ecrm: crmcore.Crm, me: Principal) -> None:
     rows = seed(ecrm, me)
     with ecrm.session(me) as s:
-        raw = s.unguarded_uow.repository(Customer).get(rows[0].id)
+        raw = s.inner(Customer).get(rows[0].id)
     assert (raw.email, raw.phone, raw.national_id, raw.date_of_birth) == (None, None, None, None)
     blob = repr(raw.sealed) + repr(raw.search_keys)
     for secret in ("wei@example.cn", "13800138000", "11010519491231002X", "1949-12-31"):
@@ -140,7 +139,7 @@ def test_ciphertext_moved_to_another_record_or_field_fails(
 ) -> None:
     rows = seed(ecrm, me)
     with ecrm.session(me) as s:
-        raw = s.unguarded_uow.repository(Customer)
+        raw = s.inner(Customer)
         a, b = raw.get(rows[0].id), raw.get(rows[1].id)
         # one envelope holds every encrypted field; the other entries say which are set
         assert a.sealed.keys() == {RECORD, "email", "phone", "national_id", "date_of_birth"}
@@ -165,7 +164,7 @@ def test_ciphertext_moved_to_another_record_or_field_fails(
 def test_flipped_bit_fails(ecrm: crmcore.Crm, me: Principal) -> None:
     rows = seed(ecrm, me)
     with ecrm.session(me) as s:
-        raw = s.unguarded_uow.repository(Customer)
+        raw = s.inner(Customer)
         r = raw.get(rows[0].id)
         token = r.sealed[RECORD]
         mid = len(token) // 2
@@ -205,9 +204,9 @@ def test_shredding_erases_one_subject_only(
 ) -> None:
     rows = seed(ecrm, me)
     with ecrm.session(me) as s:
-        before = s.unguarded_uow.repository(Customer).get(rows[0].id)
+        before = s.inner(Customer).get(rows[0].id)
         assert shred_subject(s, enc, rows[0].id) == 1
-        raw = s.unguarded_uow.repository(Customer).get(rows[0].id)
+        raw = s.inner(Customer).get(rows[0].id)
         assert (raw.sealed, raw.search_keys) == ({}, frozenset())
     # a copy of the row taken before (a backup) can no longer be opened
     assert enc.unseal(before, enc.protection["Customer"]).email is None
@@ -366,7 +365,7 @@ def test_a_field_no_longer_declared_encrypted_still_reads_back(
         assert got.date_of_birth == dt.date(1949, 12, 31)  # from the old envelope
         s.customers.update(got)  # written again: the date now as plaintext
     with ecrm.session(me) as s:
-        raw = s.unguarded_uow.repository(Customer).get(rows[0].id)
+        raw = s.inner(Customer).get(rows[0].id)
         assert raw.date_of_birth == dt.date(1949, 12, 31)
         assert "date_of_birth" not in raw.sealed
         assert s.customers.get(rows[0].id).email == "wei@example.cn"
@@ -430,7 +429,7 @@ def test_index_rotation_reseals_customers_under_their_own_keys(
     keyring.retire_index(me.tenant_id, old_index)
     with ecrm.session(me) as s:
         assert [c.id for c in s.customers.find(email="wei@example.cn")] == [rows[0].id]
-        raw = s.unguarded_uow.repository(Customer).get(rows[0].id)
+        raw = s.inner(Customer).get(rows[0].id)
         assert Keyring.is_subject_key_id(key_id_of(raw.sealed[RECORD]))  # still shreddable
     with ecrm.session(me) as s:
         assert shred_subject(s, enc, rows[0].id) == 1

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 import crmcore
 from crmcore import Activity, ActivityType, Customer, Opportunity, Ticket
-from crmcore.dedupe._merge import Rule, Survivorship, merge, preview_merge, unmerge
+from crmcore.dedupe import SurvivorRule as Rule
+from crmcore.dedupe import Survivorship
 from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.model import Consent, ConsentStatus, Entity, to_data
+from crmcore.services import merge, preview_merge, unmerge
 from crmcore.testing.strategies import entity_of
 
 Factory = Callable[[], crmcore.Session]

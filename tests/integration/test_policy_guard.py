@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 import crmcore
 from crmcore import Customer, Principal
-from crmcore.audit import AuditLayer, export
+from crmcore.audit import AuditLayer
 from crmcore.errors import PermissionDenied, QueryError
 from crmcore.policy import Guard, Policy
 from crmcore.query import field
+from crmcore.services import export_trail
 
 POLICY = Policy.from_dict(
     {
@@ -154,7 +155,7 @@ def test_masked_fields_never_leak(guarded: crmcore.Crm, tenant: str) -> None:
         streamed = {c.id: c for c in s.customers.stream()}[rows[0].id]
         for c in (listed, streamed):
             assert (c.phone, c.national_id) == ("+86 138****8000", None)
-        text = repr(list(s.customers.find())) + repr(list(export(s)))
+        text = repr(list(s.customers.find())) + repr(list(export_trail(s)))
         assert "13800138000" not in text and "11010519491231002X" not in text
         with pytest.raises(QueryError) as err:
             s.customers.find(field("national_id") == "11010519491231002X")

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
 from crmcore.audit._chain import GENESIS, entry_hash
+from crmcore.errors import AlreadyExists, Conflict, CrmError
 from crmcore.model import AuditEntry, Entity, to_data
 from crmcore.query import eq
-from crmcore.storage.ports import ForwardingRepository, Repository
-
-if TYPE_CHECKING:
-    from crmcore.app import Session
+from crmcore.storage.ports import ForwardingRepository, Repository, UnitOfWorkContext
 
 __all__ = ["AuditLayer", "AuditingRepository", "Auditor"]
 
@@ -48,19 +46,20 @@ def _diff(
 
 
 class Auditor:
-    """Collects one session's changes and appends them to the tenant's chain at commit.
+    """Collects one unit of work's changes and appends them to the tenant's chain at commit.
 
     Args:
-        session: the session whose changes are recorded.
+        uow: the unit of work whose changes are recorded.
         redact: per entity name, fields recorded as changed but never with values.
     """
 
-    def __init__(self, session: Session, redact: Mapping[str, frozenset[str]]) -> None:
-        self._session = session
+    def __init__(self, uow: UnitOfWorkContext, redact: Mapping[str, frozenset[str]]) -> None:
+        self._uow = uow
         self._redact = redact
         self._pending: list[dict[str, Any]] = []
-        session.before_commit.append(self._flush)
-        session.after_rollback.append(self.discard)
+        uow.before_commit(self._flush)
+        uow.on_rollback(self.discard)
+        uow.on_commit_error(_lost_race)
 
     def record(
         self, action: str, entity: Entity, before: Entity | None, after: Entity | None
@@ -80,10 +79,11 @@ class Auditor:
         """Forget what was collected (the session rolled back)."""
         self._pending.clear()
 
-    def _flush(self, session: Session) -> None:
+    def _flush(self) -> None:
         if not self._pending:
             return
-        repo = session.unguarded_uow.repository(AuditEntry)
+        session = self._uow
+        repo = session.inner(AuditEntry)
         tenant = session.tenant_id
         head = repo.find(eq("tenant_id", tenant), order_by="-seq", limit=1)
         seq = head.items[0].seq if head.items else 0
@@ -112,6 +112,17 @@ class Auditor:
             entries.append(entry)
         repo.add_many(entries)
         self._pending.clear()
+
+
+def _lost_race(exc: CrmError) -> CrmError | None:
+    """Another unit appended the same chain position first: a Conflict the caller can retry."""
+    if isinstance(exc, AlreadyExists) and exc.entity == AuditEntry.__name__:
+        return Conflict(
+            "AuditEntry",
+            exc.id,
+            reason="another session appended to the audit trail first; retry the unit of work",
+        )
+    return None
 
 
 class AuditingRepository(ForwardingRepository[E], Generic[E]):
@@ -160,10 +171,8 @@ class AuditLayer:
 
     redact: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
 
-    def __call__(self, inner: Repository[Any], session: Session) -> Repository[Any]:
+    def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
         if inner.entity_type is AuditEntry:
             return inner  # the trail itself is append-only through the auditor
-        auditor = session.extensions.get("auditor")
-        if auditor is None:
-            auditor = session.extensions["auditor"] = Auditor(session, self.redact)
+        auditor = uow.extension("auditor", lambda: Auditor(uow, self.redact))
         return AuditingRepository(inner, auditor)

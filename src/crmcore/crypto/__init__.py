@@ -27,10 +27,7 @@ from crmcore.crypto._keys import (
 from crmcore.crypto._layer import (
     EncryptingRepository,
     Encryption,
-    ReencryptReport,
     default_normalizers,
-    reencrypt_all,
-    shred_subject,
 )
 from crmcore.crypto._protection import DEFAULT_PROTECTION, FieldProtection, Protection
 from crmcore.crypto._rotation import RotationProgress, rotate_all
@@ -56,7 +53,6 @@ __all__ = [
     "Keyring",
     "Normalizer",
     "Protection",
-    "ReencryptReport",
     "RotationProgress",
     "SqlKeyStore",
     "StaticKeyProvider",
@@ -65,9 +61,7 @@ __all__ = [
     "default_normalizers",
     "generate_root_key",
     "key_id_of",
-    "reencrypt_all",
     "rotate_all",
-    "shred_subject",
 ]
 
 

@@ -27,7 +27,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -66,18 +66,13 @@ from crmcore.query import (
     normalize_order,
     not_,
 )
-from crmcore.storage.ports import Repository
-
-if TYPE_CHECKING:
-    from crmcore.app import Session
+from crmcore.storage.ports import Repository, UnitOfWorkContext
 
 __all__ = [
+    "RECORD",
     "EncryptingRepository",
     "Encryption",
-    "ReencryptReport",
     "default_normalizers",
-    "reencrypt_all",
-    "shred_subject",
 ]
 
 E = TypeVar("E", bound=Entity)
@@ -160,12 +155,12 @@ class Encryption:
         """Per entity name, the fields the audit trail must not record in plaintext."""
         return {name: p.encrypted for name, p in self.protection.items()}
 
-    def __call__(self, inner: Repository[Any], session: Session) -> Repository[Any]:
+    def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
         spec = self.protection.get(inner.entity_type.entity_name())
         if spec is None or not spec.encrypted:
             return inner
         _check_optional(inner.entity_type, spec)
-        return EncryptingRepository(inner, self, spec, session.tenant_id)
+        return EncryptingRepository(inner, self, spec, uow.tenant_id)
 
     # -- the transformations, also used by re-encryption jobs
 
@@ -423,90 +418,3 @@ class EncryptingRepository(Repository[E], Generic[E]):
         rows = self._inner.stream(self.rewrite(where), order_by=order_by, batch_size=batch_size)
         while batch := list(itertools.islice(rows, batch_size)):
             yield from self._open_many(batch)
-
-
-@attrs.frozen
-class ReencryptReport:
-    """What a re-encryption pass did; ``last_id`` resumes an interrupted pass."""
-
-    entity: str
-    scanned: int
-    rewritten: int
-    last_id: uuid.UUID | None
-
-
-def reencrypt_all(
-    session: Session,
-    encryption: Encryption,
-    entity_type: type[Entity],
-    *,
-    batch_size: int = 500,
-    resume_after: uuid.UUID | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> ReencryptReport:
-    """Move every stored record of one type to the current data key and index key.
-
-    Each record is opened with whatever key sealed it and sealed again with the
-    tenant's newest keys (blind indexes included); a batch is committed at a
-    time, in id order, so an interrupted pass resumes from ``last_id`` with
-    ``resume_after``. Run it after ``Keyring.rotate`` (data keys) or after
-    rotating the blind-index key; afterwards the old keys can be retired.
-
-    Raises:
-        DecryptionError: a stored token cannot be opened (tampered or moved).
-        Conflict: a record changed while being rewritten (re-run to pick it up).
-    """
-    from crmcore.query import eq, gt
-
-    spec = encryption.protection.get(entity_type.entity_name())
-    name = entity_type.entity_name()
-    if spec is None or not spec.encrypted:
-        return ReencryptReport(name, 0, 0, resume_after)
-    raw = session.unguarded_uow.repository(entity_type)
-    scope = eq("tenant_id", session.tenant_id)
-    total = raw.count(scope)
-    scanned = rewritten = 0
-    last = resume_after
-    while True:
-        where = scope if last is None else all_of(scope, gt("id", last))
-        batch = raw.find(where, order_by="id", limit=batch_size)
-        if not batch.items:
-            break
-        stale = [r for r in batch.items if encryption.is_stale(r)]
-        if stale and encryption.keys_per_subject(entity_type):
-            # the batch's subject keys with one key-store lookup, not one per record
-            encryption.keyring.ensure_subject_keys(session.tenant_id, [r.id for r in stale])
-        for record in stale:
-            raw.update(encryption.seal(encryption.unseal(record, spec), spec))
-        rewritten += len(stale)
-        scanned += len(batch.items)
-        last = batch.items[-1].id
-        session.commit()
-        if progress:
-            progress(f"reencrypt {name}", scanned, total)
-    return ReencryptReport(name, scanned, rewritten, last)
-
-
-def shred_subject(session: Session, encryption: Encryption, customer_id: uuid.UUID) -> int:
-    """Erase one customer's encrypted fields for good (right to erasure).
-
-    Destroys the customer's subject key, so every copy of those ciphertexts,
-    old backups included, can no longer be opened; and drops the stored
-    tokens and blind indexes, so not even equality can be tested any more.
-    Other fields and other customers are untouched.
-
-    Returns:
-        How many keys were destroyed.
-
-    Raises:
-        NotFound: no such customer in this tenant.
-    """
-    raw = session.unguarded_uow.repository(Customer)
-    record = raw.get(customer_id)
-    if record.tenant_id != session.tenant_id:
-        from crmcore.errors import NotFound
-
-        raise NotFound("Customer", customer_id)
-    destroyed = encryption.keyring.shred(session.tenant_id, customer_id)
-    raw.update(replace_trusted(record, sealed={}, search_keys=frozenset()))
-    return destroyed

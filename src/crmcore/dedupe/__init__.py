@@ -4,7 +4,9 @@
 DataFrames and returns scored pairs with per-field explanations and clusters;
 :class:`Deduper` is the configurable (and trainable) pipeline behind it, and
 :class:`BlockingIndex` answers "who might this new record duplicate?" at entry
-time. :func:`merge` / :func:`unmerge` fold a cluster into one survivor and back.
+time. :func:`build_survivor` builds the record a cluster folds into (the use cases
+that store a merge and undo it are :func:`crmcore.services.merge` and
+:func:`crmcore.services.unmerge`).
 See ``docs/dedupe.md`` for the design.
 """
 
@@ -22,16 +24,6 @@ from crmcore.dedupe._blocking import (
 from crmcore.dedupe._cluster import Clusterer, average_linkage_clusters
 from crmcore.dedupe._compare import DEFAULT_COMPARISONS, MISSING, Comparison, compare_pairs
 from crmcore.dedupe._index import BlockingIndex
-from crmcore.dedupe._merge import (
-    DEFAULT_SURVIVORSHIP,
-    MergeResult,
-    Rule,
-    Survivorship,
-    UnmergeResult,
-    merge,
-    preview_merge,
-    unmerge,
-)
 from crmcore.dedupe._model import ComparisonParameters, ModelParameters, default_parameters
 from crmcore.dedupe._normalize import Column, DefaultNormalizer, Normalizer, Table
 from crmcore.dedupe._pipeline import Deduper, Estimator, LabelledPair, find_duplicates
@@ -43,8 +35,16 @@ from crmcore.dedupe._result import (
     MatchStatus,
     ScoredPair,
 )
+from crmcore.dedupe._survivorship import (
+    BOOKKEEPING,
+    DEFAULT_SURVIVORSHIP,
+    SurvivorRule,
+    Survivorship,
+    build_survivor,
+)
 
 __all__ = [
+    "BOOKKEEPING",
     "DEFAULT_COMPARISONS",
     "DEFAULT_RULES",
     "DEFAULT_SURVIVORSHIP",
@@ -68,22 +68,18 @@ __all__ = [
     "FieldSpec",
     "LabelledPair",
     "MatchStatus",
-    "MergeResult",
     "ModelParameters",
     "Normalizer",
     "OversizedBlock",
     "RawTable",
-    "Rule",
     "ScoredPair",
     "StandardBlocker",
+    "SurvivorRule",
     "Survivorship",
     "Table",
-    "UnmergeResult",
     "average_linkage_clusters",
+    "build_survivor",
     "compare_pairs",
     "default_parameters",
     "find_duplicates",
-    "merge",
-    "preview_merge",
-    "unmerge",
 ]

@@ -34,6 +34,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._principal import Principal
 from crmcore.model._registry import (
     COLLECTIONS,
     ENTITY_TYPES,
@@ -80,6 +81,7 @@ __all__ = [
     "OrderLine",
     "PersonName",
     "PhoneNumber",
+    "Principal",
     "Priority",
     "Product",
     "Segment",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from crmcore.policy._principal import Principal
+from crmcore.model import Principal
 
 if TYPE_CHECKING:
     from crmcore.policy._condition import Attr, C, Condition, ConditionError, P, R, parse_condition

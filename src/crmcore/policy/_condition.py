@@ -53,7 +53,7 @@ import attrs
 
 from crmcore import query as q
 from crmcore.errors import ConfigurationError
-from crmcore.policy._principal import Principal
+from crmcore.model import Principal
 from crmcore.policy._values import (
     COLLECTIONS,
     PLAIN_TYPES,

@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
 from crmcore.errors import PermissionDenied, QueryError
-from crmcore.model import Entity, replace_trusted
+from crmcore.model import Entity, Principal, replace_trusted
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
-from crmcore.policy._principal import Principal
 from crmcore.query import Filter, OrderSpec, Page, all_of, field_names, normalize_order
-from crmcore.storage.ports import Repository
-
-if TYPE_CHECKING:
-    from crmcore.app import Session
+from crmcore.storage.ports import Repository, UnitOfWorkContext
 
 __all__ = ["Guard", "GuardedRepository"]
 
@@ -45,14 +41,30 @@ _FULL = FieldLevel.READ.rank
 
 @attrs.frozen
 class Guard:
-    """The guard layer for ``connect(policy=...)``."""
+    """The guard layer for ``connect(policy=...)``, and the authoriser of use cases' actions."""
 
     policy: Policy
 
-    def __call__(self, inner: Repository[Any], session: Session) -> Repository[Any]:
-        if session.principal.system:
+    def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
+        if uow.principal.system:
             return inner
-        return GuardedRepository(inner, self.policy, session.principal, session.context)
+        return GuardedRepository(inner, self.policy, uow.principal, uow.context)
+
+    def authorize(
+        self, principal: Principal, action: str, record: Entity, context: Mapping[str, Any]
+    ) -> None:
+        """Raise PermissionDenied unless the policy grants ``action`` on ``record``.
+
+        The :data:`~crmcore.storage.ports.Authorizer` of a CRM with this policy:
+        use cases ask it for actions that are more than a repository call
+        (``transition:<event>``, ``merge``, ``shred``).
+        """
+        name = type(record).entity_name()
+        decision = self.policy.check(principal, action, record, name, context)
+        if not decision.allowed:
+            raise PermissionDenied(
+                action, name, id=record.id, reason=decision.reason, principal=principal.user_id
+            )
 
 
 class GuardedRepository(Repository[E], Generic[E]):

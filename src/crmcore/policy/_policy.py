@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcore import query as q
 from crmcore.errors import ConfigurationError
+from crmcore.model import Principal
 from crmcore.policy._condition import (
     Condition,
     ConditionError,
@@ -51,7 +52,6 @@ from crmcore.policy._fields import (
     parse_level,
 )
 from crmcore.policy._masks import MASKS
-from crmcore.policy._principal import Principal
 from crmcore.policy._rules import ACTIONS, Role, Rule, check_action
 from crmcore.policy._values import (
     PLAIN_TYPES,

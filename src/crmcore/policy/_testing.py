@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from crmcore.errors import ConfigurationError
-from crmcore.policy._principal import Principal
+from crmcore.model import Principal
 
 if TYPE_CHECKING:
     from crmcore.policy._policy import Policy

@@ -1,7 +1,28 @@
-"""Use cases over a session: lifecycle transitions with history, lead conversion."""
+"""Every use case that takes a unit of work: customers, sales, keys, audit.
+
+Each function's first argument is a
+:class:`~crmcore.storage.ports.UnitOfWorkContext` (a ``crm.session()`` is one);
+it goes through the same layers as any other caller, so tenant scope, the
+policy and the audit trail apply to use cases too.
+
+- customers: :func:`merge`, :func:`preview_merge`, :func:`unmerge`
+- sales: :func:`transition`, :func:`allowed_events`, :func:`convert_lead`,
+  :func:`time_in_stages`, :func:`stage_report`
+- keys: :func:`reencrypt_all`, :func:`shred_subject`
+- audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`
+"""
 
 from __future__ import annotations
 
+from crmcore.services._audit import FieldChange, export_trail, field_history, history, verify_trail
+from crmcore.services._customers import (
+    MergeResult,
+    UnmergeResult,
+    merge,
+    preview_merge,
+    unmerge,
+)
+from crmcore.services._keys import ReencryptReport, reencrypt_all, shred_subject
 from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
 from crmcore.services._transitions import (
     DEFAULT_MACHINES,
@@ -17,13 +38,26 @@ from crmcore.services._transitions import (
 __all__ = [
     "DEFAULT_MACHINES",
     "Conversion",
+    "FieldChange",
+    "MergeResult",
+    "ReencryptReport",
+    "UnmergeResult",
     "allowed_events",
     "atomic",
     "convert_lead",
     "exact_contact_match",
+    "export_trail",
+    "field_history",
+    "history",
     "machine_for",
+    "merge",
+    "preview_merge",
+    "reencrypt_all",
+    "shred_subject",
     "stage_report",
     "time_in_stages",
     "transition",
     "transition_history",
+    "unmerge",
+    "verify_trail",
 ]

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import attrs
 
 from crmcore.model import Account, ContactRole, Customer, Lead, Money, Opportunity
 from crmcore.query import Filter, any_of, eq
 from crmcore.services._transitions import atomic, transition
-
-if TYPE_CHECKING:
-    from crmcore.app import Session
+from crmcore.storage.ports import UnitOfWorkContext
 
 __all__ = ["Conversion", "convert_lead"]
 
 #: finds an existing customer for a lead (the dedupe service plugs in here)
-CustomerMatcher = Callable[["Session", Lead], "Customer | None"]
+CustomerMatcher = Callable[[UnitOfWorkContext, Lead], "Customer | None"]
 
 
 @attrs.frozen
@@ -33,7 +30,7 @@ class Conversion:
     reused_account: bool
 
 
-def exact_contact_match(session: Session, lead: Lead) -> Customer | None:
+def exact_contact_match(uow: UnitOfWorkContext, lead: Lead) -> Customer | None:
     """An existing customer with the lead's e-mail or phone (as stored, normalised on write)."""
     terms: list[Filter] = []
     if lead.email:
@@ -42,11 +39,11 @@ def exact_contact_match(session: Session, lead: Lead) -> Customer | None:
         terms.append(eq("phone", lead.phone))
     if not terms:
         return None
-    return session.customers.first(any_of(*terms), order_by="created_at")
+    return uow.repo(Customer).first(any_of(*terms), order_by="created_at")
 
 
 def convert_lead(
-    session: Session,
+    uow: UnitOfWorkContext,
     lead: Lead,
     *,
     opportunity: str | bool = False,
@@ -65,7 +62,7 @@ def convert_lead(
     it became.
 
     Args:
-        session: the unit of work; on any error it is rolled back whole.
+        uow: the unit of work; on any error it is rolled back whole.
         lead: the lead as last read (a stale version is a Conflict).
         opportunity: create an opportunity: ``True`` names it after the
             company, a string gives its name.
@@ -79,10 +76,10 @@ def convert_lead(
         InvalidTransition: the lead is not qualified.
         Conflict: the lead changed since it was read.
     """
-    with atomic(session):
-        current = session.leads.get(lead.id)
-        existing = match(session, current)
-        customer = existing or session.customers.add(
+    with atomic(uow):
+        current = uow.repo(Lead).get(lead.id)
+        existing = match(uow, current)
+        customer = existing or uow.repo(Customer).add(
             Customer(
                 first_name=current.first_name,
                 last_name=current.last_name,
@@ -99,10 +96,10 @@ def convert_lead(
         account = None
         reused_account = False
         if name:
-            account = session.accounts.first(name=name, order_by="created_at")
+            account = uow.repo(Account).first(name=name, order_by="created_at")
             reused_account = account is not None
             if account is None:
-                account = session.accounts.add(
+                account = uow.repo(Account).add(
                     Account(
                         name=name,
                         owner_id=current.owner_id,
@@ -110,8 +107,8 @@ def convert_lead(
                         source=current.source or "lead",
                     )
                 )
-            if not session.contact_roles.first(customer_id=customer.id, account_id=account.id):
-                session.contact_roles.add(
+            if not uow.repo(ContactRole).first(customer_id=customer.id, account_id=account.id):
+                uow.repo(ContactRole).add(
                     ContactRole(
                         customer_id=customer.id,
                         account_id=account.id,
@@ -122,7 +119,7 @@ def convert_lead(
         opp = None
         if opportunity:
             title = opportunity if isinstance(opportunity, str) else (name or customer.display_name)
-            opp = session.opportunities.add(
+            opp = uow.repo(Opportunity).add(
                 Opportunity(
                     name=title,
                     account_id=account.id if account else None,
@@ -141,7 +138,7 @@ def convert_lead(
             converted_customer_id=customer.id,
             converted_account_id=account.id if account else None,
             converted_opportunity_id=opp.id if opp else None,
-            converted_at=session.now(),
+            converted_at=uow.now(),
         )
-        converted = transition(session, linked, "convert", comment=comment)
+        converted = transition(uow, linked, "convert", comment=comment)
     return Conversion(converted, customer, account, opp, existing is not None, reused_account)

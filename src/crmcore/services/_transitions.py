@@ -1,4 +1,4 @@
-"""Firing lifecycle events on stored records, with history, inside a session.
+"""Firing lifecycle events on stored records, with history, inside a uow.
 
 The engine (:mod:`crmcore.lifecycle`) decides; this module persists: the
 changed record (with its version check) and a
@@ -12,7 +12,7 @@ import contextlib
 import datetime as _dt
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from crmcore.errors import ConfigurationError, Conflict, InvalidTransition
 from crmcore.lifecycle import (
@@ -38,9 +38,7 @@ from crmcore.model import (
     replace_trusted,
 )
 from crmcore.query import all_of, eq
-
-if TYPE_CHECKING:
-    from crmcore.app import Session
+from crmcore.storage.ports import UnitOfWorkContext
 
 __all__ = [
     "DEFAULT_MACHINES",
@@ -66,26 +64,26 @@ DEFAULT_MACHINES: Mapping[type[Entity], Machine] = {
 
 
 @contextlib.contextmanager
-def atomic(session: Session) -> Iterator[None]:
+def atomic(uow: UnitOfWorkContext) -> Iterator[None]:
     """All or nothing for a multi-step use case: on any error, roll the unit of work back.
 
-    The session has no savepoints, so the rollback discards everything not
-    yet committed in it; the session stays usable.
+    The uow has no savepoints, so the rollback discards everything not
+    yet committed in it; the uow stays usable.
     """
     try:
         yield
     except BaseException:
-        session.rollback()
+        uow.rollback()
         raise
 
 
-def machine_for(session: Session, entity_type: type[Entity]) -> Machine:
+def machine_for(uow: UnitOfWorkContext, entity_type: type[Entity]) -> Machine:
     """The machine configured for ``entity_type`` in this CRM.
 
     Raises:
         ConfigurationError: no machine moves that entity type.
     """
-    machines = session.crm.machines or DEFAULT_MACHINES
+    machines = uow.machines or DEFAULT_MACHINES
     try:
         return machines[entity_type]
     except KeyError:
@@ -93,15 +91,15 @@ def machine_for(session: Session, entity_type: type[Entity]) -> Machine:
 
 
 def _context(
-    session: Session, comment: str | None, extra: Mapping[str, Any] | None
+    uow: UnitOfWorkContext, comment: str | None, extra: Mapping[str, Any] | None
 ) -> TransitionContext:
     return TransitionContext(
-        actor=session.principal.user_id, now=session.now(), comment=comment, extra=extra or {}
+        actor=uow.principal.user_id, now=uow.now(), comment=comment, extra=extra or {}
     )
 
 
 def transition(
-    session: Session,
+    uow: UnitOfWorkContext,
     record: E,
     event: str,
     *,
@@ -112,7 +110,7 @@ def transition(
     """Fire ``event`` on a stored record and persist the result with its history.
 
     Args:
-        session: the unit of work.
+        uow: the unit of work.
         record: the record as the caller last read it, possibly with other
             field changes to store along with the transition; if another
             version is stored, the transition is refused.
@@ -132,7 +130,7 @@ def transition(
         PermissionDenied: the policy does not grant ``transition:<event>``.
     """
     entity_type = type(record)
-    repo = session.repo(entity_type)
+    repo = uow.repo(entity_type)
     current = repo.get(record.id)
     if current.version != record.version:
         raise Conflict(
@@ -141,10 +139,10 @@ def transition(
             expected_version=record.version,
             actual_version=current.version,
         )
-    session.authorize(f"transition:{event}", current)
-    m = machine or machine_for(session, entity_type)
+    uow.authorize(f"transition:{event}", current)
+    m = machine or machine_for(uow, entity_type)
     try:
-        result = m.fire(record, event, _context(session, comment, extra))
+        result = m.fire(record, event, _context(uow, comment, extra))
     except InvalidTransition as exc:
         raise InvalidTransition(
             exc.machine,
@@ -155,24 +153,24 @@ def transition(
             id=record.id,
             reason=exc.reason,
         ) from None
-    with atomic(session):
+    with atomic(uow):
         stored = repo.update(result.record)
-        _append_history(session, _history_row(entity_type, record.id, result.history))
+        _append_history(uow, _history_row(entity_type, record.id, result.history))
     return stored
 
 
-def _append_history(session: Session, row: TransitionRecord) -> None:
+def _append_history(uow: UnitOfWorkContext, row: TransitionRecord) -> None:
     """Write a history row as bookkeeping of an authorised transition.
 
     The transition itself passed the policy (``transition:<event>`` and the
     record's ``update``); its history row is written by the system, like an
     audit entry, so no principal needs ``create`` on TransitionRecord.
     """
-    now = session.now()
+    now = uow.now()
     stamped = replace_trusted(
-        row, tenant_id=session.tenant_id, created_at=now, updated_at=now, version=1
+        row, tenant_id=uow.tenant_id, created_at=now, updated_at=now, version=1
     )
-    session.unguarded_uow.repository(TransitionRecord).add(stamped)
+    uow.inner(TransitionRecord).add(stamped)
 
 
 def _history_row(
@@ -193,27 +191,27 @@ def _history_row(
 
 
 def allowed_events(
-    session: Session, record: Entity, *, machine: Machine | None = None
+    uow: UnitOfWorkContext, record: Entity, *, machine: Machine | None = None
 ) -> tuple[str, ...]:
-    """The events the session's principal could fire on ``record`` now.
+    """The events the uow's principal could fire on ``record`` now.
 
     Guards are evaluated; when the CRM has a policy, only events the principal
     holds ``transition:<event>`` permission for are listed.
     """
-    m = machine or machine_for(session, type(record))
+    m = machine or machine_for(uow, type(record))
 
     def can(event: str) -> bool:
-        return session.can(f"transition:{event}", record)
+        return uow.can(f"transition:{event}", record)
 
-    return tuple(m.allowed_events(record, _context(session, None, None), can=can))
+    return tuple(m.allowed_events(record, _context(uow, None, None), can=can))
 
 
 def transition_history(
-    session: Session, entity_type: type[Entity], record_id: uuid.UUID
+    uow: UnitOfWorkContext, entity_type: type[Entity], record_id: uuid.UUID
 ) -> list[TransitionRecord]:
     """A record's transitions, oldest first."""
     where = all_of(eq("entity", entity_type.entity_name()), eq("record_id", record_id))
-    return list(session.transitions.stream(where, order_by="at"))
+    return list(uow.repo(TransitionRecord).stream(where, order_by="at"))
 
 
 def _entries(rows: Sequence[TransitionRecord]) -> list[HistoryEntry]:
@@ -235,24 +233,24 @@ def _entries(rows: Sequence[TransitionRecord]) -> list[HistoryEntry]:
 
 
 def time_in_stages(
-    session: Session,
+    uow: UnitOfWorkContext,
     entity_type: type[Entity],
     record_id: uuid.UUID,
     *,
     now: _dt.datetime | None = None,
 ) -> dict[str, _dt.timedelta]:
     """How long one record spent in each state, from its history (up to ``now``)."""
-    rows = transition_history(session, entity_type, record_id)
-    return dict(time_in_stage(_entries(rows), now=now or session.now()))
+    rows = transition_history(uow, entity_type, record_id)
+    return dict(time_in_stage(_entries(rows), now=now or uow.now()))
 
 
 def stage_report(
-    session: Session, entity_type: type[Entity], *, now: _dt.datetime | None = None
+    uow: UnitOfWorkContext, entity_type: type[Entity], *, now: _dt.datetime | None = None
 ) -> Any:
     """Per state, how long records of ``entity_type`` stay there (mean, median...)."""
     where = eq("entity", entity_type.entity_name())
-    rows = list(session.transitions.stream(where, order_by="at"))
+    rows = list(uow.repo(TransitionRecord).stream(where, order_by="at"))
     by_record: dict[uuid.UUID, list[TransitionRecord]] = {}
     for r in rows:
         by_record.setdefault(r.record_id, []).append(r)
-    return stage_durations([_entries(v) for v in by_record.values()], now=now or session.now())
+    return stage_durations([_entries(v) for v in by_record.values()], now=now or uow.now())

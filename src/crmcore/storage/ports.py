@@ -2,22 +2,40 @@
 
 An adapter stores plain records: it knows the model and :mod:`crmcore.query`,
 nothing of tenants, policies or keys; the session's layers add those. Every
-adapter passes the same contract suite (``tests/contract``), so memory and SQL
-give the same answers to the same calls.
+adapter passes the same contract suite (:mod:`crmcore.testing.contract`), so
+memory and SQL give the same answers to the same calls.
+
+:class:`UnitOfWorkContext` is what the layers (policy guard, audit,
+encryption) and the use cases (:mod:`crmcore.services`) see of a unit of work:
+who acts in which tenant, the clock, commit hooks and the repositories. The
+facade's ``Session`` implements it; nothing below the facade imports the facade.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import uuid
-from collections.abc import Iterable, Iterator
-from typing import Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from crmcore.model import Entity
+from crmcore.errors import CrmError
+from crmcore.model import Entity, Principal
 from crmcore.query import Filter, OrderSpec, Page
 
-__all__ = ["ForwardingRepository", "Repository", "Store", "UnitOfWork"]
+__all__ = [
+    "Authorizer",
+    "CommitErrorHook",
+    "ForwardingRepository",
+    "Layer",
+    "Repository",
+    "ScopedRepository",
+    "Store",
+    "UnitOfWork",
+    "UnitOfWorkContext",
+]
 
 E = TypeVar("E", bound=Entity)
+S = TypeVar("S")
 
 
 @runtime_checkable
@@ -188,3 +206,184 @@ class ForwardingRepository(Repository[E]):
         self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
     ) -> Iterator[E]:
         return self._inner.stream(where, order_by=order_by, batch_size=batch_size)
+
+
+class ScopedRepository(Protocol[E]):
+    """The repository a unit of work hands out: one tenant's records, soft deletes, equalities.
+
+    What an application holds as ``session.customers``: every read is confined
+    to the unit's tenant and hides soft-deleted records unless asked; writes
+    are stamped (tenant, times, version) and validated.
+    """
+
+    entity_type: type[E]
+
+    def add(self, entity: E) -> E:
+        """Store a new record and return it as stored."""
+        ...
+
+    def add_many(self, entities: Iterable[E]) -> list[E]:
+        """Store many new records; if any is invalid, none is written."""
+        ...
+
+    def update(self, entity: E) -> E:
+        """Store a changed record; its ``version`` must be the stored one."""
+        ...
+
+    def delete(
+        self, id: uuid.UUID, *, hard: bool = False, expected_version: int | None = None
+    ) -> None:
+        """Delete a record: soft by default, for good with ``hard``."""
+        ...
+
+    def restore(self, id: uuid.UUID) -> E:
+        """Undo a soft delete."""
+        ...
+
+    def get(self, id: uuid.UUID | str, *, include_deleted: bool = False) -> E:
+        """The record with that id (NotFound outside the tenant or soft-deleted)."""
+        ...
+
+    def get_many(self, ids: Iterable[uuid.UUID], *, include_deleted: bool = False) -> list[E]:
+        """The records among ``ids`` that exist in the tenant, in the order asked."""
+        ...
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+        include_deleted: bool = False,
+        **equals: Any,
+    ) -> Page[E]:
+        """One page of records matching a filter and/or ``field=value`` equalities."""
+        ...
+
+    def first(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, **equals: Any
+    ) -> E | None:
+        """The first matching record, or None."""
+        ...
+
+    def count(
+        self, where: Filter | None = None, *, include_deleted: bool = False, **equals: Any
+    ) -> int:
+        """How many records match."""
+        ...
+
+    def stream(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        batch_size: int = 1000,
+        include_deleted: bool = False,
+        **equals: Any,
+    ) -> Iterator[E]:
+        """Every matching record, fetched ``batch_size`` at a time."""
+        ...
+
+
+#: decides whether a principal may do an action on a record; raises PermissionDenied if not
+Authorizer = Callable[[Principal, str, Entity, Mapping[str, Any]], None]
+#: turns an error raised at commit into the error the caller should see (or None: keep it)
+CommitErrorHook = Callable[[CrmError], "CrmError | None"]
+
+
+class UnitOfWorkContext(Protocol):
+    """One unit of work as the layers and use cases see it (the facade's Session is one).
+
+    Everything a concern needs and nothing more: who acts in which tenant,
+    the clock, a correlation id, hooks around commit, and the repositories,
+    either layered (what an application sees) or the adapter's own below
+    every layer (an explicit bypass for bookkeeping written by a layer or a
+    use case that has already been authorised).
+    """
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant every read and write of this unit is confined to."""
+        ...
+
+    @property
+    def principal(self) -> Principal:
+        """Who acts."""
+        ...
+
+    @property
+    def correlation_id(self) -> str:
+        """An id tying this unit's audit entries and events to one request or job."""
+        ...
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """Facts policy conditions may read (``context.hour``...)."""
+        ...
+
+    @property
+    def machines(self) -> Mapping[type[Entity], Any]:
+        """Per entity type, the lifecycle machine configured for it (empty: the built-in ones)."""
+        ...
+
+    def now(self) -> _dt.datetime:
+        """The current aware UTC time from the configured clock."""
+        ...
+
+    def repo(self, entity_type: type[E]) -> ScopedRepository[E]:
+        """The layered repository of ``entity_type`` (tenant scope, policy, audit, encryption)."""
+        ...
+
+    def inner(self, entity_type: type[E]) -> Repository[E]:
+        """The adapter's repository of ``entity_type``, below every layer.
+
+        It bypasses tenant scope, validation, policy, audit and encryption:
+        for a layer's own bookkeeping and for use cases writing what they
+        have already authorised (history rows, journals).
+        """
+        ...
+
+    def authorize(self, action: str, record: Entity) -> None:
+        """Raise PermissionDenied unless the principal may do ``action`` on ``record``.
+
+        For actions that are more than a repository call
+        (``transition:<event>``, ``merge``, ``shred``); the policy decides.
+        """
+        ...
+
+    def can(self, action: str, record: Entity) -> bool:
+        """Whether :meth:`authorize` would let ``action`` on ``record`` through."""
+        ...
+
+    def extension(self, name: str, factory: Callable[[], S]) -> S:
+        """Per-unit state of a layer (an auditor, a cache), made by ``factory`` on first use."""
+        ...
+
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` just before the unit commits, inside it (its writes commit with it)."""
+        ...
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once after the next successful commit."""
+        ...
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after every rollback (drop what a layer collected)."""
+        ...
+
+    def on_commit_error(self, hook: CommitErrorHook) -> None:
+        """Let a layer translate an error its own writes cause at commit."""
+        ...
+
+    def commit(self) -> None:
+        """Commit everything so far; the unit stays usable."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard everything not yet committed."""
+        ...
+
+
+#: wraps a repository in one concern (guard, audit, encryption) for one unit of work
+Layer = Callable[[Repository[Any], UnitOfWorkContext], Repository[Any]]

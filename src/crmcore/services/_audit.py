@@ -1,31 +1,31 @@
-"""Reading the audit trail: a record's history, a field's history, export, verification."""
+"""Audit use cases: a record's history, a field's history, export and verification of the trail."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from crmcore.audit._chain import VerifyReport, verify
+from crmcore.audit import VerifyReport, verify
 from crmcore.model import AuditEntry, Entity, to_data
 from crmcore.query import all_of, eq
+from crmcore.storage.ports import UnitOfWorkContext
 
-if TYPE_CHECKING:
-    from crmcore.app import Session
-
-__all__ = ["FieldChange", "export", "field_history", "history", "verify_trail"]
+__all__ = ["FieldChange", "export_trail", "field_history", "history", "verify_trail"]
 
 
 def _entity_name(entity: type[Entity] | str) -> str:
     return entity if isinstance(entity, str) else entity.entity_name()
 
 
-def history(session: Session, entity: type[Entity] | str, record_id: uuid.UUID) -> list[AuditEntry]:
+def history(
+    uow: UnitOfWorkContext, entity: type[Entity] | str, record_id: uuid.UUID
+) -> list[AuditEntry]:
     """Every audit entry of one record, oldest first."""
     where = all_of(eq("entity", _entity_name(entity)), eq("record_id", record_id))
-    return list(session.audit_entries.stream(where, order_by="seq"))
+    return list(uow.repo(AuditEntry).stream(where, order_by="seq"))
 
 
 @attrs.frozen
@@ -42,11 +42,11 @@ class FieldChange:
 
 
 def field_history(
-    session: Session, entity: type[Entity] | str, record_id: uuid.UUID, field: str
+    uow: UnitOfWorkContext, entity: type[Entity] | str, record_id: uuid.UUID, field: str
 ) -> list[FieldChange]:
     """How one field of one record changed over time, oldest first."""
     out = []
-    for entry in history(session, entity, record_id):
+    for entry in history(uow, entity, record_id):
         change = entry.changes.get(field)
         if change is None:
             continue
@@ -65,12 +65,12 @@ def field_history(
     return out
 
 
-def export(session: Session, *, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+def export_trail(uow: UnitOfWorkContext, *, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
     """The session tenant's whole trail as plain data, in order, streamed."""
-    for entry in session.audit_entries.stream(order_by="seq", batch_size=batch_size):
+    for entry in uow.repo(AuditEntry).stream(order_by="seq", batch_size=batch_size):
         yield to_data(entry)
 
 
-def verify_trail(session: Session, *, batch_size: int = 1000) -> VerifyReport:
+def verify_trail(uow: UnitOfWorkContext, *, batch_size: int = 1000) -> VerifyReport:
     """Verify the session tenant's hash chain (streamed; nothing is loaded whole)."""
-    return verify(session.audit_entries.stream(order_by="seq", batch_size=batch_size))
+    return verify(uow.repo(AuditEntry).stream(order_by="seq", batch_size=batch_size))

@@ -1,4 +1,4 @@
-"""Who is acting: the principal a session runs as."""
+"""Who is acting: the principal a unit of work runs as (policies grant it permissions)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,103 @@
+"""Key use cases: move stored records to the current keys, and erase one person by key.
+
+Both take a unit of work and the CRM's :class:`~crmcore.crypto.Encryption`;
+they rewrite stored envelopes below the layers (the values do not change).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import attrs
+
+from crmcore.crypto import Encryption
+from crmcore.errors import NotFound
+from crmcore.model import Customer, Entity, replace_trusted
+from crmcore.query import all_of, eq, gt
+from crmcore.storage.ports import UnitOfWorkContext
+
+__all__ = ["ReencryptReport", "reencrypt_all", "shred_subject"]
+
+
+@attrs.frozen
+class ReencryptReport:
+    """What a re-encryption pass did; ``last_id`` resumes an interrupted pass."""
+
+    entity: str
+    scanned: int
+    rewritten: int
+    last_id: uuid.UUID | None
+
+
+def reencrypt_all(
+    uow: UnitOfWorkContext,
+    encryption: Encryption,
+    entity_type: type[Entity],
+    *,
+    batch_size: int = 500,
+    resume_after: uuid.UUID | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ReencryptReport:
+    """Move every stored record of one type to the current data key and index key.
+
+    Each record is opened with whatever key sealed it and sealed again with the
+    tenant's newest keys (blind indexes included); a batch is committed at a
+    time, in id order, so an interrupted pass resumes from ``last_id`` with
+    ``resume_after``. Run it after ``Keyring.rotate`` (data keys) or after
+    rotating the blind-index key; afterwards the old keys can be retired.
+
+    Raises:
+        DecryptionError: a stored token cannot be opened (tampered or moved).
+        Conflict: a record changed while being rewritten (re-run to pick it up).
+    """
+    spec = encryption.protection.get(entity_type.entity_name())
+    name = entity_type.entity_name()
+    if spec is None or not spec.encrypted:
+        return ReencryptReport(name, 0, 0, resume_after)
+    raw = uow.inner(entity_type)
+    scope = eq("tenant_id", uow.tenant_id)
+    total = raw.count(scope)
+    scanned = rewritten = 0
+    last = resume_after
+    while True:
+        where = scope if last is None else all_of(scope, gt("id", last))
+        batch = raw.find(where, order_by="id", limit=batch_size)
+        if not batch.items:
+            break
+        stale = [r for r in batch.items if encryption.is_stale(r)]
+        if stale and encryption.keys_per_subject(entity_type):
+            # the batch's subject keys with one key-store lookup, not one per record
+            encryption.keyring.ensure_subject_keys(uow.tenant_id, [r.id for r in stale])
+        for record in stale:
+            raw.update(encryption.seal(encryption.unseal(record, spec), spec))
+        rewritten += len(stale)
+        scanned += len(batch.items)
+        last = batch.items[-1].id
+        uow.commit()
+        if progress:
+            progress(f"reencrypt {name}", scanned, total)
+    return ReencryptReport(name, scanned, rewritten, last)
+
+
+def shred_subject(uow: UnitOfWorkContext, encryption: Encryption, customer_id: uuid.UUID) -> int:
+    """Erase one customer's encrypted fields for good (right to erasure).
+
+    Destroys the customer's subject key, so every copy of those ciphertexts,
+    old backups included, can no longer be opened; and drops the stored
+    tokens and blind indexes, so not even equality can be tested any more.
+    Other fields and other customers are untouched.
+
+    Returns:
+        How many keys were destroyed.
+
+    Raises:
+        NotFound: no such customer in this tenant.
+    """
+    raw = uow.inner(Customer)
+    record = raw.get(customer_id)
+    if record.tenant_id != uow.tenant_id:
+        raise NotFound("Customer", customer_id)
+    destroyed = encryption.keyring.shred(uow.tenant_id, customer_id)
+    raw.update(replace_trusted(record, sealed={}, search_keys=frozenset()))
+    return destroyed
