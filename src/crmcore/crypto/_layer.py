@@ -79,6 +79,8 @@ E = TypeVar("E", bound=Entity)
 RECORD = "*"
 """The key of the record envelope in ``sealed``."""
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_OPENED_MAX = 1000
+"""Plaintexts an encrypting repository remembers for the stored records it opened."""
 _SUBJECT_BATCH = 1000
 """Records whose subject keys are made with one key-store write (kept under the key cache)."""
 
@@ -289,12 +291,23 @@ class EncryptingRepository(Repository[E], Generic[E]):
         self.entity_type = inner.entity_type
         self._name = self.entity_type.entity_name()
         self._subject_keys = encryption.keys_per_subject(self.entity_type)
+        # stored record -> its plaintext, for records this unit of work opened: the
+        # adapter's identity map hands back the same stored object, so the layers
+        # above reading it again (guard, audit, session) cost no decryption
+        self._opened: dict[uuid.UUID, tuple[E, E]] = {}
 
     def _seal(self, record: E) -> E:
         return self._enc.seal(record, self._spec)
 
     def _open(self, record: E) -> E:
-        return self._enc.unseal(record, self._spec)
+        hit = self._opened.get(record.id)
+        if hit is not None and hit[0] is record:
+            return hit[1]
+        plain = self._enc.unseal(record, self._spec)
+        if len(self._opened) >= _OPENED_MAX:
+            self._opened.clear()
+        self._opened[record.id] = (record, plain)
+        return plain
 
     def _open_many(self, records: Sequence[E]) -> list[E]:
         """Unseal a page of records, unwrapping the keys they need with one key-store lookup."""
@@ -308,7 +321,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
                     except EnvelopeError:
                         pass  # opening it reports the error, naming the record
             self._enc.keyring.preload(self._tenant, headers)
-        return [self._enc.unseal(r, self._spec) for r in records]
+        return [self._open(r) for r in records]
 
     # -- filters
 

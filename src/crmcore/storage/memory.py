@@ -164,6 +164,10 @@ class MemoryStore:
         return f"MemoryStore({self.url!r}, {counts})"
 
 
+#: records a unit of work's identity map holds per type before it starts afresh
+_SEEN_MAX = 10_000
+
+
 class MemoryUnitOfWork(UnitOfWork):
     """Staged writes plus the versions they expect; applied atomically at commit."""
 
@@ -174,6 +178,9 @@ class MemoryUnitOfWork(UnitOfWork):
         # (type, id) -> version the committed row must have at commit; None: must not exist
         self._expect: dict[tuple[type[Entity], uuid.UUID], int | None] = {}
         self._repos: dict[type[Entity], MemoryRepository[Any]] = {}
+        # the identity map: per type, the committed records this unit has read, by id
+        # (answered again without a lookup until commit or rollback)
+        self._seen: dict[type[Entity], dict[uuid.UUID, Entity]] = {}
         self._closed = False
 
     def repository(self, entity_type: type[E]) -> MemoryRepository[E]:
@@ -208,11 +215,13 @@ class MemoryUnitOfWork(UnitOfWork):
                         table.put(row)
         self._staged.clear()
         self._expect.clear()
+        self._seen.clear()
 
     def rollback(self) -> None:
-        """Forget every staged write."""
+        """Forget every staged write, and what this unit has read."""
         self._staged.clear()
         self._expect.clear()
+        self._seen.clear()
 
     def close(self) -> None:
         """Roll back anything uncommitted."""
@@ -226,7 +235,19 @@ class MemoryUnitOfWork(UnitOfWork):
         if staged is not None and id in staged:
             row = staged[id]
             return None if row is _DELETED else cast(Entity, row)
-        return self._store._table(etype).rows.get(id.int)
+        seen = self._seen.get(etype)
+        if seen is not None:
+            known = seen.get(id)
+            if known is not None:
+                return known
+        row = self._store._table(etype).rows.get(id.int)
+        if row is not None:
+            if seen is None:
+                seen = self._seen[etype] = {}
+            elif len(seen) >= _SEEN_MAX:
+                seen.clear()
+            seen[id] = row
+        return cast("Entity | None", row)
 
     def _stage(self, etype: type[Entity], id: uuid.UUID, row: Any, expect: int | None) -> None:
         key = (etype, id)

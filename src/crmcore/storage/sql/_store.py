@@ -389,6 +389,10 @@ class SqlUnitOfWork(UnitOfWork):
         self._conn: sa.Connection | None = None
         self._repos: dict[type[Entity], SqlRepository[Any]] = {}
         self._known: dict[type[Entity], dict[uuid.UUID, Entity]] = {}
+        # the identity map: per type, the committed records this unit has read, by id;
+        # get/get_many/update answer from it until commit or rollback (the version
+        # check stays at commit)
+        self._seen: dict[type[Entity], dict[uuid.UUID, Entity]] = {}
         # per type, keyed by id.int: the staged entity (or _Gone), and the version the
         # stored row must still have at commit (None: the id must be new)
         self._staged: dict[type[Entity], dict[int, Any]] = {}
@@ -470,6 +474,14 @@ class SqlUnitOfWork(UnitOfWork):
         self._staged.clear()
         self._expect.clear()
         self._prepared.clear()
+        self._seen.clear()
+
+    def seen(self, etype: type[Entity]) -> dict[uuid.UUID, Entity]:
+        """The identity map of one type: records read by this unit, by id."""
+        seen = self._seen.get(etype)
+        if seen is None:
+            seen = self._seen[etype] = {}
+        return seen
 
     def connection(self) -> sa.Connection:
         """This unit's connection (taken from the pool on first use)."""
@@ -503,13 +515,24 @@ class SqlUnitOfWork(UnitOfWork):
                 self._reading = 0
                 conn.rollback()
 
-    def remember(self, etype: type[Entity], entities: Iterable[Entity]) -> None:
-        """Keep the stored state of records (to skip rewriting unchanged child rows)."""
+    def remember(
+        self, etype: type[Entity], entities: Iterable[Entity], *, read: bool = False
+    ) -> None:
+        """Keep the stored state of records (to skip rewriting unchanged child rows).
+
+        With ``read``, they were just read from the database: the identity map
+        answers them from now on until commit or rollback.
+        """
         known = self._known.setdefault(etype, {})
         if len(known) > _KNOWN_MAX:
             known.clear()
+        seen = self.seen(etype) if read else None
+        if seen is not None and len(seen) > _KNOWN_MAX:
+            seen.clear()
         for e in entities:
             known[e.id] = e
+            if seen is not None:
+                seen[e.id] = e
 
     def known(self, etype: type[Entity], id: uuid.UUID, version: int) -> Entity | None:
         """The stored state of a record at ``version``, if this unit of work saw it."""
@@ -709,6 +732,9 @@ class SqlRepository(Repository[E], Generic[E]):
         row = self._uow.staged(self.entity_type).get(id.int)
         if row is not None:
             return None if type(row) is _Gone else cast(int, row.version)
+        known = self._uow.seen(self.entity_type).get(id)
+        if known is not None:
+            return known.version
         with guard(self._name, id), self._uow.reading() as conn:
             return self._ops.version(conn, id)
 
@@ -727,18 +753,23 @@ class SqlRepository(Repository[E], Generic[E]):
         """The visible records among ``ids``, in the order asked."""
         wanted = list(ids)
         staged = self._uow.staged(self.entity_type)
+        seen = self._uow.seen(self.entity_type)
         out: dict[uuid.UUID, Any] = {}
         missing = []
         for i in wanted:
             row = staged.get(i.int) if staged else None
             if row is None:
-                missing.append(i)
+                row = seen.get(i)
+                if row is None:
+                    missing.append(i)
+                else:
+                    out[i] = row
             elif type(row) is not _Gone:
                 out[i] = row
         if missing:
             with guard(self._name), self._uow.reading() as conn:
                 loaded = self._ops.get_rows(conn, list(dict.fromkeys(missing)))
-            self._uow.remember(self.entity_type, loaded.values())
+            self._uow.remember(self.entity_type, loaded.values(), read=True)
             out.update(loaded)
         return [cast(E, out[i]) for i in wanted if i in out]
 
@@ -768,7 +799,10 @@ class SqlRepository(Repository[E], Generic[E]):
                 with self._uow.reading() as conn:
                     rows = self._ops.load(conn, conn.execute(stmt).all())
         if len(rows) <= _KNOWN_MAX:
-            self._uow.remember(self.entity_type, rows)
+            staged_ids = staged or {}
+            self._uow.remember(
+                self.entity_type, [r for r in rows if r.id.int not in staged_ids], read=True
+            )
         more = limit is not None and len(rows) > limit
         items = rows[:limit] if limit is not None else rows
         next_cursor = (
