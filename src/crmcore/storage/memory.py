@@ -247,7 +247,7 @@ class MemoryUnitOfWork(UnitOfWork):
             elif len(seen) >= _SEEN_MAX:
                 seen.clear()
             seen[id] = row
-        return cast("Entity | None", row)
+        return row
 
     def _stage(self, etype: type[Entity], id: uuid.UUID, row: Any, expect: int | None) -> None:
         key = (etype, id)
