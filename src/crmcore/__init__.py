@@ -11,7 +11,7 @@ Start with :func:`connect`::
 from __future__ import annotations
 
 from crmcore import errors, query
-from crmcore._version import __version__
+from crmcore._lazy import lazy_exports
 from crmcore.app import Crm, Session, connect
 from crmcore.errors import (
     AlreadyExists,
@@ -38,6 +38,7 @@ from crmcore.model import (
     Opportunity,
     Order,
     OrderLine,
+    Principal,
     Priority,
     Product,
     Segment,
@@ -45,8 +46,38 @@ from crmcore.model import (
     SurveyResponse,
     Ticket,
 )
-from crmcore.policy import Principal
 from crmcore.query import field
+
+# Subpackages are attributes (``crmcore.dedupe.find_duplicates``) loaded on first
+# use, and the version is read from the installed package's metadata on first use,
+# so ``import crmcore`` stays light.
+_SUBPACKAGES = (
+    "audit",
+    "crypto",
+    "dedupe",
+    "lifecycle",
+    "model",
+    "policy",
+    "services",
+    "storage",
+    "testing",
+    "validation",
+)
+_lazy_getattr, __dir__ = lazy_exports(__name__, dict.fromkeys(_SUBPACKAGES))
+
+
+def __getattr__(name: str) -> object:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("crmcore")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            from crmcore._version import __version__ as found
+        globals()["__version__"] = found
+        return found
+    return _lazy_getattr(name)
+
 
 __all__ = [
     "Account",

@@ -43,6 +43,7 @@ from crmcore.model import (
     Ticket,
     TransitionRecord,
     replace_trusted,
+    stamp_new,
     utcnow,
 )
 from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, where
@@ -552,9 +553,7 @@ class SessionRepository(Generic[E]):
                 reason=f"record belongs to tenant {entity.tenant_id!r}, session to {tenant!r}",
                 principal=self._session.principal.user_id,
             )
-        stamped = replace_trusted(
-            entity, tenant_id=tenant, created_at=now, updated_at=now, version=1
-        )
+        stamped = stamp_new(entity, tenant_id=tenant, now=now)
         return cast(E, self._validate(stamped)) if self._validate else stamped
 
     def add(self, entity: E) -> E:

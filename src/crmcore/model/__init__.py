@@ -43,6 +43,7 @@ from crmcore.model._registry import (
     references_to,
 )
 from crmcore.model._serialize import from_data, make_converter, to_data
+from crmcore.model._stamp import stamp_new
 from crmcore.model._values import (
     Address,
     EmailAddress,
@@ -97,6 +98,7 @@ __all__ = [
     "new_id",
     "references_to",
     "replace_trusted",
+    "stamp_new",
     "to_data",
     "utcnow",
 ]

@@ -35,7 +35,7 @@ from crmcore.model import (
     Opportunity,
     Ticket,
     TransitionRecord,
-    replace_trusted,
+    stamp_new,
 )
 from crmcore.query import all_of, eq
 from crmcore.storage.ports import UnitOfWorkContext
@@ -167,9 +167,7 @@ def _append_history(uow: UnitOfWorkContext, row: TransitionRecord) -> None:
     audit entry, so no principal needs ``create`` on TransitionRecord.
     """
     now = uow.now()
-    stamped = replace_trusted(
-        row, tenant_id=uow.tenant_id, created_at=now, updated_at=now, version=1
-    )
+    stamped = stamp_new(row, tenant_id=uow.tenant_id, now=now)
     uow.inner(TransitionRecord).add(stamped)
 
 
