@@ -35,11 +35,18 @@ from sqlalchemy.engine import Engine
 
 from crmcore.crypto._keys import KeyPurpose, WrappedKey
 from crmcore.errors import ConfigurationError, StorageError
-from crmcore.storage.sql._dialect import SqliteBackend, backend_for
-from crmcore.storage.sql._errors import driver_code, is_conflict, is_unique_violation
-from crmcore.storage.sql._schema import MYSQL_TABLE_OPTIONS
-from crmcore.storage.sql._store import _chunks, _create_engine
-from crmcore.storage.sql._types import Str, UtcDateTime
+from crmcore.storage.sql.toolkit import (
+    MYSQL_TABLE_OPTIONS,
+    SqliteBackend,
+    Str,
+    UtcDateTime,
+    backend_for,
+    chunks,
+    create_engine,
+    driver_code,
+    is_conflict,
+    is_unique_violation,
+)
 
 __all__ = ["SqlKeyStore"]
 
@@ -213,7 +220,7 @@ class SqlKeyStore:
             self._owns_engine = False
         else:
             # hide_parameters: SQLAlchemy's errors and logs would show the wrapped keys
-            engine = _create_engine(url_or_engine, None, None, False, {"hide_parameters": True})
+            engine = create_engine(url_or_engine, None, None, False, {"hide_parameters": True})
             self._owns_engine = True
         self._engine = engine
         #: the database URL, password hidden
@@ -387,7 +394,7 @@ class SqlKeyStore:
         stmt = sa.insert(self._table)
 
         def insert(conn: sa.Connection) -> None:
-            for chunk in _chunks(rows, _BATCH):
+            for chunk in chunks(rows, _BATCH):
                 conn.execute(stmt, list(chunk))
 
         try:
@@ -438,7 +445,7 @@ class SqlKeyStore:
 
         def read(conn: sa.Connection) -> dict[str, WrappedKey]:
             found: dict[str, WrappedKey] = {}
-            for chunk in _chunks(ids, _IDS):
+            for chunk in chunks(ids, _IDS):
                 stmt = sa.select(t).where(t.c.tenant == tenant, t.c.key_id.in_(chunk))
                 for row in conn.execute(stmt):
                     found[row.key_id] = _record(row)
@@ -488,7 +495,7 @@ class SqlKeyStore:
 
         def read(conn: sa.Connection) -> dict[str, list[WrappedKey]]:
             found: dict[str, list[WrappedKey]] = {}
-            for chunk in _chunks(subjects, _IDS):
+            for chunk in chunks(subjects, _IDS):
                 stmt = (
                     sa.select(t)
                     .where(

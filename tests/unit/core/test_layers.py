@@ -123,3 +123,34 @@ def test_the_checker_catches_upward_sideways_and_hidden_imports(tmp_path: Path) 
         "crmcore.model (layer 1) imports crmcore.app (crmcore.app, layer 4)",
         "crmcore.model (layer 1) imports crmcore.services (crmcore.services, layer 3)",
     ]
+
+
+def private_reaches(src: Path) -> list[str]:
+    """Imports of another package's private modules: ``crmcore.x._y`` from outside ``x``."""
+    bad = []
+    for path in sorted(src.rglob("*.py")):
+        me = module_name(path, src)
+        for line, target in imports_of(path, src):
+            parts = target.split(".")
+            private = next((i for i, p in enumerate(parts) if p.startswith("_")), None)
+            if private is None or private < 2:  # crmcore._lazy and friends are shared helpers
+                continue
+            package = ".".join(parts[:private])
+            if me != package and not me.startswith(package + "."):
+                bad.append(f"{path.relative_to(src.parent)}:{line}: {me} imports {target}")
+    return bad
+
+
+def test_no_package_reaches_into_another_packages_private_modules() -> None:
+    assert private_reaches(SRC) == []
+
+
+def test_the_private_check_catches_a_reach(tmp_path: Path) -> None:
+    src = tmp_path / "crmcore"
+    (src / "crypto").mkdir(parents=True)
+    (src / "crypto" / "_store.py").write_text(
+        "from crmcore.storage.sql._store import _chunks\nfrom crmcore.crypto._keys import K\n"
+    )
+    assert [v.split(": ", 1)[1] for v in private_reaches(src)] == [
+        "crmcore.crypto._store imports crmcore.storage.sql._store"
+    ]
