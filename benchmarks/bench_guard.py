@@ -16,7 +16,7 @@ import time
 
 import crmcore
 from crmcore import Customer, Principal
-from crmcore.policy import Guard, Policy
+from crmcore.policy import Policy, PolicyGuard
 
 POLICY = Policy.from_dict(
     {
@@ -58,7 +58,7 @@ def main() -> None:
             Customer(first_name=f"c{i}", team_id="east", owner_id="u1", phone=f"+86138{i:08d}")
             for i in range(args.rows)
         )
-    guarded = crmcore.Crm(plain.store, layers=[Guard(POLICY)], policy=POLICY)
+    guarded = crmcore.Crm(plain.store, layers=[PolicyGuard(POLICY)], policy=POLICY)
     rep = Principal(user_id="u1", tenant_id="acme", roles={"rep"}, teams={"east"})
 
     def unguarded_find() -> None:

@@ -163,9 +163,9 @@ def connect(
     built: list[Layer] = []
     authorizer: Authorizer | None = None
     if policy is not None:
-        from crmcore.policy import Guard
+        from crmcore.policy import PolicyGuard
 
-        guard = Guard(policy)
+        guard = PolicyGuard(policy)
         built.append(guard)
         authorizer = guard.authorize
     if audit:
@@ -240,9 +240,9 @@ class Crm:
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.policy = policy
         if authorizer is None and policy is not None:
-            from crmcore.policy import Guard
+            from crmcore.policy import PolicyGuard
 
-            authorizer = Guard(policy).authorize
+            authorizer = PolicyGuard(policy).authorize
         self.authorizer = authorizer
         #: per entity type, the lifecycle machine that moves it (empty: the built-in ones)
         self.machines: Mapping[type[Entity], Machine] = MappingProxyType(dict(machines or {}))

@@ -13,7 +13,7 @@ import crmcore
 from crmcore import Customer, Principal
 from crmcore.audit import AuditLayer
 from crmcore.errors import PermissionDenied, QueryError
-from crmcore.policy import Guard, Policy
+from crmcore.policy import Policy, PolicyGuard
 from crmcore.query import field
 from crmcore.services import export_trail
 
@@ -84,7 +84,7 @@ POLICY = Policy.from_dict(
 
 @pytest.fixture
 def guarded(crm: crmcore.Crm) -> crmcore.Crm:
-    return crmcore.Crm(crm.store, layers=[Guard(POLICY), AuditLayer()], policy=POLICY)
+    return crmcore.Crm(crm.store, layers=[PolicyGuard(POLICY), AuditLayer()], policy=POLICY)
 
 
 def who(tenant: str, user: str, *roles: str, teams: tuple[str, ...] = ()) -> Principal:

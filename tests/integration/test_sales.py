@@ -257,7 +257,7 @@ def test_a_tenant_configured_machine_replaces_the_built_in_one(
 
 
 def test_allowed_events_respect_the_policy(crm: crmcore.Crm, tenant: str) -> None:
-    from crmcore.policy import Guard, Policy
+    from crmcore.policy import Policy, PolicyGuard
 
     policy = Policy.from_dict(
         {
@@ -277,7 +277,7 @@ def test_allowed_events_respect_the_policy(crm: crmcore.Crm, tenant: str) -> Non
             ]
         }
     )
-    guarded = crmcore.Crm(crm.store, layers=[Guard(policy)], policy=policy)
+    guarded = crmcore.Crm(crm.store, layers=[PolicyGuard(policy)], policy=policy)
     rep = Principal(user_id="rep", tenant_id=tenant, roles={"rep"})
     with guarded.session(rep) as s:
         lead = s.leads.add(Lead(first_name="A"))

@@ -7,9 +7,10 @@ See docs/encryption.md for the formats, the key hierarchy and the trade-offs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from crmcore.crypto._blind import BlindIndexer, Normalizer
+from crmcore._lazy import lazy_exports
+from crmcore.crypto._blind import BlindIndexer
 from crmcore.crypto._cipher import FieldCipher, Token, key_id_of
 from crmcore.crypto._envelope import TEXT_PREFIX, FieldValue
 from crmcore.crypto._keys import (
@@ -51,7 +52,6 @@ __all__ = [
     "KeyPurpose",
     "KeyStore",
     "Keyring",
-    "Normalizer",
     "Protection",
     "RotationProgress",
     "SqlKeyStore",
@@ -65,14 +65,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import :class:`SqlKeyStore` on first use (it needs SQLAlchemy; the rest does not)."""
-    if name == "SqlKeyStore":
-        from crmcore.crypto._sqlstore import SqlKeyStore
-
-        return SqlKeyStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# SqlKeyStore needs SQLAlchemy; the rest of the package does not
+__getattr__, __dir__ = lazy_exports(__name__, {"SqlKeyStore": "crmcore.crypto._sqlstore"})

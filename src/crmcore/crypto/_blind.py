@@ -11,16 +11,18 @@ merge distinct indexes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from crmcore.crypto._envelope import UnsupportedValue, encode_value, length_prefixed
 from crmcore.crypto._keys import Keyring, _tenant_text
 from crmcore.errors import ConfigurationError, ValidationError
 
-__all__ = ["BlindIndexer", "Normalizer"]
+if TYPE_CHECKING:
+    from crmcore.validation import Normalizer
 
-Normalizer = Callable[[Any], Any]
+__all__ = ["BlindIndexer"]
+
 """Turns a raw value into its canonical form (``normalize_email``...); ``None`` means no value."""
 
 DEFAULT_SIZE: Final = 16

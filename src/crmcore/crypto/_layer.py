@@ -44,7 +44,7 @@ from crmcore.errors import (
     QueryError,
     SchemaError,
 )
-from crmcore.model import Customer, Entity, field_names, replace_trusted
+from crmcore.model import Customer, Entity, fields_of, replace_trusted
 from crmcore.query import (
     And,
     Compare,
@@ -229,7 +229,7 @@ class Encryption:
                 ) from exc.__cause__
             values = dict.fromkeys(spec.encrypted)  # the subject's key was shredded: erased
         model: type = entity_type
-        unknown = values.keys() - field_names(model)
+        unknown = values.keys() - fields_of(model)
         if unknown:
             raise SchemaError(
                 f"{entity_type.entity_name()} {record.id}: the encrypted envelope holds "

@@ -25,7 +25,7 @@ from crmcore.dedupe._cluster import Clusterer, average_linkage_clusters
 from crmcore.dedupe._compare import DEFAULT_COMPARISONS, MISSING, Comparison, compare_pairs
 from crmcore.dedupe._index import BlockingIndex
 from crmcore.dedupe._model import ComparisonParameters, ModelParameters, default_parameters
-from crmcore.dedupe._normalize import Column, DefaultNormalizer, Normalizer, Table
+from crmcore.dedupe._normalize import Column, DefaultNormalizer, RecordNormalizer, Table
 from crmcore.dedupe._pipeline import Deduper, Estimator, LabelledPair, find_duplicates
 from crmcore.dedupe._records import LOGICAL_FIELDS, FieldSpec, RawTable
 from crmcore.dedupe._result import (
@@ -69,9 +69,9 @@ __all__ = [
     "LabelledPair",
     "MatchStatus",
     "ModelParameters",
-    "Normalizer",
     "OversizedBlock",
     "RawTable",
+    "RecordNormalizer",
     "ScoredPair",
     "StandardBlocker",
     "SurvivorRule",

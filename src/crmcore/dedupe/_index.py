@@ -20,7 +20,7 @@ import numpy.typing as npt
 from crmcore.dedupe._blocking import DEFAULT_RULES, BlockingRule, record_keys
 from crmcore.dedupe._compare import DEFAULT_COMPARISONS, MISSING, Comparison, compare_pairs
 from crmcore.dedupe._model import ModelParameters, default_parameters, probability, score_pairs
-from crmcore.dedupe._normalize import DefaultNormalizer, Normalizer, build_table
+from crmcore.dedupe._normalize import DefaultNormalizer, RecordNormalizer, build_table
 from crmcore.dedupe._records import FieldSpec, RawTable, read_records
 from crmcore.dedupe._result import FieldComparison, MatchStatus, ScoredPair
 from crmcore.dedupe._run import normalize_chunks, paused_gc
@@ -56,7 +56,7 @@ class BlockingIndex:
         fields: Mapping[str, FieldSpec | None] | None = None,
         id_field: str = "id",
         region: str = "CN",
-        normalizer: Normalizer | None = None,
+        normalizer: RecordNormalizer | None = None,
         rules: Sequence[BlockingRule] | None = None,
         comparisons: Sequence[Comparison] | None = None,
         threshold: float = 0.9,

@@ -28,7 +28,7 @@ __all__ = [
     "COLUMNS",
     "Column",
     "DefaultNormalizer",
-    "Normalizer",
+    "RecordNormalizer",
     "Table",
     "build_table",
 ]
@@ -52,7 +52,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-class Normalizer(Protocol):
+class RecordNormalizer(Protocol):
     """The normalise stage: raw columns in, normalised string columns out.
 
     It must be a pure function of each record's own values (a record normalises
@@ -353,7 +353,7 @@ class DefaultNormalizer:
         return self._memo.setdefault(name, {})
 
     def __call__(self, raw: RawTable) -> dict[str, list[str | None]]:
-        """Normalise every record of ``raw`` (see :class:`Normalizer`)."""
+        """Normalise every record of ``raw`` (see :class:`RecordNormalizer`)."""
         from crmcore import validation as v
 
         n = raw.n

@@ -36,7 +36,7 @@ from crmcore.dedupe._model import (
     tf_reference,
     train_parameters,
 )
-from crmcore.dedupe._normalize import DefaultNormalizer, Normalizer, Table, build_table
+from crmcore.dedupe._normalize import DefaultNormalizer, RecordNormalizer, Table, build_table
 from crmcore.dedupe._records import FieldSpec, RawTable, read_records
 from crmcore.dedupe._result import (
     Cluster,
@@ -125,7 +125,7 @@ class Deduper:
     region: str = "CN"
     threshold: float = DEFAULT_THRESHOLD
     possible_threshold: float = DEFAULT_POSSIBLE
-    normalizer: Normalizer | None = None
+    normalizer: RecordNormalizer | None = None
     blocker: Blocker | None = None
     comparisons: Sequence[Comparison] | None = None
     clusterer: Clusterer | None = None
@@ -148,7 +148,7 @@ class Deduper:
 
     # ------------------------------------------------------------------ stages
 
-    def _normalizer(self) -> Normalizer:
+    def _normalizer(self) -> RecordNormalizer:
         return self.normalizer or DefaultNormalizer(region=self.region)
 
     def _blocker(self) -> Blocker:
@@ -563,7 +563,7 @@ def find_duplicates(
     workers: int = 1,
     parameters: ModelParameters | None = None,
     labelled_pairs: Iterable[LabelledPair] | None = None,
-    normalizer: Normalizer | None = None,
+    normalizer: RecordNormalizer | None = None,
     blocker: Blocker | None = None,
     comparisons: Sequence[Comparison] | None = None,
     clusterer: Clusterer | None = None,

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.dedupe._compare import Comparison, compare_pairs
-from crmcore.dedupe._normalize import Normalizer, Table
+from crmcore.dedupe._normalize import RecordNormalizer, Table
 from crmcore.dedupe._records import RawTable
 from crmcore.errors import ConfigurationError
 
@@ -115,18 +115,18 @@ def _slice_raw(raw: RawTable, start: int, stop: int) -> RawTable:
     )
 
 
-def _init_normalize(normalizer: Normalizer) -> None:
+def _init_normalize(normalizer: RecordNormalizer) -> None:
     _STATE["normalizer"] = normalizer
 
 
 def _normalize_chunk(raw: RawTable) -> dict[str, list[str | None]]:
-    normalizer: Normalizer = _STATE["normalizer"]
+    normalizer: RecordNormalizer = _STATE["normalizer"]
     return normalizer(raw)
 
 
 def normalize_chunks(
     raw: RawTable,
-    normalizer: Normalizer,
+    normalizer: RecordNormalizer,
     *,
     workers: int,
     progress: ProgressFn | None,

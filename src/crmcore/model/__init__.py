@@ -6,7 +6,7 @@ storage library.
 
 from __future__ import annotations
 
-from crmcore.model._base import Entity, field_names, new_id, replace_trusted, utcnow
+from crmcore.model._base import Entity, fields_of, new_id, replace_trusted, utcnow
 from crmcore.model._entities import (
     Account,
     Activity,
@@ -92,7 +92,7 @@ __all__ = [
     "TransitionRecord",
     "collection_of",
     "entity_type",
-    "field_names",
+    "fields_of",
     "from_data",
     "is_cjk",
     "make_converter",

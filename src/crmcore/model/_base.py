@@ -15,7 +15,7 @@ import attrs
 
 from crmcore.errors import FieldError, ValidationError
 
-__all__ = ["Entity", "field_names", "new_id", "replace_trusted", "utcnow"]
+__all__ = ["Entity", "fields_of", "new_id", "replace_trusted", "utcnow"]
 
 T = TypeVar("T")
 _lock = threading.Lock()
@@ -92,7 +92,7 @@ def _slot_names(cls: type) -> frozenset[str]:
     return frozenset(a.name for a in attrs.fields(cls))
 
 
-def field_names(cls: type) -> frozenset[str]:
+def fields_of(cls: type) -> frozenset[str]:
     """The names of an attrs entity's (or value object's) fields (computed once per class)."""
     return _slot_names(cls)
 

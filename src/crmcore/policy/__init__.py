@@ -19,16 +19,16 @@ expected decisions checked by :func:`run_policy_tests`. See ``docs/policy.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from crmcore._lazy import lazy_exports
 from crmcore.model import Principal
 
 if TYPE_CHECKING:
     from crmcore.policy._condition import Attr, C, Condition, ConditionError, P, R, parse_condition
     from crmcore.policy._decision import Decision, Grant
-    from crmcore.policy._fields import FieldAccess, FieldLevel, FieldRule
-    from crmcore.policy._guard import Guard, GuardedRepository
+    from crmcore.policy._fields import FieldAccess, FieldLevel, FieldLevelRule
+    from crmcore.policy._guard import GuardedRepository, PolicyGuard
     from crmcore.policy._masks import mask_email, mask_full, mask_partial, mask_phone
     from crmcore.policy._policy import Policy, PolicyBuilder
     from crmcore.policy._rules import ACTIONS, Role, Rule
@@ -45,9 +45,9 @@ _LAZY = {
     "Decision": "crmcore.policy._decision",
     "FieldAccess": "crmcore.policy._fields",
     "FieldLevel": "crmcore.policy._fields",
-    "FieldRule": "crmcore.policy._fields",
+    "FieldLevelRule": "crmcore.policy._fields",
     "Grant": "crmcore.policy._decision",
-    "Guard": "crmcore.policy._guard",
+    "PolicyGuard": "crmcore.policy._guard",
     "GuardedRepository": "crmcore.policy._guard",
     "P": "crmcore.policy._condition",
     "Policy": "crmcore.policy._policy",
@@ -66,13 +66,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'crmcore.policy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
@@ -84,13 +78,13 @@ __all__ = [
     "Decision",
     "FieldAccess",
     "FieldLevel",
-    "FieldRule",
+    "FieldLevelRule",
     "Grant",
-    "Guard",
     "GuardedRepository",
     "P",
     "Policy",
     "PolicyBuilder",
+    "PolicyGuard",
     "PolicyTestReport",
     "PolicyTestResult",
     "Principal",

@@ -47,7 +47,7 @@ from typing import Any
 
 from crmcore.errors import ConfigurationError
 from crmcore.policy._condition import ConditionError
-from crmcore.policy._fields import FieldRule
+from crmcore.policy._fields import FieldLevelRule
 from crmcore.policy._policy import Policy
 from crmcore.policy._rules import Role, Rule
 
@@ -195,7 +195,7 @@ def _rule(i: int, data: object) -> Rule:
         raise ConfigurationError(f"{where}: {exc}") from None
 
 
-def _field_rule(i: int, data: object) -> FieldRule:
+def _field_rule(i: int, data: object) -> FieldLevelRule:
     spec = _mapping(data, f"field_rules[{i}]")
     name = spec.get("name")
     where = f"field_rules[{i}]" + (f" ({name!r})" if name else "")
@@ -203,7 +203,7 @@ def _field_rule(i: int, data: object) -> FieldRule:
     if "fields" not in spec:
         raise ConfigurationError(f"{where}: missing 'fields'")
     try:
-        return FieldRule(
+        return FieldLevelRule(
             roles=_one_of(spec, "roles", "role", where, "*"),
             entities=_one_of(spec, "entities", "entity", where, "*"),
             fields=_mapping(spec["fields"], f"{where}.fields"),

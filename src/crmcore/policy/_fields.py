@@ -1,8 +1,8 @@
 """Field-level security: which fields of an entity a role may read, see masked, or write.
 
-A :class:`FieldRule` gives roles a level per field of some entity types::
+A :class:`FieldLevelRule` gives roles a level per field of some entity types::
 
-    FieldRule(roles="support", entities="Customer",
+    FieldLevelRule(roles="support", entities="Customer",
               fields={"phone": "masked:phone", "email": "masked:email",
                       "national_id": "hidden", "notes": "write", "*": "read"})
 
@@ -41,7 +41,7 @@ from crmcore.errors import ConfigurationError, PermissionDenied
 from crmcore.model import replace_trusted
 from crmcore.policy._rules import names
 
-__all__ = ["FieldAccess", "FieldLevel", "FieldRule", "parse_level"]
+__all__ = ["FieldAccess", "FieldLevel", "FieldLevelRule", "parse_level"]
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ def parse_level(spec: object, where: str, maskers: Collection[str]) -> tuple[str
 
 
 @attrs.frozen(init=False)
-class FieldRule:
+class FieldLevelRule:
     """Field levels for some roles on some entity types.
 
     Args:
@@ -382,7 +382,7 @@ FULL_ACCESS_LEVEL = FieldLevel.WRITE
 
 def compile_field_access(
     entity: str,
-    rules: Iterable[FieldRule],
+    rules: Iterable[FieldLevelRule],
     roles: frozenset[str],
     expanded: frozenset[str],
     maskers: Mapping[str, Callable[[str], str]],

@@ -30,7 +30,7 @@ from crmcore.policy._policy import Policy
 from crmcore.query import Filter, OrderSpec, Page, all_of, field_names, normalize_order
 from crmcore.storage.ports import Repository, UnitOfWorkContext
 
-__all__ = ["Guard", "GuardedRepository"]
+__all__ = ["GuardedRepository", "PolicyGuard"]
 
 E = TypeVar("E", bound=Entity)
 _BOOKKEEPING = frozenset(
@@ -40,7 +40,7 @@ _FULL = FieldLevel.READ.rank
 
 
 @attrs.frozen
-class Guard:
+class PolicyGuard:
     """The guard layer for ``connect(policy=...)``, and the authoriser of use cases' actions."""
 
     policy: Policy

@@ -47,7 +47,7 @@ from crmcore.policy._decision import Decision, Grant, Outcome, make_decision
 from crmcore.policy._fields import (
     FieldAccess,
     FieldLevel,
-    FieldRule,
+    FieldLevelRule,
     compile_field_access,
     parse_level,
 )
@@ -294,7 +294,7 @@ class Policy:
         roles: the roles and their inheritance. When given, every role a rule
             names must be declared (typos are refused); when ``None``, the roles
             named by the rules are declared implicitly, without inheritance.
-        field_rules: field-level security (see :class:`FieldRule`).
+        field_rules: field-level security (see :class:`FieldLevelRule`).
         masks: extra maskers by name, usable as ``masked:<name>``.
         tests: expected decisions (see :func:`run_policy_tests`) kept with the
             policy for :meth:`run_tests`.
@@ -333,7 +333,7 @@ class Policy:
         rules: Iterable[Rule] = (),
         *,
         roles: Iterable[Role] | None = None,
-        field_rules: Iterable[FieldRule] = (),
+        field_rules: Iterable[FieldLevelRule] = (),
         masks: Mapping[str, Callable[[str], str]] | None = None,
         tests: Iterable[Mapping[str, Any]] = (),
         sensitive_fields: Iterable[str] = (),
@@ -346,8 +346,8 @@ class Policy:
             if not isinstance(r, Rule):
                 raise ConfigurationError(f"not a Rule: {r!r}")
         for fr in field_list:
-            if not isinstance(fr, FieldRule):
-                raise ConfigurationError(f"not a FieldRule: {fr!r}")
+            if not isinstance(fr, FieldLevelRule):
+                raise ConfigurationError(f"not a FieldLevelRule: {fr!r}")
         self._rules = self._name_rules(rule_list)
         self._field_rules = tuple(field_list)
         self._roles = self._declare_roles(roles, self._rules, self._field_rules)
@@ -397,7 +397,9 @@ class Policy:
 
     @staticmethod
     def _declare_roles(
-        roles: Iterable[Role] | None, rules: tuple[Rule, ...], field_rules: tuple[FieldRule, ...]
+        roles: Iterable[Role] | None,
+        rules: tuple[Rule, ...],
+        field_rules: tuple[FieldLevelRule, ...],
     ) -> dict[str, Role]:
         used = {n for r in rules for n in r.roles if n != "*"}
         used |= {n for fr in field_rules for n in fr.roles if n != "*"}
@@ -584,7 +586,7 @@ class Policy:
         return tuple(self._roles.values())
 
     @property
-    def field_rules(self) -> tuple[FieldRule, ...]:
+    def field_rules(self) -> tuple[FieldLevelRule, ...]:
         """The field-level rules."""
         return self._field_rules
 
@@ -998,7 +1000,7 @@ class PolicyBuilder:
     def __init__(self) -> None:
         self._roles: list[Role] = []
         self._rules: list[Rule] = []
-        self._fields: list[FieldRule] = []
+        self._fields: list[FieldLevelRule] = []
         self._masks: dict[str, Callable[[str], str]] = {}
         self._tests: list[Mapping[str, Any]] = []
         self._sensitive: list[str] = []
@@ -1076,7 +1078,7 @@ class PolicyBuilder:
         Use ``all="read"`` for the ``"*"`` entry (every field not named).
         """
         spec = {("*" if k == "all" else k): v for k, v in levels.items()}
-        self._fields.append(FieldRule(roles=roles, entities=entities, fields=spec, name=name))
+        self._fields.append(FieldLevelRule(roles=roles, entities=entities, fields=spec, name=name))
         return self
 
     def masker(self, name: str, fn: Callable[[str], str]) -> PolicyBuilder:

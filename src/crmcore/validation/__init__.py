@@ -57,6 +57,7 @@ from crmcore.validation._quality import (
 )
 from crmcore.validation._rules import (
     FieldRule,
+    Normalizer,
     RecordRule,
     RequireAny,
     RuleSet,
@@ -79,6 +80,7 @@ __all__ = [
     "IdentifierRegistry",
     "NameScript",
     "NationalIdInfo",
+    "Normalizer",
     "PersonNameParts",
     "PhoneInfo",
     "PhoneKind",

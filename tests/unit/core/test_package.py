@@ -44,3 +44,20 @@ def test_version_comes_from_the_installed_metadata() -> None:
 
     assert importlib.metadata.version("crmcore") == crmcore.__version__
     assert "__version__" in crmcore.__all__
+
+
+def test_no_public_name_means_two_things() -> None:
+    import importlib
+
+    import crmcore
+
+    owners: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for name in ("errors", "query", "storage.ports", *crmcore._SUBPACKAGES):
+        module = importlib.import_module(f"crmcore.{name}")
+        for export in getattr(module, "__all__", ()):
+            value = getattr(module, export)
+            seen = owners.setdefault(export, (name, value))
+            if seen[1] is not value:
+                clashes.append(f"{export}: crmcore.{seen[0]} and crmcore.{name}")
+    assert clashes == []

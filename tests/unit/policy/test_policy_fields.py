@@ -8,7 +8,7 @@ import pytest
 from crmcore.errors import ConfigurationError, PermissionDenied
 from crmcore.policy import (
     FieldLevel,
-    FieldRule,
+    FieldLevelRule,
     Policy,
     Principal,
     Role,
@@ -92,7 +92,7 @@ def field_policy() -> Policy:
         [Rule.allow("read-all", roles="*", actions="*")],
         roles=[Role("support"), Role("sales_rep"), Role("manager", "sales_rep"), Role("auditor")],
         field_rules=[
-            FieldRule(
+            FieldLevelRule(
                 roles="support",
                 entities="Customer",
                 fields={
@@ -105,13 +105,15 @@ def field_policy() -> Policy:
                     "*": "read",
                 },
             ),
-            FieldRule(
+            FieldLevelRule(
                 roles="sales_rep",
                 entities="Customer",
                 fields={"national_id": "masked", "phone": "write"},
             ),
-            FieldRule(roles="manager", entities="Customer", fields={"national_id": "read"}),
-            FieldRule(roles="auditor", entities="*", fields={"national_id": "deny", "*": "read"}),
+            FieldLevelRule(roles="manager", entities="Customer", fields={"national_id": "read"}),
+            FieldLevelRule(
+                roles="auditor", entities="*", fields={"national_id": "deny", "*": "read"}
+            ),
         ],
         masks={"last4": lambda s: "*" * (len(s) - 4) + s[-4:]},
     )
@@ -184,7 +186,7 @@ def test_masked_uses_named_masker() -> None:
     policy = Policy(
         [],
         field_rules=[
-            FieldRule(roles="r", entities="Customer", fields={"national_id": "masked:last4"})
+            FieldLevelRule(roles="r", entities="Customer", fields={"national_id": "masked:last4"})
         ],
         masks={"last4": lambda s: "*" * (len(s) - 4) + s[-4:]},
     )
@@ -207,7 +209,8 @@ def test_check_write_names_the_field() -> None:
     with pytest.raises(PermissionDenied, match="field 'custom' is read"):
         POLICY.check_write_fields(SUPPORT, "Customer", ["custom"])
     editor = Policy(
-        [], field_rules=[FieldRule(roles="r", fields={"custom": "write", "custom.score": "read"})]
+        [],
+        field_rules=[FieldLevelRule(roles="r", fields={"custom": "write", "custom.score": "read"})],
     )
     p = Principal(user_id="e", tenant_id="t1", roles="r")
     editor.check_write_fields(p, "Customer", ["custom.tier"])
@@ -224,10 +227,12 @@ def test_system_principal_has_full_field_access() -> None:
 
 def test_field_rule_validation() -> None:
     with pytest.raises(ConfigurationError, match="unknown field level 'secret'"):
-        Policy([], field_rules=[FieldRule(roles="r", fields={"a": "secret"})])
+        Policy([], field_rules=[FieldLevelRule(roles="r", fields={"a": "secret"})])
     with pytest.raises(ConfigurationError, match="unknown masker 'ssn'"):
-        Policy([], field_rules=[FieldRule(roles="r", fields={"a": "masked:ssn"})])
+        Policy([], field_rules=[FieldLevelRule(roles="r", fields={"a": "masked:ssn"})])
     with pytest.raises(ConfigurationError, match="'\\*' cannot be 'deny'"):
-        FieldRule(roles="r", fields={"*": "deny"})
+        FieldLevelRule(roles="r", fields={"*": "deny"})
     with pytest.raises(ConfigurationError, match="unknown role 'ghost'"):
-        Policy([], roles=[Role("r")], field_rules=[FieldRule(roles="ghost", fields={"a": "read"})])
+        Policy(
+            [], roles=[Role("r")], field_rules=[FieldLevelRule(roles="ghost", fields={"a": "read"})]
+        )
