@@ -20,6 +20,7 @@ __all__ = [
     "DecryptionError",
     "FieldError",
     "InvalidTransition",
+    "KeyShredded",
     "KeyUnavailable",
     "NotFound",
     "PermissionDenied",
@@ -306,6 +307,19 @@ class KeyUnavailable(CrmError, LookupError):
         self.key_id = key_id
         self.reason = reason
         super().__init__(f"key {key_id!r} unavailable: {reason}")
+
+
+class KeyShredded(KeyUnavailable):
+    """A key was destroyed on purpose (crypto-shredding): what it sealed is erased for good.
+
+    Unlike a key that is merely unavailable (a provider outage, a key of another
+    tenant), this is a recorded fact: the key store keeps a tombstone for it.
+    """
+
+    code = "key_shredded"
+
+    def __init__(self, key_id: str, reason: str = "destroyed by shredding") -> None:
+        super().__init__(key_id, reason)
 
 
 class QueryError(CrmError, ValueError):

@@ -37,7 +37,7 @@ from crmcore.crypto._envelope import (
     length_prefixed,
     make_header,
 )
-from crmcore.errors import ConfigurationError, CrmError, KeyUnavailable
+from crmcore.errors import ConfigurationError, CrmError, KeyShredded, KeyUnavailable
 
 __all__ = [
     "EnvKeyProvider",
@@ -397,6 +397,11 @@ class WrappedKey:
     generation: int = 0
     subject_id: str | None = None
 
+    @property
+    def destroyed(self) -> bool:
+        """Whether this is the tombstone of a shredded key: the record stays, the key is gone."""
+        return not self.wrapped
+
     def aad(self) -> bytes:
         """The associated data this record's key is wrapped with (binds every field but dates)."""
         return _wrap_aad(self.tenant, self.key_id, self.purpose, self.generation, self.subject_id)
@@ -731,6 +736,8 @@ class Keyring:
     # ---- internals
 
     def _unwrap(self, rec: WrappedKey) -> bytes:
+        if rec.destroyed:
+            raise KeyShredded(rec.key_id)
         try:
             raw = self._provider.unwrap(rec.root_id, rec.wrapped, rec.aad())
         except KeyUnavailable as exc:
@@ -831,7 +838,8 @@ class Keyring:
     @staticmethod
     def _oldest(records: Iterable[WrappedKey]) -> WrappedKey | None:
         """The key a subject's data goes under: its first (racing processes agree on it)."""
-        return min(records, key=lambda k: (k.created_at, k.key_id), default=None)
+        live = (k for k in records if not k.destroyed)
+        return min(live, key=lambda k: (k.created_at, k.key_id), default=None)
 
     def _current_key(self, tenant: str) -> tuple[bytes, AESGCM]:
         """(header, aead) of the tenant's current data key, creating the first one."""
@@ -983,7 +991,7 @@ class Keyring:
         """
         t = _tenant_text(tenant)
         subject = str(subject_id)
-        if not create and not self._store.find(t, KeyPurpose.SUBJECT, subject):
+        if not create and self._oldest(self._store.find(t, KeyPurpose.SUBJECT, subject)) is None:
             return None
         return self._subject_key(t, subject)[0][3:].decode("ascii")
 
@@ -1056,16 +1064,19 @@ class Keyring:
             return 0
         with self._lock:
             found = self._store.find_subjects(t, wanted)
+            live: set[str] = set()
             for subject, records in found.items():
                 oldest = self._oldest(records)
-                assert oldest is not None  # find_subjects leaves keyless subjects out
+                if oldest is None:
+                    continue  # only tombstones: the subject was shredded and gets a new key
+                live.add(subject)
                 self._subjects[(t, subject)] = self._remember(
                     t, oldest.key_id, self._unwrap(oldest)
                 )
             made = [
                 self._make(t, KeyPurpose.SUBJECT, self._new_key_id(_SUBJECT_PREFIX), 0, subject)
                 for subject in wanted
-                if subject not in found
+                if subject not in live
             ]
             if not made:
                 return 0
@@ -1090,9 +1101,12 @@ class Keyring:
         t = _tenant_text(tenant)
         subject = str(subject_id)
         with self._lock:
-            found = self._store.find(t, KeyPurpose.SUBJECT, subject)
+            found = [k for k in self._store.find(t, KeyPurpose.SUBJECT, subject) if not k.destroyed]
             for rec in found:
-                self._store.delete(t, rec.key_id)
+                # a tombstone, not a deletion: that the key was shredded is a recorded fact,
+                # so a record sealed under it reads as erased, while a key that merely
+                # cannot be reached (a provider outage, another tenant's key) is an error
+                self._store.replace(attrs.evolve(rec, wrapped=b""))
                 self._forget(t, rec.key_id)
             self._subjects.pop((t, subject), None)
             return len(found)

@@ -40,7 +40,7 @@ from crmcore.errors import (
     ConfigurationError,
     CrmError,
     DecryptionError,
-    KeyUnavailable,
+    KeyShredded,
     QueryError,
     SchemaError,
 )
@@ -255,8 +255,13 @@ class Encryption:
 
 
 def _shredded(token: str, exc: DecryptionError) -> bool:
-    """Whether a decryption failed only because its subject key was destroyed."""
-    if not isinstance(exc.__cause__, KeyUnavailable):
+    """Whether a decryption failed because its subject key was shredded (a recorded tombstone).
+
+    Only that reads as erased fields. A key that cannot be reached (a provider
+    outage, a key unknown in this tenant) is an error: reading the record as
+    empty would let the next update write the loss for good.
+    """
+    if not isinstance(exc.__cause__, KeyShredded):
         return False
     try:
         return Keyring.is_subject_key_id(key_id_of(token))

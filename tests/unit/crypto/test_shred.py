@@ -73,7 +73,9 @@ def test_shred_destroys_every_key_of_the_subject(keyring: Keyring) -> None:
     other._create("t1", KeyPurpose.SUBJECT, subject_id="alice")
     assert keyring.shred("t1", "alice") == 2
     assert keyring.shred("t1", "alice") == 0
-    assert not keyring.store.find("t1", KeyPurpose.SUBJECT, "alice")
+    left = keyring.store.find("t1", KeyPurpose.SUBJECT, "alice")
+    assert len(left) == 2  # tombstones: the fact stays recorded, the key material is gone
+    assert all(k.destroyed and k.wrapped == b"" for k in left)
 
 
 def test_record_api_uses_the_subject_key(cipher: FieldCipher) -> None:
