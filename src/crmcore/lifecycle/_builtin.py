@@ -100,7 +100,8 @@ def opportunity_machine(
 
     Events: ``advance`` (to the next open stage), ``move_to_<stage>`` (to any
     open stage), ``win`` (guarded: a record with ``amount`` needs it positive),
-    ``lose``, and ``reopen`` from the closed stages (guarded: needs a comment).
+    ``lose`` (both stamp ``closed_at``), and ``reopen`` from the closed stages
+    (guarded: needs a comment; clears ``closed_at``).
     Entering a stage copies its ``probability`` and ``forecast_category`` onto
     the record when it has those fields, and into the history entry.
 
@@ -143,13 +144,14 @@ def opportunity_machine(
     if len(open_stages) > 1:
         transitions += [Transition(f"move_to_{stage}", "*", stage) for stage in open_stages]
     transitions += [
-        Transition("win", "*", won, guards=positive_amount),
-        Transition("lose", "*", lost),
+        Transition("win", "*", won, guards=positive_amount, effects=stamp("closed_at")),
+        Transition("lose", "*", lost, effects=stamp("closed_at")),
         Transition(
             "reopen",
             (won, lost),
             reopen_to or open_stages[0],
             guards=requires_comment,
+            effects=clear("closed_at"),
             from_final=True,
         ),
     ]

@@ -48,9 +48,15 @@ def positive_amount(record: Any, ctx: TransitionContext) -> str | None:
     if not acc.has(record, "amount"):
         return None
     amount = acc.get(record, "amount")
-    if amount is None or amount <= 0:
+    if amount is None:
         return "the amount must be set and positive"
-    return None
+    # a Money (the entities' amounts) compares by its number; a plain number as itself
+    value = getattr(amount, "amount", amount)
+    try:
+        positive = value > 0
+    except TypeError:
+        return f"the amount must be a number or Money, not {type(amount).__name__}"
+    return None if positive else "the amount must be set and positive"
 
 
 def within(days: float = 7, fields: Sequence[str] = ("closed_at", "resolved_at")) -> Guard:
