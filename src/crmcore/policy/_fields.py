@@ -31,6 +31,7 @@ policy caches it.
 from __future__ import annotations
 
 import copy
+import difflib
 import enum
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar
@@ -38,8 +39,8 @@ from typing import Any, TypeVar
 import attrs
 
 from crmcore.errors import ConfigurationError, PermissionDenied
-from crmcore.model import replace_trusted
-from crmcore.policy._rules import names
+from crmcore.model import ENTITY_TYPES, fields_of, replace_trusted
+from crmcore.policy._rules import check_entities, names
 
 __all__ = ["FieldAccess", "FieldLevel", "FieldLevelRule", "parse_level"]
 
@@ -142,12 +143,20 @@ class FieldLevelRule:
                 raise ConfigurationError(f"{where}: '*' cannot be 'deny'; use 'hidden'")
             if not isinstance(spec, str):
                 raise ConfigurationError(f"{where}: the level of {field!r} must be text")
-        self.__attrs_init__(
-            names(roles, "role", where),
-            names(entities, "entity", where),
-            tuple(fields.items()),
-            name,
-        )
+        entity_names = check_entities(entities, where)
+        for entity in entity_names:
+            if entity == "*":
+                continue
+            known = fields_of(ENTITY_TYPES[entity])
+            for field in fields:
+                head = field.split(".", 1)[0]
+                if field != "*" and head not in known:
+                    hint = difflib.get_close_matches(head, sorted(known), n=1, cutoff=0.5)
+                    raise ConfigurationError(
+                        f"{where}: {entity} has no field {head!r}"
+                        + (f"; did you mean {hint[0]!r}?" if hint else "")
+                    )
+        self.__attrs_init__(names(roles, "role", where), entity_names, tuple(fields.items()), name)
 
     def level_map(self) -> dict[str, str]:
         """The field -> level spec mapping."""

@@ -9,6 +9,7 @@ allows or denies actions on entity types to roles, optionally under a
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from typing import Literal
@@ -16,6 +17,7 @@ from typing import Literal
 import attrs
 
 from crmcore.errors import ConfigurationError
+from crmcore.model import ENTITY_TYPES
 from crmcore.policy._condition import Condition, ConditionError, parse_condition
 
 __all__ = [
@@ -59,8 +61,9 @@ def check_action(action: object, where: str = "") -> str:
     ):
         return action
     prefix = f"{where}: " if where else ""
+    hint = _did_you_mean(action, ACTIONS).lstrip("; ") + " " if isinstance(action, str) else ""
     raise ConfigurationError(
-        f"{prefix}unknown action {action!r}; use one of {', '.join(ACTIONS)},"
+        f"{prefix}unknown action {action!r}; {hint}use one of {', '.join(ACTIONS)},"
         " transition:<event>, transition:* or *"
     )
 
@@ -72,6 +75,31 @@ def action_matches(pattern: str, action: str) -> bool:
         or pattern == "*"
         or (pattern == "transition:*" and action.startswith("transition:"))
     )
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+    if not close:
+        close = [k for k in known if k.lower() == name.lower()]
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_entities(value: str | Iterable[str], where: str) -> tuple[str, ...]:
+    """Normalise entity names, refusing any that is not a crmcore entity type (or ``"*"``).
+
+    A rule on ``"customer"`` would load and grant nothing; it is refused with
+    the closest valid name instead.
+
+    Raises:
+        ConfigurationError: a malformed or unknown entity name.
+    """
+    found = names(value, "entity", where)
+    for name in found:
+        if name != "*" and name not in ENTITY_TYPES:
+            raise ConfigurationError(
+                f"{where}: unknown entity {name!r}{_did_you_mean(name, ENTITY_TYPES)}"
+            )
+    return found
 
 
 def names(
@@ -159,7 +187,7 @@ class Rule:
         if effect not in ("allow", "deny"):
             raise ConfigurationError(f"{where}: effect must be 'allow' or 'deny', not {effect!r}")
         role_names = names(roles, "role", where)
-        entity_names = names(entities, "entity", where)
+        entity_names = check_entities(entities, where)
         acts = (actions,) if isinstance(actions, str) else tuple(actions)
         if not acts:
             raise ConfigurationError(f"{where}: needs at least one action")

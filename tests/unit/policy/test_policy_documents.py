@@ -386,3 +386,54 @@ def test_condition_errors_in_documents_name_rule_and_position() -> None:
     assert info.value.rule == "reps-own"
     assert info.value.position == 21
     assert str(info.value).startswith("rule 'reps-own': condition error at position 21")
+
+
+_R = {"name": "r", "roles": ["*"]}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            {
+                "rules": [
+                    {"name": "r", "roles": ["*"], "entities": ["customer"], "actions": ["read"]}
+                ]
+            },
+            "rule 'r': unknown entity 'customer'; did you mean 'Customer'?",
+        ),
+        (
+            {
+                "rules": [
+                    {"name": "r", "roles": ["*"], "entities": ["Custmer"], "actions": ["read"]}
+                ]
+            },
+            "unknown entity 'Custmer'; did you mean 'Customer'?",
+        ),
+        (
+            {
+                "rules": [
+                    {"name": "r", "roles": ["*"], "entities": ["Customer"], "actions": ["raed"]}
+                ]
+            },
+            "unknown action 'raed'; did you mean 'read'?",
+        ),
+        (
+            {
+                "field_rules": [
+                    {"roles": ["*"], "entities": ["Customer"], "fields": {"emial": "hidden"}}
+                ]
+            },
+            "Customer has no field 'emial'; did you mean 'email'?",
+        ),
+    ],
+)
+def test_unknown_entities_actions_and_fields_are_refused_at_load(
+    document: dict[str, object], message: str
+) -> None:
+    from crmcore.errors import ConfigurationError
+    from crmcore.policy import Policy
+
+    with pytest.raises(ConfigurationError) as refused:
+        Policy.from_dict(document)
+    assert message in str(refused.value)

@@ -596,15 +596,17 @@ def test_duck_typed_principal_uses_attr() -> None:
 def test_builder_extras() -> None:
     policy = (
         Policy.builder()
-        .allow("x", roles="r", entities="Customer", actions="read", when="resource.pin == '1'")
-        .fields(roles="r", entities="Customer", pin="masked:stars")
+        .allow(
+            "x", roles="r", entities="Customer", actions="read", when="resource.national_id == '1'"
+        )
+        .fields(roles="r", entities="Customer", national_id="masked:stars")
         .masker("stars", lambda s: "*" * len(s))
-        .sensitive("pin")
+        .sensitive("national_id")
         .test(
             {
                 "principal": {"user_id": "u", "tenant_id": "t1", "roles": ["r"]},
                 "entity": "Customer",
-                "resource": {"pin": "1"},
+                "resource": {"national_id": "1"},
                 "action": "read",
                 "expect": "allow",
             }
@@ -613,7 +615,9 @@ def test_builder_extras() -> None:
     )
     assert policy.run_tests().ok
     p = Principal(user_id="u", tenant_id="t1", roles="r")
-    assert policy.mask(p, "Customer", {"pin": "1234"}) == {"pin": "****"}
-    reason = policy.check(p, "read", {"tenant_id": "t1", "pin": "9"}, entity="Customer").reason
+    assert policy.mask(p, "Customer", {"national_id": "1234"}) == {"national_id": "****"}
+    reason = policy.check(
+        p, "read", {"tenant_id": "t1", "national_id": "9"}, entity="Customer"
+    ).reason
     assert "<redacted>" in reason
     assert repr(policy) == "Policy('demo', 1 rules, 1 roles, 1 field rules)"

@@ -30,7 +30,7 @@ class Customer:
     )
     email: str | None = "zhang.wei@example.com"
     national_id: str | None = "11010519491231002X"
-    notes: str | None = "likes tea"
+    source: str | None = "likes tea"
     phones: tuple[str, ...] = ("13800138000", "13900139000")
     custom: dict[str, object] = attrs.field(factory=lambda: {"tier": "gold", "score": 7})
 
@@ -100,7 +100,7 @@ def field_policy() -> Policy:
                     "email": "masked:email",
                     "phones": "masked:phone",
                     "national_id": "hidden",
-                    "notes": "write",
+                    "source": "write",
                     "custom.score": "hidden",
                     "*": "read",
                 },
@@ -143,7 +143,7 @@ def test_mask_attrs_record() -> None:
     assert masked.national_id is None
     assert masked.phones == ("138****8000", "139****9000")
     assert masked.custom == {"tier": "gold", "score": None}
-    assert masked.notes == "likes tea"
+    assert masked.source == "likes tea"
     assert Customer().phone == "+86 138 0013 8000"  # the original is untouched
 
 
@@ -169,7 +169,7 @@ def test_most_permissive_role_wins_and_inheritance() -> None:
     manager = POLICY.field_access(MANAGER, "Customer")
     assert FieldLevel.READ is manager.level("national_id")
     assert FieldLevel.WRITE is manager.level("phone")
-    assert FieldLevel.WRITE is manager.level("notes")  # named by no rule that applies
+    assert FieldLevel.WRITE is manager.level("source")  # named by no rule that applies
 
 
 def test_explicit_deny_beats_every_grant() -> None:
@@ -196,14 +196,14 @@ def test_masked_uses_named_masker() -> None:
 
 def test_check_write_names_the_field() -> None:
     with pytest.raises(PermissionDenied) as info:
-        POLICY.check_write_fields(SUPPORT, "Customer", ["notes", "phone"], Customer(id="c7"))
+        POLICY.check_write_fields(SUPPORT, "Customer", ["source", "phone"], Customer(id="c7"))
     err = info.value
     assert err.field == "phone"
     assert err.id == "c7"
     assert err.action == "update"
     assert err.reason == "field 'phone' is masked for roles {support}"
     assert "may not update field 'phone' of Customer c7" in str(err)
-    POLICY.check_write_fields(SUPPORT, "Customer", ["notes"])
+    POLICY.check_write_fields(SUPPORT, "Customer", ["source"])
     with pytest.raises(PermissionDenied, match=r"field 'custom\.score' is hidden"):
         POLICY.check_write_fields(SUPPORT, "Customer", ["custom.score"], action="create")
     with pytest.raises(PermissionDenied, match="field 'custom' is read"):
