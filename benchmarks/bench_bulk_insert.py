@@ -132,7 +132,9 @@ def main() -> None:
         without_v = best(crm_insert(fresh, n, False), repeat)
         print(f"SQLite file, {n} customers ({width} columns)")
         print(f"  stdlib sqlite3 executemany floor  {floor:7.3f} s")
-        print(f"  add_many, default validation      {with_v:7.3f} s  {with_v / floor:5.1f}x  (<= 5x)")
+        print(
+            f"  add_many, default validation      {with_v:7.3f} s  {with_v / floor:5.1f}x  (<= 5x)"
+        )
         print(
             f"  add_many, validation=False        {without_v:7.3f} s  "
             f"{without_v / floor:5.1f}x  (<= 3x)"
@@ -141,7 +143,9 @@ def main() -> None:
     mem_v = best(crm_insert(lambda: "memory://", n, True), repeat)
     mem_nv = best(crm_insert(lambda: "memory://", n, False), repeat)
     print(f"memory, {n} customers")
-    print(f"  dict insert with the same indexes {mem_floor:7.3f} s  {mem_floor / n * 1e6:6.1f} us each")
+    print(
+        f"  dict insert with the same indexes {mem_floor:7.3f} s  {mem_floor / n * 1e6:6.1f} us each"
+    )
     print(
         f"  add_many, default validation      {mem_v:7.3f} s  {mem_v / n * 1e6:6.1f} us each "
         f"(<= 10 us), {mem_v / mem_floor:4.1f}x the floor"

@@ -18,6 +18,7 @@ import attrs
 
 from crmcore.errors import FieldError, ValidationError
 from crmcore.model import (
+    ENTITY_TYPES,
     Account,
     Address,
     Consent,
@@ -29,6 +30,7 @@ from crmcore.model import (
     Ticket,
 )
 from crmcore.validation._address import normalize_address
+from crmcore.validation._common import bad_text_errors
 from crmcore.validation._custom import CustomFieldSchema
 from crmcore.validation._email import normalize_email
 from crmcore.validation._phone import normalize_phone
@@ -150,21 +152,41 @@ class EntityValidation:
         rules: per entity type, the rule set (``default_rules(region)`` if not given).
         custom_fields: custom-field schemas, per entity type or per
             ``(tenant_id, entity type)`` (the tenant's own wins).
+        refuse_bad_text: refuse, before any rule runs, a record with a NUL
+            character or a lone surrogate in any text: every string field,
+            nested e-mails/phones/addresses, tags, custom keys and values
+            (code ``invalid_text``, one error per value; see
+            :func:`crmcore.validation.bad_text_reason`).
     """
 
     rules: Mapping[type[Entity], RuleSet] = attrs.field(factory=default_rules)
     custom_fields: Mapping[Any, CustomFieldSchema] = attrs.field(factory=dict)
+    refuse_bad_text: bool = True
 
     def validators(self) -> dict[type[Entity], Callable[[Entity], Entity]]:
-        """The pre-write hooks for ``Crm(validators=...)``, one per entity type."""
+        """The pre-write hooks for ``Crm(validators=...)``, one per entity type.
+
+        Returns:
+            A hook per entity type with rules or a custom-field schema, and, when
+            ``refuse_bad_text`` is on, per every built-in entity type.
+        """
         kinds = set(self.rules) | {k[1] if isinstance(k, tuple) else k for k in self.custom_fields}
+        if self.refuse_bad_text:
+            kinds |= set(ENTITY_TYPES.values())
         return {kind: self._validator(kind) for kind in kinds}
 
     def _validator(self, kind: type[Entity]) -> Callable[[Entity], Entity]:
         rules = self.rules.get(kind)
         schemas = self.custom_fields
+        refuse_bad_text = self.refuse_bad_text
 
         def validate(entity: Entity) -> Entity:
+            if refuse_bad_text:
+                bad = bad_text_errors(entity)
+                if bad:
+                    # The normalisers would silently drop such characters:
+                    # refuse the record as written instead.
+                    raise ValidationError(bad, entity=kind.entity_name(), id=entity.id)
             errors: list[FieldError] = []
             checked = entity
             if rules is not None:
