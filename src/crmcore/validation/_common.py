@@ -112,13 +112,38 @@ def bad_text_reason(text: str) -> str | None:
 _INTERNAL_FIELDS = frozenset({"sealed", "search_keys"})
 
 
+_FIELDS_OF: dict[type, tuple[str, ...] | None] = {}
+
+
+def _text_fields(cls: type) -> tuple[str, ...] | None:
+    """The attrs field names of ``cls`` to walk (None: not an attrs class); cached."""
+    try:
+        return _FIELDS_OF[cls]
+    except KeyError:
+        pass
+    names: tuple[str, ...] | None = None
+    if attrs.has(cls):
+        names = tuple(f.name for f in attrs.fields(cls) if f.name not in _INTERNAL_FIELDS)
+    _FIELDS_OF[cls] = names
+    return names
+
+
 def _walk_text(value: object, path: str, out: list[FieldError]) -> None:
+    if value is None:
+        return
     if isinstance(value, str):
-        if isinstance(value, enum.Enum):
-            return
+        if "\x00" not in value and value.isascii():
+            return  # the common case, without a regex
         reason = bad_text_reason(value)
-        if reason is not None:
+        if reason is not None and not isinstance(value, enum.Enum):
             out.append(FieldError(path, INVALID_TEXT, f"{path} {reason}"))
+        return
+    names = _text_fields(type(value))
+    if names is not None:
+        for name in names:
+            item = getattr(value, name)
+            if item is not None and not isinstance(item, (int, float)):
+                _walk_text(item, f"{path}.{name}", out)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if isinstance(key, str):
@@ -134,10 +159,6 @@ def _walk_text(value: object, path: str, out: list[FieldError]) -> None:
         # Unordered: no index to name; the path is the collection's.
         for item in sorted((v for v in value if isinstance(v, str)), key=repr):
             _walk_text(item, path, out)
-    elif attrs.has(cls := type(value)):
-        for field in attrs.fields(cls):
-            if field.name not in _INTERNAL_FIELDS:
-                _walk_text(getattr(value, field.name), f"{path}.{field.name}", out)
 
 
 def bad_text_errors(record: object, *, path: str = "$") -> list[FieldError]:
