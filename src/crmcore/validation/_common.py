@@ -8,6 +8,7 @@ full-width forms are handled in one place.
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -18,7 +19,10 @@ import attrs
 from crmcore.errors import FieldError, ValidationError
 
 __all__ = [
+    "INVALID_TEXT",
     "WRONG_TYPE",
+    "bad_text_errors",
+    "bad_text_reason",
     "clean_text",
     "error",
     "fail",
@@ -32,7 +36,11 @@ __all__ = [
 #: Code used by every normaliser when it receives a value of the wrong Python type.
 WRONG_TYPE = "wrong_type"
 
+#: Code of the error for text that no SQL backend can store (NUL, lone surrogate).
+INVALID_TEXT = "invalid_text"
+
 _WS_RE = re.compile(r"\s+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Characters removed before anything else: C0/C1 controls that are not whitespace,
 # format characters (zero-width space, BOM, bidi marks, soft hyphen) and lone
 # surrogates. Private-use characters are kept: some rare Han characters live there.
@@ -75,6 +83,103 @@ def fail(
 def type_name(value: object) -> str:
     """A short name of the type of ``value`` for messages (never the value)."""
     return type(value).__name__
+
+
+def bad_text_reason(text: str) -> str | None:
+    """Why ``text`` cannot be stored as text, or None when it can.
+
+    The one rule shared by validation and the storage adapters: a NUL character
+    (PostgreSQL refuses it, other backends truncate or keep it) and a lone
+    surrogate (not encodable as UTF-8, so every SQL driver fails) are refused.
+
+    Args:
+        text: any string.
+
+    Returns:
+        ``"contains a NUL character"``, ``"contains a lone surrogate (U+D800)"``
+        (naming the first one) or None.
+    """
+    if "\x00" in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        found = _SURROGATE_RE.search(text)
+        if found is not None:
+            return f"contains a lone surrogate (U+{ord(found.group()):04X})"
+    return None
+
+
+# Storage-internal entity fields: ciphertexts and blind-index tokens, never user text.
+_INTERNAL_FIELDS = frozenset({"sealed", "search_keys"})
+
+
+_FIELDS_OF: dict[type, tuple[str, ...] | None] = {}
+
+
+def _text_fields(cls: type) -> tuple[str, ...] | None:
+    """The attrs field names of ``cls`` to walk (None: not an attrs class); cached."""
+    try:
+        return _FIELDS_OF[cls]
+    except KeyError:
+        pass
+    names: tuple[str, ...] | None = None
+    if attrs.has(cls):
+        names = tuple(f.name for f in attrs.fields(cls) if f.name not in _INTERNAL_FIELDS)
+    _FIELDS_OF[cls] = names
+    return names
+
+
+def _walk_text(value: object, path: str, out: list[FieldError]) -> None:
+    if value is None:
+        return
+    if isinstance(value, str):
+        if "\x00" not in value and value.isascii():
+            return  # the common case, without a regex
+        reason = bad_text_reason(value)
+        if reason is not None and not isinstance(value, enum.Enum):
+            out.append(FieldError(path, INVALID_TEXT, f"{path} {reason}"))
+        return
+    names = _text_fields(type(value))
+    if names is not None:
+        for name in names:
+            item = getattr(value, name)
+            if item is not None and not isinstance(item, (int, float)):
+                _walk_text(item, f"{path}.{name}", out)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                reason = bad_text_reason(key)
+                if reason is not None:
+                    out.append(FieldError(path, INVALID_TEXT, f"a key of {path} {reason}"))
+                    continue
+            _walk_text(item, f"{path}.{key}", out)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _walk_text(item, f"{path}[{i}]", out)
+    elif isinstance(value, (set, frozenset)):
+        # Unordered: no index to name; the path is the collection's.
+        for item in sorted((v for v in value if isinstance(v, str)), key=repr):
+            _walk_text(item, path, out)
+
+
+def bad_text_errors(record: object, *, path: str = "$") -> list[FieldError]:
+    """One ``invalid_text`` error per text value of ``record`` that cannot be stored.
+
+    Walks every string of an attrs record or mapping: plain fields, items of
+    tuples and sets (tags), nested records (e-mails, phones, addresses) and the
+    keys and values of mappings (custom fields), at any depth. Storage-internal
+    fields (``sealed``, ``search_keys``) are skipped; enum members are trusted.
+
+    Args:
+        record: an attrs entity, a mapping or any value.
+        path: the path of ``record`` itself (``"$"``).
+
+    Returns:
+        The errors, in field order (empty when every text is storable); no
+        error keeps the offending value.
+    """
+    out: list[FieldError] = []
+    _walk_text(record, path, out)
+    return out
 
 
 def _drop_controls(text: str) -> str:

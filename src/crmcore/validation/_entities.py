@@ -18,6 +18,7 @@ import attrs
 
 from crmcore.errors import FieldError, ValidationError
 from crmcore.model import (
+    ENTITY_TYPES,
     Account,
     Address,
     Consent,
@@ -28,7 +29,8 @@ from crmcore.model import (
     PhoneNumber,
     Ticket,
 )
-from crmcore.validation._address import normalize_address
+from crmcore.validation._address import normalize_address, normalize_country
+from crmcore.validation._common import bad_text_errors
 from crmcore.validation._custom import CustomFieldSchema
 from crmcore.validation._email import normalize_email
 from crmcore.validation._phone import normalize_phone
@@ -68,12 +70,50 @@ def _emails(field: str) -> Callable[[Any], tuple[Any, ...]]:
     return _each(one)
 
 
-def _phones(field: str, region: str) -> Callable[[Any], tuple[Any, ...]]:
-    def one(item: PhoneNumber, i: int) -> PhoneNumber:
-        path = f"$.{field}[{i}].number"
-        return attrs.evolve(item, number=normalize_phone(item.number, region=region, field=path))
+@attrs.frozen
+class _PhoneList:
+    """The rule of a tuple of :class:`PhoneNumber` (national forms read in ``region``)."""
 
-    return _each(one)
+    field: str
+    region: str
+
+    def __call__(self, items: Any) -> tuple[Any, ...]:
+        region = self.region
+
+        def one(item: PhoneNumber, i: int) -> PhoneNumber:
+            path = f"$.{self.field}[{i}].number"
+            number = normalize_phone(item.number, region=region, field=path)
+            return attrs.evolve(item, number=number)
+
+        return _each(one)(items)
+
+
+def _phones(field: str, region: str) -> _PhoneList:
+    return _PhoneList(field, region)
+
+
+def _record_region(entity: Entity) -> str | None:
+    """The country the record says it is in: its first address with a known country."""
+    for address in getattr(entity, "addresses", ()) or ():
+        country = getattr(address, "country", None)
+        if isinstance(country, str) and country.strip():
+            try:
+                return normalize_country(country)
+            except ValidationError:
+                return None  # the address rule reports it
+    return None
+
+
+def _in_region(rules: RuleSet, region: str) -> RuleSet:
+    """``rules`` with every phone rule reading national forms in ``region``."""
+    fields: dict[str, FieldRule] = {}
+    for name, rule in rules.fields.items():
+        if rule.normalizer == "phone":
+            rule = attrs.evolve(rule, options={**rule.options, "region": region})
+        elif isinstance(rule.normalizer, _PhoneList):
+            rule = attrs.evolve(rule, normalizer=_PhoneList(rule.normalizer.field, region))
+        fields[name] = rule
+    return attrs.evolve(rules, fields=fields)
 
 
 def _addresses(field: str, region: str) -> Callable[[Any], tuple[Any, ...]]:
@@ -150,27 +190,59 @@ class EntityValidation:
         rules: per entity type, the rule set (``default_rules(region)`` if not given).
         custom_fields: custom-field schemas, per entity type or per
             ``(tenant_id, entity type)`` (the tenant's own wins).
+        refuse_bad_text: refuse, before any rule runs, a record with a NUL
+            character or a lone surrogate in any text: every string field,
+            nested e-mails/phones/addresses, tags, custom keys and values
+            (code ``invalid_text``, one error per value; see
+            :func:`crmcore.validation.bad_text_reason`).
     """
 
     rules: Mapping[type[Entity], RuleSet] = attrs.field(factory=default_rules)
     custom_fields: Mapping[Any, CustomFieldSchema] = attrs.field(factory=dict)
+    refuse_bad_text: bool = True
 
     def validators(self) -> dict[type[Entity], Callable[[Entity], Entity]]:
-        """The pre-write hooks for ``Crm(validators=...)``, one per entity type."""
+        """The pre-write hooks for ``Crm(validators=...)``, one per entity type.
+
+        Returns:
+            A hook per entity type with rules or a custom-field schema, and, when
+            ``refuse_bad_text`` is on, per every built-in entity type.
+        """
         kinds = set(self.rules) | {k[1] if isinstance(k, tuple) else k for k in self.custom_fields}
+        if self.refuse_bad_text:
+            kinds |= set(ENTITY_TYPES.values())
         return {kind: self._validator(kind) for kind in kinds}
 
     def _validator(self, kind: type[Entity]) -> Callable[[Entity], Entity]:
         rules = self.rules.get(kind)
         schemas = self.custom_fields
+        refuse_bad_text = self.refuse_bad_text
+        regional: dict[str, RuleSet] = {}
+
+        def rules_for(entity: Entity) -> RuleSet | None:
+            # A record in another country reads its national phone forms there.
+            region = _record_region(entity) if rules is not None else None
+            if rules is None or region is None:
+                return rules
+            found = regional.get(region)
+            if found is None:
+                found = regional[region] = _in_region(rules, region)
+            return found
 
         def validate(entity: Entity) -> Entity:
+            if refuse_bad_text:
+                bad = bad_text_errors(entity)
+                if bad:
+                    # The normalisers would silently drop such characters:
+                    # refuse the record as written instead.
+                    raise ValidationError(bad, entity=kind.entity_name(), id=entity.id)
             errors: list[FieldError] = []
             checked = entity
-            if rules is not None:
+            record_rules = rules_for(entity)
+            if record_rules is not None:
                 try:
                     checked = validate_record(
-                        entity, rules, entity=kind.entity_name(), id=entity.id
+                        entity, record_rules, entity=kind.entity_name(), id=entity.id
                     )
                 except ValidationError as exc:
                     errors.extend(exc.errors)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 
@@ -42,8 +43,27 @@ IdentifierValidator = Callable[[str], object]
 
 
 def normalize_identifier_text(text: str) -> str:
-    """NFKC, upper case, no spaces/dashes/dots: the comparable form of an identifier."""
-    return _STRIP_RE.sub("", clean_text(text)).upper()
+    """NFKC, upper case, no spaces/dashes/dots: the comparable form of an identifier.
+
+    Idempotent: upper-casing can undo NFKC (``"ǰ"`` -> ``"J"`` + combining caron)
+    and removing a space can bring a combining mark next to a new base
+    (``"è¸"``), so the three steps repeat until nothing changes.
+
+    Args:
+        text: any string.
+
+    Returns:
+        The comparable form (possibly empty).
+    """
+    s = _STRIP_RE.sub("", clean_text(text)).upper()
+    if s.isascii():
+        return s
+    for _ in range(8):
+        again = _STRIP_RE.sub("", unicodedata.normalize("NFKC", s)).upper()
+        if again == s:
+            break
+        s = again
+    return s
 
 
 def _prepare(text: object, field: str, label: str, code: str, *, redact: bool) -> str:

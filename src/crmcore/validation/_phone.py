@@ -325,7 +325,7 @@ def _parse(text: object, region: str | None, field: str) -> _Parsed:
         if not s.strip():
             fail(field, "phone_empty", "phone number is empty", text)
         code, message = _PARSE_CODES.get(exc.error_type, _PARSE_CODES[1])
-        fail(field, code, message, text)
+        fail(field, code, message + _assumed(s, region), text)
     nsn = _nsn(num)
     cc = num.country_code or 0
     region_code, kind = _classify(cc, nsn, regions_by_code)
@@ -333,7 +333,7 @@ def _parse(text: object, region: str | None, field: str) -> _Parsed:
         retried = _retry_dash_extension(s, region, phonenumbers)
         if retried is not None:
             return retried
-        _fail_invalid(num, text, field, phonenumbers)
+        _fail_invalid(num, text, field, phonenumbers, _assumed(s, region))
     return cc, nsn, num.extension, region_code, kind
 
 
@@ -356,18 +356,27 @@ def _retry_dash_extension(s: str, region: str | None, phonenumbers: Any) -> _Par
     return cc, nsn, m.group(2), region_code, kind
 
 
-def _fail_invalid(num: Any, text: str, field: str, phonenumbers: Any) -> NoReturn:
+def _assumed(s: str, region: str | None) -> str:
+    """The message suffix naming the region a number without a ``+`` was read in."""
+    if region is None or s.lstrip()[:1] in ("+", "＋"):
+        return ""
+    return f" (read as a {region} number: it has no + country code)"
+
+
+def _fail_invalid(
+    num: Any, text: str, field: str, phonenumbers: Any, assumed: str = ""
+) -> NoReturn:
     reason = phonenumbers.is_possible_number_with_reason(num)
     result = phonenumbers.ValidationResult
     if reason == result.TOO_SHORT:
-        fail(field, "phone_too_short", "phone number is too short", text)
+        fail(field, "phone_too_short", "phone number is too short" + assumed, text)
     if reason == result.IS_POSSIBLE_LOCAL_ONLY:
-        fail(field, "phone_too_short", "phone number is missing its area code", text)
+        fail(field, "phone_too_short", "phone number is missing its area code" + assumed, text)
     if reason == result.TOO_LONG:
-        fail(field, "phone_too_long", "phone number is too long", text)
+        fail(field, "phone_too_long", "phone number is too long" + assumed, text)
     if reason == result.INVALID_COUNTRY_CODE:
         fail(field, "phone_unknown_region", "unknown country calling code", text)
-    fail(field, "phone_invalid", "not a valid phone number", text)
+    fail(field, "phone_invalid", "not a valid phone number" + assumed, text)
 
 
 def _check_kind(kind: PhoneKind, allowed: Collection[str] | None, text: str, field: str) -> None:

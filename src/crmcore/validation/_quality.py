@@ -13,11 +13,12 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import Any
 
 import attrs
 
+from crmcore._progress import ProgressFn, make_progress
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.validation._common import clean_text, is_empty
 from crmcore.validation._rules import RuleSet, _get_path, _is_sensitive, validate_record
@@ -285,6 +286,27 @@ class QualityReport:
 
 KeyFunction = Callable[[Any], str]
 
+#: Key columns recognised by name when no rule says what they hold.
+_KEY_KINDS: Mapping[str, str] = {
+    "email": "email",
+    "emails": "email",
+    "e_mail": "email",
+    "mail": "email",
+    "email_address": "email",
+    "phone": "phone",
+    "phones": "phone",
+    "phone_number": "phone",
+    "mobile": "phone",
+    "cell": "phone",
+    "tel": "phone",
+    "telephone": "phone",
+    "name": "name",
+    "full_name": "name",
+    "national_id": "national_id",
+    "uscc": "uscc",
+    "iban": "iban",
+}
+
 
 def _key_function(name: str, rules: RuleSet | None) -> KeyFunction:
     """How to turn a key field's value into its comparable key."""
@@ -293,18 +315,8 @@ def _key_function(name: str, rules: RuleSet | None) -> KeyFunction:
     rule = rules.fields.get(name) if rules is not None else None
     kind = rule.normalizer if rule is not None and isinstance(rule.normalizer, str) else None
     options = dict(rule.options) if rule is not None else {}
-    kind = kind or {
-        "email": "email",
-        "emails": "email",
-        "phone": "phone",
-        "phones": "phone",
-        "mobile": "phone",
-        "tel": "phone",
-        "name": "name",
-        "full_name": "name",
-        "national_id": "national_id",
-        "uscc": "uscc",
-    }.get(name)
+    # A column is known by its last path segment ("contact.mail" is an e-mail).
+    kind = kind or _KEY_KINDS.get(name.rsplit(".", 1)[-1].casefold().replace("-", "_"))
     if kind == "email":
         return lambda v: _email.email_match_key(v, field=name)
     if kind == "phone":
@@ -364,7 +376,7 @@ def quality_report(
     max_examples: int = 5,
     max_shapes: int = 10,
     max_duplicates: int = 1000,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressFn | bool | None = None,
     progress_every: int = 1000,
 ) -> QualityReport:
     """Stream over records once and report fill rates, errors, formats and duplicate keys.
@@ -383,14 +395,24 @@ def quality_report(
         max_examples: ids kept per duplicate key.
         max_shapes: shapes kept per field in the report.
         max_duplicates: duplicate keys kept in the report (most frequent).
-        progress: called with the number of records seen, every
-            ``progress_every`` records and at the end.
+        progress: ``True`` for a tqdm bar, or a callback called as
+            ``progress("quality", seen, total)`` every ``progress_every``
+            records and at the end (``total`` is ``len(records)`` when it has
+            one, else 0 until the final call, where it equals ``seen``).
         progress_every: how often to call ``progress``.
 
     Returns:
-        A :class:`QualityReport`.
+        A :class:`QualityReport`. A value that fails its field's rule or its
+        key normaliser is counted as invalid and is never a duplicate key.
+
+    Raises:
+        ConfigurationError: ``progress=True`` without tqdm, or ``progress``
+            of the wrong type.
     """
+    report_progress = make_progress(progress)
+    known_total = len(records) if isinstance(records, Sized) else 0
     names = list(fields)
+    key_names = list(key_fields)
     stats: dict[str, _FieldStats] = {n: _FieldStats() for n in names}
     keys = {k: _key_function(k, rules) for k in key_fields}
     seen_keys: dict[str, dict[str, list[Any]]] = {k: {} for k in key_fields}
@@ -412,6 +434,7 @@ def quality_report(
                 for item in items:
                     st.add_shape(value_shape(item))
         bad = False
+        failed_keys: set[str] = set()
         if rules is not None:
             try:
                 validate_record(record, rules)
@@ -420,7 +443,10 @@ def quality_report(
                 for code_field in {(_report_field(e.path, names), e.code) for e in exc.errors}:
                     target, code = code_field
                     stats.setdefault(target, _FieldStats()).invalid[code] += 1
+                failed_keys = {_report_field(e.path, key_names) for e in exc.errors}
         for key_field, key_fn in keys.items():
+            if key_field in failed_keys:
+                continue  # its rule refused the value: not a key
             record_keys: set[str] = set()
             for item in _values(_get_path(record, key_field.split("."))[1]):
                 try:
@@ -440,10 +466,10 @@ def quality_report(
                         entry[1].append(rid)
         if bad:
             invalid_records += 1
-        if progress is not None and total % max(progress_every, 1) == 0:
-            progress(total)
-    if progress is not None:
-        progress(total)
+        if report_progress is not None and total % max(progress_every, 1) == 0:
+            report_progress("quality", total, known_total)
+    if report_progress is not None:
+        report_progress("quality", total, total)
     field_reports = tuple(
         FieldQuality(
             name=n,

@@ -101,7 +101,7 @@ def test_report_escapes_html() -> None:
 
 
 def test_report_streams_and_reports_progress() -> None:
-    seen: list[int] = []
+    seen: list[tuple[str, int, int]] = []
     pulled = 0
 
     def gen() -> Iterator[dict[str, Any]]:
@@ -110,9 +110,13 @@ def test_report_streams_and_reports_progress() -> None:
             pulled += 1
             yield {"id": i, "email": f"user{i % 10}@example.com"}
 
-    report = quality_report(gen(), ["email"], progress=seen.append, progress_every=10)
+    def callback(stage: str, done: int, total: int) -> None:
+        seen.append((stage, done, total))
+
+    report = quality_report(gen(), ["email"], progress=callback, progress_every=10)
     assert 25 == pulled
-    assert [10, 20, 25] == seen
+    # a generator has no length: total 0 (unknown) until the final call
+    assert [("quality", 10, 0), ("quality", 20, 0), ("quality", 25, 25)] == seen
     assert 10 == len(report.duplicates)
     assert (3, (0, 10, 20)) == (report.duplicates[0].count, report.duplicates[0].examples)
 
