@@ -24,6 +24,7 @@ import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -31,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
-from crmcore.model import COLLECTIONS, Account, Customer, Entity
+from crmcore.model import COLLECTIONS, Account, Customer, Entity, Money, Opportunity
 from crmcore.query import (
     Filter,
     all_of,
@@ -593,6 +594,36 @@ class RepositoryContract:
             assert err.value.field == "shoe_size"
         finally:
             uow.close()
+
+    def test_wrong_value_type_is_a_query_error(self, store: Store, tenant: str) -> None:
+        uow, repo = self._read(store)
+        try:
+            with pytest.raises(QueryError):
+                repo.find(self.scoped(tenant, eq("date_of_birth", "not a date")))
+        finally:
+            uow.close()
+
+    def test_money_subfields_filter_and_sort(self, store: Store, tenant: str) -> None:
+        rows = [
+            Opportunity(name="a", amount=Money("100.50", "CNY")),
+            Opportunity(name="b", amount=Money("99", "USD")),
+            Opportunity(name="c", amount=None),
+            Opportunity(name="d", amount=Money("2500", "CNY")),
+        ]
+        self.commit(store, [stamp(o, tenant) for o in rows])
+        uow = store.begin()
+        try:
+            repo = uow.repository(Opportunity)
+            big = repo.find(
+                self.scoped(tenant, gt("amount.amount", Decimal("100"))), order_by="amount.amount"
+            )
+            cny = repo.find(
+                self.scoped(tenant, eq("amount.currency", "CNY")), order_by="-amount.amount"
+            )
+        finally:
+            uow.close()
+        assert [o.name for o in big] == ["a", "d"]
+        assert [o.name for o in cny] == ["d", "a"]
 
     @pytest.mark.parametrize(
         ("order", "expected"), ORDER_CASES, ids=["|".join(o) for o, _ in ORDER_CASES]
