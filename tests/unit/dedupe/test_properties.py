@@ -87,3 +87,22 @@ def test_arbitrary_entities_with_any_fields_missing(data: st.DataObject) -> None
     except ConfigurationError:
         return  # this entity type has no field dedupe can compare
     _check(result, records)
+
+
+def test_result_repr_is_short_and_html_is_escaped() -> None:
+    records = [
+        {"id": "<a>", "name": "Ann Smith", "city": "Leeds", "email": "ann@example.com"},
+        {"id": "b", "name": "Ann Smith", "city": "Leeds", "email": "ann@example.com"},
+        {"id": "c", "name": "Zed Quinn", "city": "York"},
+    ]
+    result = find_duplicates(records)
+    text = repr(result)
+    assert text == (
+        "DuplicateResult(records=3, pairs=1, possible_pairs=0, clusters=1, "
+        "oversized_blocks=0, threshold=0.9)"
+    )
+    html = result._repr_html_()
+    assert "&lt;a&gt;" in html and "<a>" not in html
+    assert html.count("<tr>") == 2  # header and the one pair
+    assert "name: exact" in html
+    assert "more pairs" in result._repr_html_(limit=0)
