@@ -453,7 +453,11 @@ def _tf_counts(
             out.append(None)
             continue
         codes = col.codes[left]
-        counts = np.where(codes >= 0, col.counts[np.maximum(codes, 0)], 1).astype(np.float64)
+        # a column whose every value is missing has no counts at all: index only
+        # the present codes (issue #14), missing ones count as 1
+        counts = np.ones(codes.shape[0], dtype=np.float64)
+        present = codes >= 0
+        counts[present] = col.counts[codes[present]]
         out.append(counts)
     return out
 

@@ -151,7 +151,7 @@ class Cluster:
         }
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class DuplicateResult:
     """Everything :func:`find_duplicates` found.
 
@@ -175,6 +175,44 @@ class DuplicateResult:
     stats: dict[str, Any]
     threshold: float
     possible_threshold: float
+
+    def __repr__(self) -> str:
+        """A one-line summary: counts and thresholds, never every pair."""
+        return (
+            f"DuplicateResult(records={self.stats.get('records', '?')}, "
+            f"pairs={len(self.pairs)}, possible_pairs={len(self.possible_pairs)}, "
+            f"clusters={len(self.clusters)}, oversized_blocks={len(self.oversized_blocks)}, "
+            f"threshold={self.threshold:g})"
+        )
+
+    def _repr_html_(self, limit: int = 10) -> str:
+        """An HTML summary for notebooks: the counts, then the strongest pairs.
+
+        Args:
+            limit: how many pairs to show at most.
+
+        Returns:
+            An HTML fragment; every value is escaped.
+        """
+        from html import escape
+
+        head = escape(repr(self))
+        rows = "".join(
+            "<tr>"
+            f"<td>{escape(str(p.left))}</td><td>{escape(str(p.right))}</td>"
+            f"<td>{p.probability:.4f}</td><td>{escape(p.status.value)}</td>"
+            "<td>" + escape(", ".join(f"{f.field}: {f.level}" for f in p.fields)) + "</td></tr>"
+            for p in (*self.pairs, *self.possible_pairs)[:limit]
+        )
+        shown = min(limit, len(self.pairs) + len(self.possible_pairs))
+        more = len(self.pairs) + len(self.possible_pairs) - shown
+        tail = f"<p>… and {more} more pairs</p>" if more > 0 else ""
+        return (
+            f"<div><p><code>{head}</code></p>"
+            "<table><thead><tr><th>left</th><th>right</th><th>probability</th>"
+            f"<th>status</th><th>evidence</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"{tail}</div>"
+        )
 
     def pair_ids(self) -> set[tuple[Hashable, Hashable]]:
         """The ``(left, right)`` ids of the match pairs."""
