@@ -1,4 +1,4 @@
-"""Entity constructors turn bad custom data and collections into ValidationError naming the field."""
+"""Entity constructors turn bad custom data and collections into a ValidationError naming it."""
 
 from __future__ import annotations
 
