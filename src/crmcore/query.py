@@ -44,10 +44,13 @@ from typing import Any, Generic, Literal, TypeVar, Union, overload
 
 import attrs
 
+from crmcore._text import bad_int_reason, bad_text_reason
 from crmcore.errors import QueryError
 
 __all__ = [
     "FALSE",
+    "MAX_FILTER_DEPTH",
+    "MAX_LIMIT",
     "TRUE",
     "And",
     "Compare",
@@ -67,6 +70,7 @@ __all__ = [
     "asc",
     "bind",
     "canonical",
+    "check_limit",
     "check_order",
     "compare_keys",
     "compile_predicate",
@@ -101,6 +105,14 @@ T = TypeVar("T")
 CompareOp = Literal["eq", "ne", "lt", "le", "gt", "ge"]
 _COMPARE_OPS: frozenset[str] = frozenset(typing.get_args(CompareOp))
 _SCALARS = (str, int, float, Decimal, bool, _dt.date, _dt.datetime, uuid.UUID)
+#: The largest ``limit=`` a find accepts (adapters fetch a row or two more, within 64 bits).
+MAX_LIMIT = 2**62
+#: How deeply ``and``/``or``/``not`` may nest in :func:`from_dict` data.
+MAX_FILTER_DEPTH = 64
+_PAREN_HINT = (
+    "; `&`, `|` bind tighter than `==`, `<`..., so parenthesise each comparison:"
+    " (field('a') == 1) & (field('b') == 2)"
+)
 
 
 def _check_value(name: str, value: object) -> object:
@@ -114,6 +126,10 @@ def _check_value(name: str, value: object) -> object:
             raise QueryError("NaN cannot be compared", field=name)
         if isinstance(value, Decimal) and not value.is_finite():
             raise QueryError("only finite decimals can be compared", field=name)
+        if isinstance(value, str) and (reason := bad_text_reason(value)):
+            raise QueryError(f"filter value {reason}", field=name)
+        if type(value) is int and (reason := bad_int_reason(value)):
+            raise QueryError(f"filter value {reason}", field=name)
         return value
     raise QueryError(f"unsupported filter value of type {type(value).__name__}", field=name)
 
@@ -121,7 +137,14 @@ def _check_value(name: str, value: object) -> object:
 def _check_field(name: object) -> str:
     if not isinstance(name, str) or not name or name.startswith(".") or name.endswith("."):
         raise QueryError(f"invalid field name {name!r}")
+    if reason := bad_text_reason(name):
+        raise QueryError(f"invalid field name {name!r}: {reason}")
     return name
+
+
+def _not_a_filter(f: object) -> QueryError:
+    hint = _PAREN_HINT if isinstance(f, FieldRef) else ""
+    return QueryError(f"not a filter: {f!r}{hint}")
 
 
 class Filter:
@@ -312,6 +335,8 @@ def field(name: str) -> FieldRef:
 def _text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise QueryError("contains/startswith need a text value", field=name)
+    if reason := bad_text_reason(value):
+        raise QueryError(f"filter value {reason}", field=name)
     return value
 
 
@@ -362,6 +387,10 @@ def in_(name: str, values: Iterable[object]) -> Filter:
     name = _check_field(name)
     if isinstance(values, (str, bytes)):
         raise QueryError("in_ needs a collection of values, not a string", field=name)
+    if not isinstance(values, Iterable) or isinstance(values, Mapping):
+        raise QueryError(
+            f"in_ needs a collection of values, not {type(values).__name__}", field=name
+        )
     # dedupe on (is-bool, value): True and 1 are equal in Python but match different rows
     checked = [_check_value(name, v) for v in values]
     vals = tuple({(type(v) is bool, v): v for v in checked}.values())
@@ -389,7 +418,7 @@ def all_of(*filters: Filter) -> Filter:
     items: list[Filter] = []
     for f in filters:
         if not isinstance(f, Filter):
-            raise QueryError(f"not a filter: {f!r}")
+            raise _not_a_filter(f)
         if f == TRUE:
             continue
         if f == FALSE:
@@ -405,7 +434,7 @@ def any_of(*filters: Filter) -> Filter:
     items: list[Filter] = []
     for f in filters:
         if not isinstance(f, Filter):
-            raise QueryError(f"not a filter: {f!r}")
+            raise _not_a_filter(f)
         if f == FALSE:
             continue
         if f == TRUE:
@@ -423,7 +452,7 @@ def not_(f: Filter) -> Filter:
     if isinstance(f, Not):
         return f.item
     if not isinstance(f, Filter):
-        raise QueryError(f"not a filter: {f!r}")
+        raise _not_a_filter(f)
     return Not(f)
 
 
@@ -485,8 +514,10 @@ def normalize_order(order_by: OrderSpec) -> tuple[Sort, ...]:
         items: Sequence[str | Sort] = ()
     elif isinstance(order_by, (str, Sort)):
         items = (order_by,)
-    else:
+    elif isinstance(order_by, Sequence):
         items = order_by
+    else:
+        raise QueryError(f"cannot order by {order_by!r}: pass a field name, a Sort or a list")
     terms: list[Sort] = []
     seen: set[str] = set()
     for item in items:
@@ -494,6 +525,7 @@ def normalize_order(order_by: OrderSpec) -> tuple[Sort, ...]:
             term = Sort(_check_field(item[1:]), True) if item.startswith("-") else Sort(item)
             _check_field(term.field)
         elif isinstance(item, Sort):
+            _check_field(item.field)
             term = item
         else:
             raise QueryError(f"cannot order by {item!r}")
@@ -506,6 +538,30 @@ def normalize_order(order_by: OrderSpec) -> tuple[Sort, ...]:
     if "id" not in seen:
         terms.append(Sort("id"))
     return tuple(terms)
+
+
+def check_limit(limit: object) -> int | None:
+    """A page size every adapter accepts: ``None`` or an int from 0 to :data:`MAX_LIMIT`.
+
+    Args:
+        limit: the ``limit=`` a caller passed to ``find``.
+
+    Returns:
+        The limit unchanged.
+
+    Raises:
+        QueryError: the limit is not an int (``"5"``, ``2.0``, ``True``), is
+            negative, or exceeds :data:`MAX_LIMIT`.
+    """
+    if limit is None:
+        return None
+    if type(limit) is not int:
+        raise QueryError(f"limit must be an int or None, not {type(limit).__name__}")
+    if limit < 0:
+        raise QueryError("limit must not be negative")
+    if limit > MAX_LIMIT:
+        raise QueryError(f"limit exceeds the largest page size, {MAX_LIMIT}")
+    return limit
 
 
 # --------------------------------------------------------------------------- plain data
@@ -543,30 +599,36 @@ def from_dict(data: Mapping[str, Any]) -> Filter:
         QueryError: the data does not describe a filter.
     """
     try:
-        return _from_dict(data)
+        return _from_dict(data, 0)
     except QueryError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as exc:
         raise QueryError(f"malformed filter data: {exc}") from None
 
 
-def _from_dict(data: Mapping[str, Any]) -> Filter:
+def _from_dict(data: Mapping[str, Any], depth: int) -> Filter:
     if not isinstance(data, Mapping):
         raise QueryError("a filter must be a mapping")
+    if depth > MAX_FILTER_DEPTH:
+        raise QueryError(f"filter nests deeper than {MAX_FILTER_DEPTH} levels")
     keys = set(data) - {"ignore_case"}
     if len(keys) != 1:
         raise QueryError(f"a filter needs exactly one operator, got {sorted(keys)}")
     (op,) = keys
     arg = data[op]
     if op == "const":
-        return Const(bool(arg))
+        if not isinstance(arg, bool):
+            raise QueryError(f"const needs true or false, not {arg!r}")
+        return Const(arg)
     if op in _COMPARE_OPS:
         return _compare(arg[0], op, _decode_value(arg[1]))  # type: ignore[arg-type]
     if op == "in":
         return in_(arg[0], [_decode_value(v) for v in arg[1]])
     if op in ("contains", "startswith"):
         ref = field(arg[0])
-        ic = bool(data.get("ignore_case", False))
+        ic = data.get("ignore_case", False)
+        if not isinstance(ic, bool):
+            raise QueryError(f"ignore_case needs true or false, not {ic!r}")
         return (
             ref.contains(arg[1], ignore_case=ic)
             if op == "contains"
@@ -577,12 +639,18 @@ def _from_dict(data: Mapping[str, Any]) -> Filter:
     if op == "has":
         return has(arg[0], _decode_value(arg[1]))
     if op == "and":
-        return all_of(*(_from_dict(i) for i in arg))
+        return all_of(*(_from_dict(i, depth + 1) for i in _items(arg)))
     if op == "or":
-        return any_of(*(_from_dict(i) for i in arg))
+        return any_of(*(_from_dict(i, depth + 1) for i in _items(arg)))
     if op == "not":
-        return not_(_from_dict(arg))
+        return not_(_from_dict(arg, depth + 1))
     raise QueryError(f"unknown filter operator {op!r}")
+
+
+def _items(arg: object) -> list[Any]:
+    if not isinstance(arg, list):
+        raise QueryError(f"and/or need a list of filters, not {type(arg).__name__}")
+    return arg
 
 
 def _encode_value(v: object) -> object:
@@ -602,6 +670,8 @@ def _encode_value(v: object) -> object:
 def _decode_value(v: object) -> object:
     if isinstance(v, Mapping):
         ((tag, text),) = v.items()
+        if not isinstance(text, str):
+            raise QueryError(f"value tag {tag!r} needs text, not {type(text).__name__}")
         if tag == "$decimal":
             return Decimal(text)
         if tag == "$datetime":
@@ -635,7 +705,19 @@ def decode_cursor(cursor: str, order: Sequence[Sort]) -> tuple[object, ...]:
         payload = json.loads(raw)
         names = payload["o"]
         values = tuple(_decode_value(v) for v in payload["k"])
-    except (ValueError, KeyError, TypeError, binascii.Error, QueryError):
+        for v in values:
+            _check_value("cursor", v)
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        ArithmeticError,
+        RecursionError,
+        binascii.Error,
+        QueryError,
+    ):
         raise QueryError("malformed cursor") from None
     if names != [str(s) for s in order] or len(values) != len(order):
         raise QueryError("cursor was made for another ordering")
@@ -666,6 +748,58 @@ class Page(Sequence[T], Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
+
+    def __repr__(self) -> str:
+        more = "more after" if self.next_cursor is not None else "last page"
+        return f"<Page of {len(self.items)} {_kind_name(self.items)}, {more}>"
+
+    def _repr_html_(self) -> str:
+        """A table of the page's records (one row each, one column per field) for notebooks."""
+        import html
+
+        rows = [_row_of(item) for item in self.items[:_HTML_ROWS]]
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(k for k in row if k not in columns)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns)
+            + "</tr>"
+            for row in rows
+        )
+        shown = f" (first {_HTML_ROWS} shown)" if len(self.items) > _HTML_ROWS else ""
+        caption = html.escape(repr(self)) + shown
+        return (
+            f"<table><caption>{caption}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+_HTML_ROWS = 50
+_HTML_CELL = 80
+
+
+def _kind_name(items: Sequence[object]) -> str:
+    names = {type(i).__name__ for i in items}
+    if len(names) == 1:
+        return f"{next(iter(names))} records" if len(items) != 1 else f"{next(iter(names))} record"
+    return "records" if len(items) != 1 else "record"
+
+
+def _row_of(item: object) -> dict[str, object]:
+    if attrs.has(type(item)):
+        return {a.name: getattr(item, a.name) for a in attrs.fields(type(item))}  # type: ignore[arg-type]
+    if isinstance(item, Mapping):
+        return {str(k): v for k, v in item.items()}
+    return {"value": item}
+
+
+def _cell(v: object) -> str:
+    if v is None:
+        return ""
+    text = str(v.value) if isinstance(v, enum.Enum) else str(v)
+    return text if len(text) <= _HTML_CELL else text[: _HTML_CELL - 1] + "\u2026"
 
 
 # --------------------------------------------------------------------------- binding

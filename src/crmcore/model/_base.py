@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import math
 import os
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from crmcore._text import bad_int_reason, bad_text_reason
 from crmcore.errors import FieldError, ValidationError
 
 __all__ = ["Entity", "fields_of", "new_id", "replace_trusted", "utcnow"]
@@ -110,23 +112,63 @@ def _copier(cls: type) -> Any:
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
+#: Limits on custom data (docs/query.md): key length, one text value, nesting, whole mapping.
+MAX_CUSTOM_KEY = 200
+MAX_CUSTOM_TEXT = 65_536
+MAX_CUSTOM_DEPTH = 16
+#: Characters of keys and text plus 8 per other scalar, over the whole ``custom`` mapping.
+MAX_CUSTOM_SIZE = 1_048_576
 
-def _json_value(path: str, value: object, errors: list[FieldError]) -> Any:
+
+class _Walk:
+    __slots__ = ("errors", "size")
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.size = 0
+
+    def bad(self, path: str, message: str) -> None:
+        self.errors.append(FieldError(path, "invalid_custom_value", message))
+
+
+def _json_key(path: str, key: object, walk: _Walk) -> str:
+    text = str(key)
+    walk.size += len(text)
+    if len(text) > MAX_CUSTOM_KEY:
+        walk.bad(path, f"custom keys are at most {MAX_CUSTOM_KEY} characters")
+    elif reason := bad_text_reason(text):
+        walk.bad(path, f"custom key {reason}")
+    return text
+
+
+def _json_value(path: str, value: object, walk: _Walk, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        walk.size += len(value)
+        if len(value) > MAX_CUSTOM_TEXT:
+            walk.bad(path, f"custom text is at most {MAX_CUSTOM_TEXT} characters")
+        elif reason := bad_text_reason(value):
+            walk.bad(path, f"custom text {reason}")
+        return value
     if isinstance(value, _JSON_SCALARS):
-        if isinstance(value, float) and value != value:
-            errors.append(FieldError(path, "invalid_custom_value", "NaN is not allowed"))
+        walk.size += 8
+        if isinstance(value, float) and not math.isfinite(value):
+            walk.bad(path, "NaN and infinity are not allowed")
+        elif type(value) is int and (reason := bad_int_reason(value)):
+            walk.bad(path, f"custom integer {reason}")
+        return value
+    if depth >= MAX_CUSTOM_DEPTH:
+        walk.bad(path, f"custom data nests deeper than {MAX_CUSTOM_DEPTH} levels")
         return value
     if isinstance(value, (list, tuple)):
-        return [_json_value(f"{path}[{i}]", v, errors) for i, v in enumerate(value)]
+        return [_json_value(f"{path}[{i}]", v, walk, depth + 1) for i, v in enumerate(value)]
     if isinstance(value, Mapping):
-        return {str(k): _json_value(f"{path}.{k}", v, errors) for k, v in value.items()}
-    errors.append(
-        FieldError(
-            path,
-            "invalid_custom_value",
-            f"custom values must be JSON data (text, number, bool, list), not "
-            f"{type(value).__name__}",
-        )
+        return {
+            _json_key(f"{path}.{k}", k, walk): _json_value(f"{path}.{k}", v, walk, depth + 1)
+            for k, v in value.items()
+        }
+    walk.bad(
+        path,
+        f"custom values must be JSON data (text, number, bool, list), not {type(value).__name__}",
     )
     return value
 
@@ -134,10 +176,15 @@ def _json_value(path: str, value: object, errors: list[FieldError]) -> Any:
 def _custom(value: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ValidationError.single("$.custom", "invalid_custom", "custom must be a mapping")
-    errors: list[FieldError] = []
-    out = {str(k): _json_value(f"$.custom.{k}", v, errors) for k, v in value.items()}
-    if errors:
-        raise ValidationError(errors)
+    walk = _Walk()
+    out = {
+        _json_key(f"$.custom.{k}", k, walk): _json_value(f"$.custom.{k}", v, walk, 1)
+        for k, v in value.items()
+    }
+    if walk.size > MAX_CUSTOM_SIZE and not walk.errors:
+        walk.bad("$.custom", f"custom data is larger than {MAX_CUSTOM_SIZE} characters")
+    if walk.errors:
+        raise ValidationError(walk.errors)
     return out
 
 

@@ -13,7 +13,7 @@ import enum
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
@@ -117,16 +117,36 @@ class SurveyKind(str, enum.Enum):
 _SURVEY_RANGES = {SurveyKind.CSAT: (1, 5), SurveyKind.NPS: (0, 10), SurveyKind.CES: (1, 7)}
 
 
+_I = TypeVar("_I")
+
+
+def _items_of(name: str, cls: type[_I], value: Iterable[_I]) -> tuple[_I, ...]:
+    """``value`` as a tuple of ``cls``; anything else is a ValidationError naming the field."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError.single(
+            f"$.{name}", "invalid_type", f"{name} must be a list of {cls.__name__}"
+        )
+    items = tuple(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, cls):
+            raise ValidationError.single(
+                f"$.{name}[{i}]",
+                "invalid_type",
+                f"expected {cls.__name__}, not {type(item).__name__}",
+            )
+    return items
+
+
 def _emails(value: Iterable[EmailAddress]) -> tuple[EmailAddress, ...]:
-    return tuple(value)
+    return _items_of("emails", EmailAddress, value)
 
 
 def _phones(value: Iterable[PhoneNumber]) -> tuple[PhoneNumber, ...]:
-    return tuple(value)
+    return _items_of("phones", PhoneNumber, value)
 
 
 def _addresses(value: Iterable[Address]) -> tuple[Address, ...]:
-    return tuple(value)
+    return _items_of("addresses", Address, value)
 
 
 def _lines(value: Iterable[OrderLine]) -> tuple[OrderLine, ...]:

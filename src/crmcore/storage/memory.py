@@ -34,6 +34,7 @@ from crmcore.query import (
     Page,
     Sort,
     bind,
+    check_limit,
     check_order,
     compare_keys,
     compile_predicate,
@@ -368,8 +369,7 @@ class MemoryRepository(Repository[E], Generic[E]):
         """One page of matching records."""
         order = normalize_order(order_by)
         check_order(order, self.entity_type)
-        if limit is not None and limit < 0:
-            raise QueryError("limit must not be negative")
+        check_limit(limit)
         rows = self._matching(where)
         keyed = [(sort_key_values(r, order), r) for r in rows]
         try:

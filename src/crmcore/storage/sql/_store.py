@@ -43,6 +43,7 @@ from crmcore.query import (
     OrderSpec,
     Page,
     Sort,
+    check_limit,
     check_order,
     compare_keys,
     compile_predicate,
@@ -855,8 +856,7 @@ class SqlRepository(Repository[E], Generic[E]):
         """One page of matching records in ``order_by`` order (ties by id)."""
         order = normalize_order(order_by)
         check_order(order, self.entity_type)
-        if limit is not None and limit < 0:
-            raise QueryError("limit must not be negative")
+        check_limit(limit)
         tr = self._ops.tr
         bound = tr.bind(where)
         cursor = None if after is None else tr.cursor_values(order, decode_cursor(after, order))
