@@ -316,3 +316,16 @@ def test_note_records_an_action_that_is_not_a_write(
     plain = crmcore.Crm(crm.store)
     with plain.session(alice) as s:
         assert not note(s, "shred", Customer, rid)
+
+
+def test_per_tenant_keys(crm: crmcore.Crm, alice: Principal) -> None:
+    bob = Principal(user_id="bob", tenant_id=f"{alice.tenant_id}-b", roles={"admin"})
+    keys = {alice.tenant_id: KEY, bob.tenant_id: b"b" * 32}
+    layered = _layered(crm, key=keys.get)
+    _write(layered, alice, 1)
+    _write(layered, bob, 1)
+    with layered.session(alice) as s:
+        assert verify_trail(s, key=KEY).ok
+        assert {"altered"} == verify_trail(s, key=keys[bob.tenant_id]).kinds
+    with layered.session(bob) as s:
+        assert verify_trail(s, key=keys[bob.tenant_id]).ok

@@ -20,7 +20,7 @@ repository write with :func:`note` (a no-op when the audit layer is off)::
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -256,19 +256,27 @@ class AuditLayer:
             their values (the encrypted ones).
         key: the audit key; entries are then chained with HMAC-SHA256 (a chain
             may switch from unkeyed to keyed, never back). ``None``: unkeyed SHA-256.
+            A callable ``tenant_id -> bytes | None`` gives each tenant its own key
+            (from a key store or keyring), looked up once per unit of work.
         checkpoints: a :class:`CheckpointStore` that receives a signed head
             after every commit that appended entries.
     """
 
     redact: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
-    key: bytes | None = attrs.field(default=None, repr=False)
+    key: bytes | Callable[[str], bytes | None] | None = attrs.field(default=None, repr=False)
     checkpoints: CheckpointStore | None = None
+
+    def key_for(self, tenant_id: str) -> bytes | None:
+        """The audit key of ``tenant_id`` (``None``: its chain stays unkeyed)."""
+        return self.key(tenant_id) if callable(self.key) else self.key
 
     def auditor(self, uow: UnitOfWorkContext) -> Auditor:
         """The unit's auditor (made on first use; the same one every layer shares)."""
         return uow.extension(
             "auditor",
-            lambda: Auditor(uow, self.redact, key=self.key, checkpoints=self.checkpoints),
+            lambda: Auditor(
+                uow, self.redact, key=self.key_for(uow.tenant_id), checkpoints=self.checkpoints
+            ),
         )
 
     def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
