@@ -246,10 +246,11 @@ def test_rewrite_unkeyed_is_detected_by_a_checkpoint(crm: crmcore.Crm, alice: Pr
         assert verify_trail(s).ok  # the chain alone cannot see what comes next
     _rewrite_from(layered, alice, 2, "mallory")
     with layered.session(alice) as s:
-        assert verify_trail(s).ok
+        # the chain alone sees only the bumped bookkeeping columns of the updated rows
+        assert {"unhashed"} == verify_trail(s).kinds
         report = verify_trail(s, checkpoints=store)
-        assert {"rewritten"} == report.kinds
-        assert [p.seq for p in report.problems] == [4]
+        assert {"rewritten", "unhashed"} == report.kinds
+        assert [p.seq for p in report.problems if p.kind == "rewritten"] == [4]
 
 
 def test_tail_deletion_is_truncation(crm: crmcore.Crm, alice: Principal, tmp_path: Path) -> None:
@@ -329,3 +330,12 @@ def test_per_tenant_keys(crm: crmcore.Crm, alice: Principal) -> None:
         assert {"altered"} == verify_trail(s, key=keys[bob.tenant_id]).kinds
     with layered.session(bob) as s:
         assert verify_trail(s, key=keys[bob.tenant_id]).ok
+
+
+def test_unhashed_columns_are_checked(audited: crmcore.Crm, alice: Principal) -> None:
+    entries = _trail(audited, alice)
+    e = entries[1]
+    later = e.at.replace(year=2099) if e.at else None
+    for forged in (attrs.evolve(e, updated_at=later), attrs.evolve(e, version=3)):
+        report = verify([entries[0], forged, *entries[2:]])
+        assert [(p.kind, p.seq) for p in report.problems] == [("unhashed", 2)]

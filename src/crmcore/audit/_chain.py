@@ -81,7 +81,10 @@ class Problem:
     keyed one), ``"key_required"`` (a keyed entry checked without the key),
     ``"truncated"`` (entries up to a checkpointed seq are missing),
     ``"rewritten"`` (the hash at a checkpointed seq differs from the checkpoint)
-    and ``"checkpoint"`` (the checkpoint itself fails its signature).
+    ``"checkpoint"`` (the checkpoint itself fails its signature) and
+    ``"unhashed"`` (a column outside the hash - ``version``, ``created_at``,
+    ``updated_at``, ``deleted_at`` - differs from what the auditor wrote:
+    version 1, both stamps equal to ``at``, never deleted).
     """
 
     seq: int
@@ -194,6 +197,19 @@ def verify(
                 problems.append(
                     Problem(reason="content does not match its hash (altered)", **where)
                 )
+        if (
+            entry.version != 1
+            or entry.deleted_at is not None
+            or entry.created_at != entry.at
+            or entry.updated_at != entry.at
+        ):
+            problems.append(
+                Problem(
+                    reason="bookkeeping columns (version, created/updated/deleted at) were changed",
+                    kind="unhashed",
+                    **where,
+                )
+            )
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
                 reason, kind = "missing entries before it", "gap"
