@@ -8,17 +8,38 @@ with :func:`crmcore.services.verify_trail` (or :func:`verify` over entries you h
 
 from __future__ import annotations
 
-from crmcore.audit._chain import GENESIS, Problem, VerifyReport, entry_hash, verify
-from crmcore.audit._layer import REDACTED, AuditingRepository, AuditLayer, Auditor
+from crmcore.audit._chain import (
+    GENESIS,
+    KEYED_PREFIX,
+    Problem,
+    VerifyReport,
+    entry_hash,
+    is_keyed,
+    verify,
+)
+from crmcore.audit._checkpoint import (
+    Checkpoint,
+    CheckpointStore,
+    FileCheckpointStore,
+    MemoryCheckpointStore,
+)
+from crmcore.audit._layer import REDACTED, AuditingRepository, AuditLayer, Auditor, note
 
 __all__ = [
     "GENESIS",
+    "KEYED_PREFIX",
     "REDACTED",
     "AuditLayer",
     "AuditingRepository",
     "Auditor",
+    "Checkpoint",
+    "CheckpointStore",
+    "FileCheckpointStore",
+    "MemoryCheckpointStore",
     "Problem",
     "VerifyReport",
     "entry_hash",
+    "is_keyed",
+    "note",
     "verify",
 ]

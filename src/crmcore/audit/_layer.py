@@ -6,23 +6,33 @@ land in the same transaction as the changes: a rolled-back unit of work leaves
 no entry. An entry's id is derived from (tenant, seq), so two sessions that
 race to append the same position cannot both commit: the second one fails
 with :class:`crmcore.errors.Conflict` and can be retried.
+
+With ``key`` the entries are chained with HMAC-SHA256 (a keyed chain); with
+``checkpoints`` the layer writes a signed checkpoint of the new head after
+each commit that appended entries. Use cases record actions that are not a
+repository write with :func:`note` (a no-op when the audit layer is off)::
+
+    from crmcore.audit import note
+
+    note(uow, "shred", Customer, customer.id, {"subject_key": {"shredded": True}})
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from crmcore.audit._chain import GENESIS, entry_hash
+from crmcore.audit._checkpoint import Checkpoint, CheckpointStore
 from crmcore.errors import AlreadyExists, Conflict, CrmError
 from crmcore.model import AuditEntry, Entity, to_data
 from crmcore.query import eq
 from crmcore.storage.ports import ForwardingRepository, Repository, UnitOfWorkContext
 
-__all__ = ["AuditLayer", "AuditingRepository", "Auditor"]
+__all__ = ["AuditLayer", "AuditingRepository", "Auditor", "note"]
 
 E = TypeVar("E", bound=Entity)
 _NAMESPACE = uuid.UUID("6f1c63c5-2a8e-4c5e-9d0f-6b8f5d2c9a41")
@@ -51,11 +61,22 @@ class Auditor:
     Args:
         uow: the unit of work whose changes are recorded.
         redact: per entity name, fields recorded as changed but never with values.
+        key: the audit key (keyed HMAC chain); ``None`` keeps the chain unkeyed.
+        checkpoints: where to write a signed checkpoint of the head after commit.
     """
 
-    def __init__(self, uow: UnitOfWorkContext, redact: Mapping[str, frozenset[str]]) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkContext,
+        redact: Mapping[str, frozenset[str]],
+        *,
+        key: bytes | None = None,
+        checkpoints: CheckpointStore | None = None,
+    ) -> None:
         self._uow = uow
         self._redact = redact
+        self._key = key
+        self._checkpoints = checkpoints
         self._pending: list[dict[str, Any]] = []
         uow.before_commit(self._flush)
         uow.on_rollback(self.discard)
@@ -73,6 +94,33 @@ class Auditor:
         )
         self._pending.append(
             {"action": action, "entity": name, "record_id": entity.id, "changes": changes}
+        )
+
+    def note(
+        self,
+        action: str,
+        entity: type[Entity] | str,
+        record_id: uuid.UUID | None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record an action that is not a repository write (a shred, a re-encryption).
+
+        The entry is chained and written when the session commits, like any other.
+
+        Args:
+            action: what was done (``"shred"``, ``"reencrypt"``...).
+            entity: the entity type or its name.
+            record_id: the record acted on, or ``None`` for a tenant-wide action.
+            changes: plain JSON-able facts about the action (never secret values).
+        """
+        name = entity if isinstance(entity, str) else entity.entity_name()
+        self._pending.append(
+            {
+                "action": action,
+                "entity": name,
+                "record_id": record_id,
+                "changes": dict(changes or {}),
+            }
         )
 
     def discard(self) -> None:
@@ -107,11 +155,50 @@ class Auditor:
                 prev_hash=prev,
                 **item,
             )
-            entry = attrs.evolve(entry, hash=entry_hash(entry))
+            entry = attrs.evolve(entry, hash=entry_hash(entry, self._key))
             prev = entry.hash
             entries.append(entry)
         repo.add_many(entries)
         self._pending.clear()
+        if self._checkpoints is not None:
+            store, key = self._checkpoints, self._key
+            mark = Checkpoint.sign(tenant, seq, prev, now, key)
+            session.after_commit(lambda: store.write(mark))
+
+
+def _no_auditor() -> Auditor | None:
+    return None
+
+
+def note(
+    uow: UnitOfWorkContext,
+    action: str,
+    entity: type[Entity],
+    record_id: uuid.UUID | None,
+    changes: Mapping[str, Any] | None = None,
+) -> bool:
+    """Record an action that is not a repository write, if the audit layer is on.
+
+    Reaching ``uow.repo(entity)`` builds the session's layers, so the audit
+    layer (when configured) has made its auditor; the entry is then chained
+    and written at commit like any other (see :meth:`Auditor.note`).
+
+    Args:
+        uow: the unit of work.
+        action: what was done (``"shred"``, ``"reencrypt"``...).
+        entity: the entity type acted on.
+        record_id: the record, or ``None`` for a tenant-wide action.
+        changes: plain JSON-able facts about the action (never secret values).
+
+    Returns:
+        Whether an entry was recorded (``False``: no audit layer).
+    """
+    uow.repo(entity)
+    auditor = uow.extension("auditor", _no_auditor)
+    if not isinstance(auditor, Auditor):
+        return False
+    auditor.note(action, entity, record_id, changes)
+    return True
 
 
 def _lost_race(exc: CrmError) -> CrmError | None:
@@ -167,12 +254,32 @@ class AuditLayer:
     Args:
         redact: per entity name, fields recorded as changed but never with
             their values (the encrypted ones).
+        key: the audit key; entries are then chained with HMAC-SHA256 (a chain
+            may switch from unkeyed to keyed, never back). ``None``: unkeyed SHA-256.
+            A callable ``tenant_id -> bytes | None`` gives each tenant its own key
+            (from a key store or keyring), looked up once per unit of work.
+        checkpoints: a :class:`CheckpointStore` that receives a signed head
+            after every commit that appended entries.
     """
 
     redact: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+    key: bytes | Callable[[str], bytes | None] | None = attrs.field(default=None, repr=False)
+    checkpoints: CheckpointStore | None = None
+
+    def key_for(self, tenant_id: str) -> bytes | None:
+        """The audit key of ``tenant_id`` (``None``: its chain stays unkeyed)."""
+        return self.key(tenant_id) if callable(self.key) else self.key
+
+    def auditor(self, uow: UnitOfWorkContext) -> Auditor:
+        """The unit's auditor (made on first use; the same one every layer shares)."""
+        return uow.extension(
+            "auditor",
+            lambda: Auditor(
+                uow, self.redact, key=self.key_for(uow.tenant_id), checkpoints=self.checkpoints
+            ),
+        )
 
     def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
         if inner.entity_type is AuditEntry:
             return inner  # the trail itself is append-only through the auditor
-        auditor = uow.extension("auditor", lambda: Auditor(uow, self.redact))
-        return AuditingRepository(inner, auditor)
+        return AuditingRepository(inner, self.auditor(uow))

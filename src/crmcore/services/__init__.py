@@ -9,12 +9,20 @@ policy and the audit trail apply to use cases too.
 - sales: :func:`transition`, :func:`allowed_events`, :func:`convert_lead`,
   :func:`time_in_stages`, :func:`stage_report`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
-- audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`
+- audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
+  :func:`checkpoint`
 """
 
 from __future__ import annotations
 
-from crmcore.services._audit import FieldChange, export_trail, field_history, history, verify_trail
+from crmcore.services._audit import (
+    FieldChange,
+    checkpoint,
+    export_trail,
+    field_history,
+    history,
+    verify_trail,
+)
 from crmcore.services._customers import (
     MergeResult,
     UnmergeResult,
@@ -44,6 +52,7 @@ __all__ = [
     "UnmergeResult",
     "allowed_events",
     "atomic",
+    "checkpoint",
     "convert_lead",
     "exact_contact_match",
     "export_trail",

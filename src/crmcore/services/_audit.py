@@ -8,12 +8,19 @@ from typing import Any
 
 import attrs
 
-from crmcore.audit import VerifyReport, verify
+from crmcore.audit import Checkpoint, CheckpointStore, Problem, VerifyReport, verify
 from crmcore.model import AuditEntry, Entity, to_data
 from crmcore.query import all_of, eq
 from crmcore.storage.ports import UnitOfWorkContext
 
-__all__ = ["FieldChange", "export_trail", "field_history", "history", "verify_trail"]
+__all__ = [
+    "FieldChange",
+    "checkpoint",
+    "export_trail",
+    "field_history",
+    "history",
+    "verify_trail",
+]
 
 
 def _entity_name(entity: type[Entity] | str) -> str:
@@ -71,6 +78,67 @@ def export_trail(uow: UnitOfWorkContext, *, batch_size: int = 1000) -> Iterator[
         yield to_data(entry)
 
 
-def verify_trail(uow: UnitOfWorkContext, *, batch_size: int = 1000) -> VerifyReport:
-    """Verify the session tenant's hash chain (streamed; nothing is loaded whole)."""
-    return verify(uow.repo(AuditEntry).stream(order_by="seq", batch_size=batch_size))
+def checkpoint(
+    uow: UnitOfWorkContext, store: CheckpointStore, *, key: bytes | None = None
+) -> Checkpoint | None:
+    """Write a signed checkpoint of the session tenant's audit head to ``store``.
+
+    Args:
+        uow: the unit of work (its tenant's chain, read below every layer).
+        store: where the checkpoint is kept (outside the audit table).
+        key: the audit key (HMAC signature); ``None`` for an unkeyed digest.
+
+    Returns:
+        The checkpoint written, or ``None`` if the trail is empty.
+    """
+    head = uow.inner(AuditEntry).find(eq("tenant_id", uow.tenant_id), order_by="-seq", limit=1)
+    if not head.items:
+        return None
+    entry = head.items[0]
+    cp = Checkpoint.sign(uow.tenant_id, entry.seq, entry.hash, uow.now(), key)
+    store.write(cp)
+    return cp
+
+
+def verify_trail(
+    uow: UnitOfWorkContext,
+    *,
+    key: bytes | None = None,
+    checkpoints: CheckpointStore | None = None,
+    batch_size: int = 1000,
+) -> VerifyReport:
+    """Verify the session tenant's hash chain (streamed; nothing is loaded whole).
+
+    Args:
+        uow: the unit of work.
+        key: the audit key, needed for a keyed chain and keyed checkpoints.
+        checkpoints: compare the table with the newest checkpoint kept there:
+            entries missing up to it are ``"truncated"``, a different hash at its
+            seq is ``"rewritten"``; a checkpoint whose signature fails is a
+            ``"checkpoint"`` problem (and is not trusted).
+        batch_size: rows per read.
+
+    Returns:
+        The report; ``str(report)`` says keyed/unkeyed and which checkpoint was used.
+    """
+    head: tuple[int, str] | None = None
+    bad: list[Problem] = []
+    if checkpoints is not None:
+        cp = checkpoints.latest(uow.tenant_id)
+        if cp is not None:
+            if cp.valid(key):
+                head = (cp.seq, cp.head)
+            else:
+                bad.append(
+                    Problem(
+                        seq=cp.seq,
+                        entry_id="-",
+                        reason="checkpoint signature does not match (checkpoint edited)",
+                        kind="checkpoint",
+                    )
+                )
+    stream = uow.repo(AuditEntry).stream(order_by="seq", batch_size=batch_size)
+    report = verify(stream, key=key, head=head)
+    if bad:
+        report = attrs.evolve(report, problems=(*bad, *report.problems))
+    return report
