@@ -60,6 +60,7 @@ from crmcore.storage.ports import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from crmcore.audit import AuditLayer
     from crmcore.crypto import Encryption
     from crmcore.lifecycle import Machine
     from crmcore.policy import Policy
@@ -96,7 +97,7 @@ def connect(
     region: str = "CN",
     layers: Sequence[Layer] = (),
     policy: Policy | None = None,
-    audit: bool = False,
+    audit: bool | AuditLayer = False,
     encryption: Encryption | None = None,
     machines: Mapping[type[Entity], Machine] | None = None,
     create_schema: bool = True,
@@ -124,7 +125,10 @@ def connect(
             every query and masks fields through it.
         audit: record every change in the hash-chained audit trail
             (:mod:`crmcore.audit`), in the same unit of work; encrypted fields
-            are recorded as changed, never with their values.
+            are recorded as changed, never with their values. An
+            :class:`crmcore.audit.AuditLayer` instead of ``True`` configures it
+            (``AuditLayer(key=..., checkpoints=...)``: a keyed chain and signed
+            head checkpoints).
         encryption: field-level encryption (:class:`crmcore.crypto.Encryption`):
             protected fields are stored as ciphertext plus blind indexes.
         machines: per entity type, the lifecycle machine to use instead of the
@@ -172,7 +176,10 @@ def connect(
         from crmcore.audit import AuditLayer
 
         redact = encryption.redacted_fields() if encryption is not None else {}
-        built.append(AuditLayer(redact=redact))
+        if isinstance(audit, AuditLayer):  # keyed and/or checkpointed, as configured
+            built.append(attrs.evolve(audit, redact={**redact, **audit.redact}))
+        else:
+            built.append(AuditLayer(redact=redact))
     inner: list[Layer] = [encryption] if encryption is not None else []
     hooks = _validators(validation, region, validators or {})
     return Crm(

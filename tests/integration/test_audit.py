@@ -339,3 +339,16 @@ def test_unhashed_columns_are_checked(audited: crmcore.Crm, alice: Principal) ->
     for forged in (attrs.evolve(e, updated_at=later), attrs.evolve(e, version=3)):
         report = verify([entries[0], forged, *entries[2:]])
         assert [(p.kind, p.seq) for p in report.problems] == [("unhashed", 2)]
+
+
+def test_connect_takes_a_configured_audit_layer() -> None:
+    from crmcore.audit import AuditLayer
+
+    key = b"a" * 32
+    crm = crmcore.connect("memory://", audit=AuditLayer(key=key))
+    with crm.session() as s:
+        s.customers.add(Customer(first_name="keyed"))
+    with crm.session() as s:
+        entries = list(s.audit_entries.find(order_by="seq"))
+        assert [e.hash[:5] for e in entries] == ["hmac:"]
+        assert verify_trail(s, key=key).ok
