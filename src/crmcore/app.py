@@ -181,7 +181,7 @@ def connect(
         else:
             built.append(AuditLayer(redact=redact))
     inner: list[Layer] = [encryption] if encryption is not None else []
-    hooks = _validators(validation, region, validators or {})
+    hooks = _validators(validation, region, validators or {}, machines or {})
     return Crm(
         store,
         clock=clock,
@@ -194,16 +194,24 @@ def connect(
 
 
 def _validators(
-    validation: EntityValidation | bool, region: str, extra: Mapping[type[Entity], Validator]
+    validation: EntityValidation | bool,
+    region: str,
+    extra: Mapping[type[Entity], Validator],
+    machines: Mapping[type[Entity], Machine],
 ) -> dict[type[Entity], Validator]:
-    if validation is False:
-        return dict(extra)
-    from crmcore.validation import EntityValidation, default_rules
+    from crmcore.lifecycle import OPPORTUNITY, stamp_stage
+    from crmcore.model import Opportunity
 
-    config = validation if not isinstance(validation, bool) else None
-    config = config or EntityValidation(rules=default_rules(region))
-    hooks = config.validators()
-    for kind, fn in extra.items():
+    hooks: dict[type[Entity], Validator] = {}
+    if validation is not False:
+        from crmcore.validation import EntityValidation, default_rules
+
+        config = validation if not isinstance(validation, bool) else None
+        config = config or EntityValidation(rules=default_rules(region))
+        hooks = config.validators()
+    deals = machines.get(Opportunity, OPPORTUNITY)
+    stages: dict[type[Entity], Validator] = {Opportunity: lambda e: stamp_stage(e, deals)}
+    for kind, fn in (*stages.items(), *extra.items()):
         first = hooks.get(kind)
         hooks[kind] = fn if first is None else _chain(first, fn)
     return hooks

@@ -69,8 +69,8 @@ def test_every_built_in_machine_has_cases() -> None:
     ("amount", "reason"),
     [
         (None, "the amount must be set and positive"),
-        (Money("0", "CNY"), "the amount must be set and positive"),
-        (Money("-5", "USD"), "the amount must be set and positive"),
+        (Money("0", "CNY"), "the amount must be positive (it is 0)"),
+        (Money("-5", "USD"), "the amount must be positive (it is -5)"),
     ],
 )
 def test_a_deal_without_a_positive_amount_cannot_be_won(amount: Money | None, reason: str) -> None:

@@ -32,7 +32,12 @@ from crmcore.lifecycle._context import (
     TransitionSink,
 )
 from crmcore.lifecycle._export import to_dot, to_mermaid
-from crmcore.lifecycle._forecast import forecast_category, probability, weighted_amount
+from crmcore.lifecycle._forecast import (
+    forecast_category,
+    probability,
+    stamp_stage,
+    weighted_amount,
+)
 from crmcore.lifecycle._guards import (
     BUILTINS,
     clear,
@@ -89,6 +94,7 @@ __all__ = [
     "set_fields",
     "stage_durations",
     "stamp",
+    "stamp_stage",
     "ticket_machine",
     "time_in_stage",
     "to_dot",

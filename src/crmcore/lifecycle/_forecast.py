@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from crmcore.errors import ConfigurationError
 from crmcore.lifecycle._machine import Machine
+from crmcore.lifecycle._records import access_for
 
-__all__ = ["forecast_category", "probability", "weighted_amount"]
+R = TypeVar("R")
+
+__all__ = ["forecast_category", "probability", "stamp_stage", "weighted_amount"]
 
 
 def probability(machine: Machine, stage: str) -> float:
@@ -54,3 +58,34 @@ def weighted_amount(amount: int | float | Decimal, stage: str, machine: Machine)
     if isinstance(amount, Decimal):
         return amount * Decimal(str(p))
     return amount * p
+
+
+def stamp_stage(record: R, machine: Machine) -> R:
+    """``record`` with its stage's ``probability`` and ``forecast_category`` (pure).
+
+    A deal added or updated directly (not through a transition) gets the values
+    its stage declares, as a transition into the stage would give it. Fields the
+    record lacks, a stage the machine does not know, and stage data without the
+    value are left alone; an unchanged record is returned as is.
+
+    Args:
+        record: an entity or a mapping holding the machine's field.
+        machine: the record's machine (the tenant's opportunity stages).
+
+    Returns:
+        The record, evolved only where a value differs.
+    """
+    acc = access_for(record)
+    stage = acc.get(record, machine.field, None)
+    if not isinstance(stage, str) or stage not in machine.state_names:
+        return record
+    data = machine.state(stage).data
+    changes: dict[str, Any] = {}
+    for name in ("probability", "forecast_category"):
+        value = data.get(name)
+        if value is not None and acc.has(record, name) and acc.get(record, name) != value:
+            changes[name] = value
+    if not changes:
+        return record
+    stamped: R = acc.evolve(record, changes)
+    return stamped

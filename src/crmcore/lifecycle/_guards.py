@@ -16,8 +16,9 @@ notebook row. Names (for machines stored as data):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from crmcore.lifecycle._context import Effect, Guard, TransitionContext, utc
@@ -47,16 +48,32 @@ def positive_amount(record: Any, ctx: TransitionContext) -> str | None:
     acc = access_for(record)
     if not acc.has(record, "amount"):
         return None
-    amount = acc.get(record, "amount")
+    amount = _numeric(acc.get(record, "amount"))
     if amount is None:
         return "the amount must be set and positive"
-    # a Money (the entities' amounts) compares by its number; a plain number as itself
-    value = getattr(amount, "amount", amount)
+    if amount <= 0:
+        return f"the amount must be positive (it is {amount})"
+    return None
+
+
+def _numeric(value: Any) -> Decimal | None:
+    """The number inside an amount: a ``Money``, its plain-data mapping, or a number.
+
+    Returns ``None`` for an unset or unreadable amount (the guard then refuses).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Mapping):
+        value = value.get("amount")
+    elif not isinstance(value, int | float | Decimal | str):
+        value = getattr(value, "amount", None)
+    if value is None or isinstance(value, bool):
+        return None
     try:
-        positive = value > 0
-    except TypeError:
-        return f"the amount must be a number or Money, not {type(amount).__name__}"
-    return None if positive else "the amount must be set and positive"
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+    return number if number.is_finite() else None
 
 
 def within(days: float = 7, fields: Sequence[str] = ("closed_at", "resolved_at")) -> Guard:

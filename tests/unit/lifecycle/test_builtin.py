@@ -168,7 +168,7 @@ def test_allowed_events_from_every_state_with_guards_passing(machine: Machine) -
     [
         (LEAD, "contacted", "disqualify", {}, "a comment giving the reason is required"),
         (OPPORTUNITY, "proposal", "win", {"amount": None}, "the amount must be set and positive"),
-        (OPPORTUNITY, "proposal", "win", {"amount": Decimal(0)}, "must be set and positive"),
+        (OPPORTUNITY, "proposal", "win", {"amount": Decimal(0)}, "must be positive (it is 0)"),
         (OPPORTUNITY, "closed_lost", "reopen", {}, "a comment giving the reason is required"),
         (CAMPAIGN, "draft", "schedule", {"scheduled_at": None}, "scheduled_at must be set"),
         (
