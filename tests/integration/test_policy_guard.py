@@ -256,3 +256,35 @@ def test_random_principals_see_exactly_the_rows_check_allows(
             assert s.customers.count() == len(expected)
 
     check()
+
+
+SALARY_HIDDEN = Policy.from_dict(
+    {
+        "rules": [{"name": "support-read", "roles": ["support"], "actions": ["read"]}],
+        "field_rules": [
+            {"roles": ["support"], "entities": ["Customer"], "fields": {"custom.salary": "hidden"}}
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "order_by"),
+    [
+        (field("custom.salary.amount") > 1500, None),
+        (None, "-custom.salary.amount"),
+        (field("custom.salary").is_null(), None),
+    ],
+)
+def test_a_hidden_field_cannot_be_probed_through_a_deeper_path(
+    crm: crmcore.Crm, tenant: str, where: object, order_by: str | None
+) -> None:
+    guarded = crmcore.Crm(crm.store, layers=[PolicyGuard(SALARY_HIDDEN)], policy=SALARY_HIDDEN)
+    with guarded.session(Principal.system_principal(tenant)) as s:
+        s.customers.add(Customer(first_name="A", custom={"salary": {"amount": 2000}}))
+    with guarded.session(who(tenant, "x", "support")) as s:
+        with pytest.raises(QueryError) as err:
+            s.customers.find(where, order_by=order_by)  # type: ignore[arg-type]
+        assert err.value.field is not None and err.value.field.startswith("custom.salary")
+        assert "2000" not in str(err.value)
+        assert [c.custom.get("salary") for c in s.customers.find()] == [None]

@@ -253,13 +253,20 @@ class FieldAccess:
         return self._unrestricted
 
     def level(self, field: str) -> FieldLevel:
-        """The level of ``field`` (``"phone"``, ``"custom.tier"``)."""
+        """The level of ``field`` (``"phone"``, ``"custom.tier"``, ``"custom.salary.amount"``).
+
+        A path takes the level of its longest prefix some rule names, so hiding
+        ``custom.salary`` also hides ``custom.salary.amount``.
+        """
         lv = self._levels.get(field)
         if lv is not None:
             return lv
-        head, dot, _ = field.partition(".")
-        if dot and head in self._levels:
-            return self._levels[head]
+        path = field
+        while "." in path:
+            path = path.rpartition(".")[0]
+            lv = self._levels.get(path)
+            if lv is not None:
+                return lv
         return self._default
 
     def can_read(self, field: str) -> bool:

@@ -236,3 +236,21 @@ def test_field_rule_validation() -> None:
         Policy(
             [], roles=[Role("r")], field_rules=[FieldLevelRule(roles="ghost", fields={"a": "read"})]
         )
+
+
+def test_a_path_takes_the_level_of_its_longest_named_prefix() -> None:
+    policy = Policy.from_dict(
+        {
+            "field_rules": [
+                {
+                    "entities": ["Customer"],
+                    "fields": {"custom": "read", "custom.salary": "hidden"},
+                }
+            ]
+        }
+    )
+    access = policy.field_access(Principal(user_id="u", tenant_id="t"), "Customer")
+    assert access.level("custom.salary.amount") is FieldLevel.HIDDEN
+    assert access.level("custom.salary") is FieldLevel.HIDDEN
+    assert access.level("custom.tier") is FieldLevel.READ
+    assert access.level("custom.tier.x") is FieldLevel.READ
