@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._progress import ProgressFn, make_progress
 from crmcore.dedupe._compare import Comparison, compare_pairs
 from crmcore.dedupe._normalize import RecordNormalizer, Table
 from crmcore.dedupe._records import RawTable
-from crmcore.errors import ConfigurationError
 
 __all__ = ["ProgressFn", "compare_chunks", "make_progress", "normalize_chunks"]
 
-ProgressFn = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.int64]
 
 NORMALIZE_CHUNK = 5_000
@@ -49,47 +48,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-class _Tqdm:
-    """A progress callback drawing one tqdm bar per stage."""
-
-    def __init__(self) -> None:
-        self._bars: dict[str, Any] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm.auto import tqdm
-
-        bar = self._bars.get(stage)
-        if bar is None:
-            bar = self._bars[stage] = tqdm(total=total, desc=stage, leave=False)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-
-def make_progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
-    """The callback to use: the caller's, a tqdm one for ``True``, or none.
-
-    Raises:
-        ConfigurationError: ``progress=True`` but tqdm is not installed.
-    """
-    if progress is None or progress is False:
-        return None
-    if progress is True:
-        try:
-            import tqdm  # noqa: F401
-        except ImportError as exc:
-            raise ConfigurationError(
-                "progress=True needs tqdm (pip install crmcore[progress]); "
-                "or pass a callback progress(stage, done, total)"
-            ) from exc
-        return _Tqdm()
-    if not callable(progress):
-        raise ConfigurationError("progress must be a callable(stage, done, total), True or None")
-    return progress
 
 
 def _context() -> Any:
