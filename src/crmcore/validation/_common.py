@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import attrs
 
+from crmcore._text import bad_text_reason
 from crmcore.errors import FieldError, ValidationError
 
 __all__ = [
@@ -40,7 +41,6 @@ WRONG_TYPE = "wrong_type"
 INVALID_TEXT = "invalid_text"
 
 _WS_RE = re.compile(r"\s+")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Characters removed before anything else: C0/C1 controls that are not whitespace,
 # format characters (zero-width space, BOM, bidi marks, soft hyphen) and lone
 # surrogates. Private-use characters are kept: some rare Han characters live there.
@@ -83,29 +83,6 @@ def fail(
 def type_name(value: object) -> str:
     """A short name of the type of ``value`` for messages (never the value)."""
     return type(value).__name__
-
-
-def bad_text_reason(text: str) -> str | None:
-    """Why ``text`` cannot be stored as text, or None when it can.
-
-    The one rule shared by validation and the storage adapters: a NUL character
-    (PostgreSQL refuses it, other backends truncate or keep it) and a lone
-    surrogate (not encodable as UTF-8, so every SQL driver fails) are refused.
-
-    Args:
-        text: any string.
-
-    Returns:
-        ``"contains a NUL character"``, ``"contains a lone surrogate (U+D800)"``
-        (naming the first one) or None.
-    """
-    if "\x00" in text:
-        return "contains a NUL character"
-    if not text.isascii():
-        found = _SURROGATE_RE.search(text)
-        if found is not None:
-            return f"contains a lone surrogate (U+{ord(found.group()):04X})"
-    return None
 
 
 # Storage-internal entity fields: ciphertexts and blind-index tokens, never user text.

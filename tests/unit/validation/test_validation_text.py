@@ -73,12 +73,11 @@ def test_default_validation_refuses_bad_text_everywhere(bad: str) -> None:
         emails=(EmailAddress(address=f"x{bad}@example.com"),),
         phones=(PhoneNumber(number="+8613800138000", label=bad),),
         tags=frozenset({bad, "ok"}),
-        custom={bad: 1, "note": bad, "nested": {"deep": [bad]}},
     )
+    # custom data is refused already by the entity's converter, validation or not
+    with pytest.raises(ValidationError):
+        Customer(custom={"nested": {"deep": [bad]}})
     assert [
-        ("$.custom", "invalid_text"),
-        ("$.custom.note", "invalid_text"),
-        ("$.custom.nested.deep[0]", "invalid_text"),
         ("$.first_name", "invalid_text"),
         ("$.emails[0].address", "invalid_text"),
         ("$.phones[0].label", "invalid_text"),
