@@ -146,3 +146,50 @@ def test_an_envelope_copied_from_another_tenant_fails(
 def crm_encryption(crm: crmcore.Crm) -> Encryption:
     """The Encryption layer the CRM was connected with."""
     return next(layer for layer in crm.layers if isinstance(layer, Encryption))
+
+
+def test_shredding_asks_the_policy_and_is_audited(url: str) -> None:
+    from crmcore.errors import PermissionDenied
+    from crmcore.policy import Policy
+
+    policy = Policy.from_dict(
+        {
+            "roles": {"rep": {}, "dpo": {}},
+            "rules": [
+                {
+                    "name": "reps",
+                    "roles": ["rep"],
+                    "entities": ["Customer"],
+                    "actions": ["read", "create"],
+                },
+                {
+                    "name": "dpo",
+                    "roles": ["dpo"],
+                    "entities": ["Customer"],
+                    "actions": ["read", "erase"],
+                },
+            ],
+        }
+    )
+    keyring = Keyring(StaticKeyProvider(ROOT), store=InMemoryKeyStore())
+    encryption = Encryption(keyring=keyring)
+    crm = crmcore.connect(url, encryption=encryption, policy=policy, audit=True, validation=False)
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+    rep = Principal(user_id="rep", tenant_id=tenant, roles={"rep"})
+    dpo = Principal(user_id="dpo", tenant_id=tenant, roles={"dpo"})
+    try:
+        with crm.session(rep) as s:
+            wei = s.customers.add(Customer(first_name="Wei", email="wei@example.cn"))
+        with crm.session(rep) as s, pytest.raises(PermissionDenied):
+            shred_subject(s, encryption, wei.id)
+        with crm.session(dpo) as s:
+            assert s.customers.get(wei.id).email == "wei@example.cn"  # nothing was destroyed
+            assert shred_subject(s, encryption, wei.id) == 1
+        with crm.session(Principal.system_principal(tenant)) as s:
+            assert s.customers.get(wei.id).email is None
+            shreds = [e for e in s.audit_entries.find(order_by="seq").items if e.action == "shred"]
+        assert [(e.actor, e.record_id, e.changes["fields"]) for e in shreds] == [
+            ("dpo", wei.id, ["email"])
+        ]
+    finally:
+        crm.close()

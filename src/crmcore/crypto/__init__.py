@@ -26,6 +26,7 @@ from crmcore.crypto._keys import (
     generate_root_key,
 )
 from crmcore.crypto._layer import (
+    RECORD,
     EncryptingRepository,
     Encryption,
     default_normalizers,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PROTECTION",
+    "RECORD",
     "TEXT_PREFIX",
     "BlindIndexer",
     "EncryptingRepository",

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import attrs
 
-from crmcore.crypto import Encryption
+from crmcore.audit import note
+from crmcore.crypto import RECORD, Encryption
 from crmcore.errors import NotFound
 from crmcore.model import Customer, Entity, replace_trusted
 from crmcore.query import all_of, eq, gt
@@ -88,16 +89,29 @@ def shred_subject(uow: UnitOfWorkContext, encryption: Encryption, customer_id: u
     tokens and blind indexes, so not even equality can be tested any more.
     Other fields and other customers are untouched.
 
+    The policy must let the principal ``read`` and ``erase`` the customer
+    (asked of the stored record, so a record whose key is already gone can
+    still be erased), and the audit trail records a ``shred`` entry naming
+    the erased fields, never their values.
+
     Returns:
         How many keys were destroyed.
 
     Raises:
         NotFound: no such customer in this tenant.
+        PermissionDenied: the policy does not let the principal read and erase it.
     """
     raw = uow.inner(Customer)
-    record = raw.get(customer_id)
-    if record.tenant_id != uow.tenant_id:
+    try:
+        record = raw.get(customer_id)
+    except NotFound:
+        raise NotFound("Customer", customer_id) from None
+    if record.tenant_id != uow.tenant_id or record.deleted_at is not None:
         raise NotFound("Customer", customer_id)
+    uow.authorize("read", record)
+    uow.authorize("erase", record)
     destroyed = encryption.keyring.shred(uow.tenant_id, customer_id)
+    erased = sorted(k for k in record.sealed if k != RECORD)
     raw.update(replace_trusted(record, sealed={}, search_keys=frozenset()))
+    note(uow, "shred", Customer, customer_id, {"fields": erased, "keys_destroyed": destroyed})
     return destroyed
