@@ -193,3 +193,45 @@ def test_shredding_asks_the_policy_and_is_audited(url: str) -> None:
         ]
     finally:
         crm.close()
+
+
+def test_reencryption_asks_the_policy_and_is_audited(url: str) -> None:
+    from crmcore.errors import PermissionDenied
+    from crmcore.policy import Policy
+    from crmcore.services import reencrypt_all
+
+    policy = Policy.from_dict(
+        {
+            "roles": {"viewer": {}, "ops": {}},
+            "rules": [
+                {
+                    "name": "view",
+                    "roles": ["viewer", "ops"],
+                    "entities": ["Customer"],
+                    "actions": ["read", "create"],
+                },
+                {"name": "ops", "roles": ["ops"], "entities": ["Customer"], "actions": ["update"]},
+            ],
+        }
+    )
+    keyring = Keyring(StaticKeyProvider(ROOT), store=InMemoryKeyStore())
+    encryption = Encryption(keyring=keyring, subject_keys=False)
+    crm = crmcore.connect(url, encryption=encryption, policy=policy, audit=True, validation=False)
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+    viewer = Principal(user_id="viewer", tenant_id=tenant, roles={"viewer"})
+    ops = Principal(user_id="ops", tenant_id=tenant, roles={"ops"})
+    try:
+        with crm.session(viewer) as s:
+            s.customers.add_many(_people(3))
+        keyring.rotate(tenant)
+        with crm.session(viewer) as s, pytest.raises(PermissionDenied):
+            reencrypt_all(s, encryption, Customer)
+        with crm.session(ops) as s:
+            assert reencrypt_all(s, encryption, Customer).rewritten == 3
+        with crm.session(Principal.system_principal(tenant)) as s:
+            done = [
+                e for e in s.audit_entries.find(order_by="seq").items if e.action == "reencrypt"
+            ]
+        assert [(e.actor, e.changes["rewritten"]) for e in done] == [("ops", 3)]
+    finally:
+        crm.close()

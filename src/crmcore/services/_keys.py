@@ -48,9 +48,14 @@ def reencrypt_all(
     ``resume_after``. Run it after ``Keyring.rotate`` (data keys) or after
     rotating the blind-index key; afterwards the old keys can be retired.
 
+    The policy must grant ``update`` on every record rewritten, and each
+    committed batch writes one ``reencrypt`` audit entry (how many records,
+    up to which id).
+
     Raises:
         DecryptionError: a stored token cannot be opened (tampered or moved).
         Conflict: a record changed while being rewritten (re-run to pick it up).
+        PermissionDenied: the policy does not grant ``update`` on a record.
     """
     spec = encryption.protection.get(entity_type.entity_name())
     name = entity_type.entity_name()
@@ -67,6 +72,8 @@ def reencrypt_all(
         if not batch.items:
             break
         stale = [r for r in batch.items if encryption.is_stale(r)]
+        for record in stale:
+            uow.authorize("update", record)  # asked of the stored record: values unchanged
         if stale and encryption.keys_per_subject(entity_type):
             # the batch's subject keys with one key-store lookup, not one per record
             encryption.keyring.ensure_subject_keys(uow.tenant_id, [r.id for r in stale])
@@ -75,6 +82,9 @@ def reencrypt_all(
         rewritten += len(stale)
         scanned += len(batch.items)
         last = batch.items[-1].id
+        if stale:
+            facts = {"rewritten": len(stale), "through": str(last)}
+            note(uow, "reencrypt", entity_type, None, facts)
         uow.commit()
         if progress:
             progress(f"reencrypt {name}", scanned, total)
