@@ -288,3 +288,20 @@ def test_a_hidden_field_cannot_be_probed_through_a_deeper_path(
         assert err.value.field is not None and err.value.field.startswith("custom.salary")
         assert "2000" not in str(err.value)
         assert [c.custom.get("salary") for c in s.customers.find()] == [None]
+
+
+def test_a_refusal_names_rules_and_fields_never_the_records_values(tenant: str) -> None:
+    crm = crmcore.connect("memory://", policy=POLICY, validation=False)
+    with crm.session(Principal.system_principal(tenant)) as s:
+        theirs = s.customers.add(
+            Customer(first_name="Secret", owner_id="owner-u2-secret", team_id="team-secret")
+        )
+    rep = Principal(user_id="u1", tenant_id=tenant, roles={"sales_rep"})
+    with crm.session(rep) as s, pytest.raises(PermissionDenied) as refused:
+        s.customers.get(theirs.id)
+    text = str(refused.value)
+    assert "reps-own" in text and "resource.owner_id" in text
+    assert "owner-u2-secret" not in text
+    # the system-facing decision keeps its values for whoever may see them
+    full = POLICY.check(rep, "read", theirs, "Customer")
+    assert "owner-u2-secret" in full.reason

@@ -939,6 +939,17 @@ def compile_filter(node: Node) -> FilterFn:
 _NEGATED = {"==": "!=", "!=": "=="}
 
 
+class _EveryField(frozenset[str]):
+    """A redaction set holding every field name: no record value is shown."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+#: pass as ``redact`` to quote no record value at all
+EVERY_FIELD: frozenset[str] = _EveryField()
+
+
 def _shown_operand(
     o: Operand, p: Any, r: Any, c: Any, redact: frozenset[str]
 ) -> tuple[str, object]:

@@ -29,7 +29,7 @@ _get_id = make_getter(("id",))
 class Explainer(Protocol):
     """What a decision asks for its reason and trace (the compiled policy)."""
 
-    def reason_for(self, decision: Decision) -> str: ...
+    def reason_for(self, decision: Decision, *, values: bool = True) -> str: ...
 
     def trace_for(self, decision: Decision) -> tuple[str, ...]: ...
 
@@ -118,6 +118,15 @@ class Decision(tuple):  # type: ignore[type-arg]
             return out.reason
         assert out.explainer is not None
         return out.explainer.reason_for(self)
+
+    @property
+    def public_reason(self) -> str:
+        """The reason as a refused principal may read it: rules and fields, no record values."""
+        out = self._outcome
+        if out.reason is not None:
+            return out.reason
+        assert out.explainer is not None
+        return out.explainer.reason_for(self, values=False)
 
     @property
     def has_inputs(self) -> bool:

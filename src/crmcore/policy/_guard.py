@@ -63,7 +63,11 @@ class PolicyGuard:
         decision = self.policy.check(principal, action, record, name, context)
         if not decision.allowed:
             raise PermissionDenied(
-                action, name, id=record.id, reason=decision.reason, principal=principal.user_id
+                action,
+                name,
+                id=record.id,
+                reason=decision.public_reason,
+                principal=principal.user_id,
             )
 
 
@@ -94,7 +98,7 @@ class GuardedRepository(Repository[E], Generic[E]):
                 action,
                 self._name,
                 id=record.id,
-                reason=decision.reason,
+                reason=decision.public_reason,
                 principal=self._principal.user_id,
             )
 

@@ -34,6 +34,7 @@ from crmcore import query as q
 from crmcore.errors import ConfigurationError
 from crmcore.model import Principal
 from crmcore.policy._condition import (
+    EVERY_FIELD,
     Condition,
     ConditionError,
     ValueFn,
@@ -760,8 +761,12 @@ class Policy:
         out = Outcome(d.action, d.entity, d.reason, self)
         return make_decision(d.allowed, d.rule, out, principal, resource, context)
 
-    def reason_for(self, decision: Decision) -> str:
-        """The reason of a refusal made by a plan (the explainer protocol)."""
+    def reason_for(self, decision: Decision, *, values: bool = True) -> str:
+        """The reason of a refusal made by a plan (the explainer protocol).
+
+        With ``values=False`` no value of the record is quoted (rules and
+        fields only): what a principal may be shown about a row it cannot read.
+        """
         p, r, c = decision.principal, decision.resource, decision.context
         plan = self._plan(decision.entity, decision.action, p.roles)
         failed = [a for a in plan.allows if a.condition is not None]
@@ -771,7 +776,8 @@ class Policy:
         parts = []
         for rule in failed:
             assert rule.condition is not None
-            _, text = why(rule.condition.node, p, r, c, self._redact)
+            redact = self._redact if values else EVERY_FIELD
+            _, text = why(rule.condition.node, p, r, c, redact)
             parts.append(f"rule {rule.name!r} did not apply: {text}")
         return "; ".join(parts)
 
