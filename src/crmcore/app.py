@@ -211,10 +211,23 @@ def _validators(
         hooks = config.validators()
     deals = machines.get(Opportunity, OPPORTUNITY)
     stages: dict[type[Entity], Validator] = {Opportunity: lambda e: stamp_stage(e, deals)}
+    if validation is not False:
+        # a state the record's machine lacks would leave it stuck: refuse it at write
+        from crmcore.lifecycle import check_state
+        from crmcore.services import DEFAULT_MACHINES
+
+        for kind, machine in {**DEFAULT_MACHINES, **machines}.items():
+            check = _state_check(machine, check_state)
+            first = stages.get(kind)
+            stages[kind] = check if first is None else _chain(check, first)
     for kind, fn in (*stages.items(), *extra.items()):
         first = hooks.get(kind)
         hooks[kind] = fn if first is None else _chain(first, fn)
     return hooks
+
+
+def _state_check(machine: Machine, check: Callable[[Entity, Machine], Entity]) -> Validator:
+    return lambda entity: check(entity, machine)
 
 
 def _chain(first: Validator, second: Validator) -> Validator:

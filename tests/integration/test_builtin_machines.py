@@ -89,3 +89,23 @@ def test_a_deal_with_money_is_won() -> None:
         won = transition(s, attrs.evolve(deal), "win")
     assert (won.stage, won.amount) == ("closed_won", Money("99.50", "CNY"))
     assert won.closed_at is not None
+
+
+def test_a_state_the_machine_lacks_is_refused_at_write() -> None:
+    from crmcore import ValidationError
+
+    crm = crmcore.connect("memory://")
+    with crm.session() as s:
+        with pytest.raises(ValidationError) as refused:
+            s.opportunities.add(Opportunity(name="Deal", stage="won"))
+        (problem,) = refused.value.errors
+        assert (problem.path, problem.code) == ("$.stage", "unknown_state")
+        assert "closed_won" in problem.message
+        deal = s.opportunities.add(Opportunity(name="Deal"))
+        with pytest.raises(ValidationError):
+            s.opportunities.update(attrs.evolve(deal, stage="done"))
+        with pytest.raises(ValidationError):
+            s.tickets.add(Ticket(subject="Help", status="bogus"))
+    unchecked = crmcore.connect("memory://", validation=False)
+    with unchecked.session() as s:
+        assert s.opportunities.add(Opportunity(name="Deal", stage="won")).stage == "won"
