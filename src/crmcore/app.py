@@ -230,6 +230,10 @@ def _state_check(machine: Machine, check: Callable[[Entity, Machine], Entity]) -
     return lambda entity: check(entity, machine)
 
 
+def _as_is(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    return values
+
+
 def _chain(first: Validator, second: Validator) -> Validator:
     return lambda entity: second(first(entity))
 
@@ -424,6 +428,14 @@ class Session:
         except PermissionDenied:
             return False
         return True
+
+    def field_view(self, entity: str) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+        """Show ``{field: value}`` of ``entity`` at the principal's field levels (policy)."""
+        policy = self.crm.policy
+        if policy is None or self._principal.system:
+            return _as_is
+        access = policy.field_access(self._principal, entity)
+        return _as_is if access.unrestricted else access.mask
 
     def now(self) -> _dt.datetime:
         """The current time from the CRM's clock (checked to be aware, in UTC).

@@ -305,3 +305,61 @@ def test_a_refusal_names_rules_and_fields_never_the_records_values(tenant: str) 
     # the system-facing decision keeps its values for whoever may see them
     full = POLICY.check(rep, "read", theirs, "Customer")
     assert "owner-u2-secret" in full.reason
+
+
+HISTORY_POLICY = Policy.from_dict(
+    {
+        "roles": {"support": {}, "outsider": {}},
+        "rules": [
+            {
+                "name": "support",
+                "roles": ["support"],
+                "entities": ["Customer", "AuditEntry"],
+                "actions": ["read"],
+            },
+            {
+                "name": "outsider",
+                "roles": ["outsider"],
+                "entities": ["AuditEntry"],
+                "actions": ["read"],
+            },
+        ],
+        "field_rules": [
+            {
+                "roles": ["support"],
+                "entities": ["Customer"],
+                "fields": {"phone": "masked:phone", "national_id": "hidden"},
+            },
+        ],
+    }
+)
+
+
+def test_history_shows_changes_at_the_principals_field_levels(
+    crm: crmcore.Crm, tenant: str
+) -> None:
+    from crmcore.services import field_history, history
+
+    audited = crmcore.Crm(
+        crm.store, layers=[PolicyGuard(HISTORY_POLICY), AuditLayer()], policy=HISTORY_POLICY
+    )
+    with audited.session(Principal.system_principal(tenant)) as s:
+        c = s.customers.add(
+            Customer(first_name="Wei", phone="+8613800138000", national_id="110105194912310021")
+        )
+        s.customers.update(attrs.evolve(c, phone="+8613900139000"))
+    support = Principal(user_id="s1", tenant_id=tenant, roles={"support"})
+    with audited.session(support) as s:
+        entries = history(s, Customer, c.id)
+        shown = repr([e.changes for e in entries])
+        assert "13800138000" not in shown and "13900139000" not in shown
+        assert "110105194912310021" not in shown
+        assert entries[0].changes["national_id"] == {"changed": True, "redacted": True}
+        assert entries[0].changes["first_name"] == {"from": None, "to": "Wei"}
+        phones = field_history(s, Customer, c.id, "phone")
+        assert [p.after for p in phones] == ["+86 138****8000", "+86 139****9000"]
+    outsider = Principal(user_id="o1", tenant_id=tenant, roles={"outsider"})
+    with audited.session(outsider) as s, pytest.raises(PermissionDenied):
+        history(s, Customer, c.id)  # may read audit entries, not this customer
+    with audited.session(Principal.system_principal(tenant)) as s:
+        assert field_history(s, Customer, c.id, "phone")[1].after == "+8613900139000"

@@ -356,6 +356,15 @@ class UnitOfWorkContext(Protocol):
         """Whether :meth:`authorize` would let ``action`` on ``record`` through."""
         ...
 
+    def field_view(self, entity: str) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+        """A function showing ``{field: value}`` of ``entity`` as the principal may read it.
+
+        Hidden fields come back as ``None``, masked ones masked, the rest as
+        they are; the identity when no policy restricts the principal. For use
+        cases that show copies of record values (audit history, journals).
+        """
+        ...
+
     def extension(self, name: str, factory: Callable[[], S]) -> S:
         """Per-unit state of a layer (an auditor, a cache), made by ``factory`` on first use."""
         ...
