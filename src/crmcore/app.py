@@ -213,11 +213,10 @@ def _validators(
     stages: dict[type[Entity], Validator] = {Opportunity: lambda e: stamp_stage(e, deals)}
     if validation is not False:
         # a state the record's machine lacks would leave it stuck: refuse it at write
-        from crmcore.lifecycle import check_state
         from crmcore.services import DEFAULT_MACHINES
 
         for kind, machine in {**DEFAULT_MACHINES, **machines}.items():
-            check = _state_check(machine, check_state)
+            check = _state_check(machine)
             first = stages.get(kind)
             stages[kind] = check if first is None else _chain(check, first)
     for kind, fn in (*stages.items(), *extra.items()):
@@ -226,8 +225,10 @@ def _validators(
     return hooks
 
 
-def _state_check(machine: Machine, check: Callable[[Entity, Machine], Entity]) -> Validator:
-    return lambda entity: check(entity, machine)
+def _state_check(machine: Machine) -> Validator:
+    from crmcore.lifecycle import check_state
+
+    return lambda entity: check_state(entity, machine)
 
 
 def _as_is(values: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore._progress import ProgressFn, make_progress
 from crmcore.dedupe._blocking import Blocker, CandidatePairs, StandardBlocker
 from crmcore.dedupe._cluster import Clusterer, average_linkage_clusters
 from crmcore.dedupe._compare import DEFAULT_COMPARISONS, MISSING, Comparison, active_comparisons
@@ -48,9 +49,7 @@ from crmcore.dedupe._result import (
 from crmcore.dedupe._run import (
     COMPARE_CHUNK,
     NORMALIZE_CHUNK,
-    ProgressFn,
     compare_chunks,
-    make_progress,
     normalize_chunks,
     paused_gc,
 )

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from crmcore._progress import ProgressFn, make_progress
+from crmcore._progress import ProgressFn
 from crmcore.dedupe._compare import Comparison, compare_pairs
 from crmcore.dedupe._normalize import RecordNormalizer, Table
 from crmcore.dedupe._records import RawTable
 
-__all__ = ["ProgressFn", "compare_chunks", "make_progress", "normalize_chunks"]
+__all__ = ["compare_chunks", "normalize_chunks"]
 
 IntArray = npt.NDArray[np.int64]
 
