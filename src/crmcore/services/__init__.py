@@ -7,7 +7,7 @@ policy and the audit trail apply to use cases too.
 
 - customers: :func:`merge`, :func:`preview_merge`, :func:`unmerge`
 - sales: :func:`transition`, :func:`allowed_events`, :func:`convert_lead`,
-  :func:`time_in_stages`, :func:`stage_report`
+  :func:`time_in_stages`, :func:`stage_report`, :func:`forecast`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
@@ -30,6 +30,7 @@ from crmcore.services._customers import (
     preview_merge,
     unmerge,
 )
+from crmcore.services._forecast import FORECAST_DIMENSIONS, Forecast, ForecastRow, forecast
 from crmcore.services._keys import ReencryptReport, reencrypt_all, shred_subject
 from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
 from crmcore.services._transitions import (
@@ -45,8 +46,11 @@ from crmcore.services._transitions import (
 
 __all__ = [
     "DEFAULT_MACHINES",
+    "FORECAST_DIMENSIONS",
     "Conversion",
     "FieldChange",
+    "Forecast",
+    "ForecastRow",
     "MergeResult",
     "ReencryptReport",
     "UnmergeResult",
@@ -57,6 +61,7 @@ __all__ = [
     "exact_contact_match",
     "export_trail",
     "field_history",
+    "forecast",
     "history",
     "machine_for",
     "merge",
