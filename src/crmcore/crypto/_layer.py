@@ -61,6 +61,7 @@ from crmcore.query import (
     StartsWith,
     all_of,
     any_of,
+    eq,
     has,
     normalize_order,
     not_,
@@ -238,7 +239,16 @@ class Encryption:
         return replace_trusted(record, sealed={}, search_keys=frozenset(), **values)
 
     def is_stale(self, record: Entity) -> bool:
-        """Whether a stored record holds a token or index made with a key that is not current."""
+        """Whether a stored record needs rewriting to be protected with the current keys.
+
+        True when it holds a token or index made with a key that is not current,
+        and when it still holds a protected field in plaintext (written before
+        encryption was turned on): re-encrypting seals it and builds its blind
+        indexes.
+        """
+        spec = self.protection.get(type(record).entity_name())
+        if spec is not None and any(getattr(record, f) is not None for f in spec.encrypted):
+            return True
         tenant = record.tenant_id
         token = record.sealed.get(RECORD)
         if token is not None and self.cipher.needs_rotation(token, tenant=tenant):
@@ -351,15 +361,22 @@ class EncryptingRepository(Repository[E], Generic[E]):
         name: str = f.field  # type: ignore[attr-defined]
         if name not in self._spec.encrypted:
             return f
+        # A record written before encryption was turned on holds the field in
+        # plaintext until re-encryption seals it: every condition below also
+        # matches that form, so lookups stay right while a migration runs.
         if isinstance(f, IsNull):
-            return not_(has("sealed", name))
+            return all_of(not_(has("sealed", name)), f)
         searchable = name in self._spec.searchable
         if searchable and isinstance(f, Compare) and f.op in ("eq", "ne"):
-            match = has("search_keys", self._key(name, f.value))
+            if f.value is None:
+                return self._rewrite(IsNull(name) if f.op == "eq" else not_(IsNull(name)))
+            match = any_of(has("search_keys", self._key(name, f.value)), self._plain(name, f.value))
             return match if f.op == "eq" else not_(match)
         if searchable and isinstance(f, In):
             parts = [
-                not_(has("sealed", name)) if v is None else has("search_keys", self._key(name, v))
+                self._rewrite(IsNull(name))
+                if v is None
+                else any_of(has("search_keys", self._key(name, v)), self._plain(name, v))
                 for v in f.values
             ]
             return any_of(*parts)
@@ -369,6 +386,17 @@ class EncryptingRepository(Repository[E], Generic[E]):
         raise QueryError(
             f"{op!r} cannot run on an encrypted field; {how} can", field=name, entity=self._name
         )
+
+    def _plain(self, field: str, value: Any) -> Filter:
+        """``field == value`` on a not yet sealed record, normalised as its index would be."""
+        normalize = self._enc.normalizers.get((self._name, field))
+        forms = [value]
+        if normalize is not None:
+            try:
+                forms.append(normalize(value))
+            except CrmError:
+                pass  # compared as given only
+        return any_of(*(eq(field, v) for v in dict.fromkeys(forms)))
 
     def _key(self, field: str, value: Any) -> str:
         return self._enc.search_key(self._tenant, self._name, field, value)
