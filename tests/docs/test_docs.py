@@ -44,3 +44,12 @@ def test_every_page_is_linked_from_the_index() -> None:
     index = (DOCS / "index.md").read_text(encoding="utf-8")
     missing = [p.name for p in DOCS.glob("*.md") if p.name != "index.md" and p.name not in index]
     assert not missing, f"docs/index.md does not link {missing}"
+
+
+def test_entity_reference_is_current() -> None:
+    from crmcore.model._reference import entity_reference
+
+    page = (DOCS / "entities.md").read_text(encoding="utf-8")
+    assert page == entity_reference(), (
+        "docs/entities.md is out of date: python -m crmcore.model._reference > docs/entities.md"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import functools
 import math
 import os
@@ -10,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -188,7 +190,35 @@ def _custom(value: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-@attrs.frozen(kw_only=True)
+#: fields a short repr leaves out: every record has them, a reader rarely needs them
+_QUIET = frozenset({"tenant_id", "created_at", "updated_at", "sealed", "search_keys", "custom"})
+_REPR_FIELDS = 8
+_REPR_WIDTH = 40
+
+
+def _show(value: object) -> str:
+    """A field value as a person reads it: ISO times, ``5 CNY``, ``{'vip'}``, enum values."""
+    if isinstance(value, _dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return repr(value.value)
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, frozenset | set):
+        return "{" + ", ".join(sorted(repr(v) for v in value)) + "}"
+    if "__str__" in type(value).__dict__ and not isinstance(value, str):
+        return str(value)  # value objects that say how they read (Money: "5 CNY")
+    return repr(value)
+
+
+def _short(value: object, width: int = _REPR_WIDTH) -> str:
+    text = _show(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class Entity:
     """Fields every aggregate has.
 
@@ -233,3 +263,40 @@ class Entity:
     def is_deleted(self) -> bool:
         """Whether the record is soft-deleted."""
         return self.deleted_at is not None
+
+    def _set_fields(self) -> list[tuple[str, object]]:
+        """``(name, value)`` of every field but ``id`` that holds something but its default."""
+        out: list[tuple[str, object]] = []
+        for a in attrs.fields(type(self)):
+            if a.name == "id":
+                continue
+            value = getattr(self, a.name)
+            if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+                # a factory default is an empty collection, or "now" for the timestamps
+                unset = a.name not in ("created_at", "updated_at") and not value
+            else:
+                unset = value is a.default or value == a.default
+            if not unset:
+                out.append((a.name, value))
+        return out
+
+    def __repr__(self) -> str:
+        """Short: the type, the id, then the fields that are set (at most eight, clipped)."""
+        shown = [(k, v) for k, v in self._set_fields() if k not in _QUIET]
+        parts = [f"id={self.id}"] + [f"{k}={_short(v)}" for k, v in shown[:_REPR_FIELDS]]
+        if len(shown) > _REPR_FIELDS:
+            parts.append(f"+{len(shown) - _REPR_FIELDS} more")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """Every field that is set, as a two-column table (for notebooks)."""
+        import html
+
+        rows = [("id", str(self.id))] + [
+            (k, _short(v, 200)) for k, v in self._set_fields() if k not in ("sealed", "search_keys")
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<div><b>{type(self).__name__}</b><table>{body}</table></div>"

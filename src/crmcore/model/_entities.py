@@ -173,7 +173,7 @@ def _probability(value: float | None) -> float | None:
     return float(value)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Customer(Entity):
     """A person the business deals with.
 
@@ -221,7 +221,7 @@ class Customer(Entity):
         return self.name.display or self.email or self.phone or str(self.id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Account(Entity):
     """An organisation: a company, a public body, a household account."""
 
@@ -244,7 +244,7 @@ class Account(Entity):
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ContactRole(Entity):
     """A person's role at an organisation (``buyer``, ``decision_maker``...)."""
 
@@ -260,7 +260,7 @@ class ContactRole(Entity):
     ended_on: _dt.date | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Lead(Entity):
     """A prospect not yet qualified; ``status`` follows the LEAD lifecycle."""
 
@@ -296,7 +296,7 @@ class Lead(Entity):
         return name or self.company or self.email or self.phone or str(self.id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Opportunity(Entity):
     """A potential deal; ``stage`` follows the (tenant-configurable) OPPORTUNITY machine.
 
@@ -329,7 +329,7 @@ class Opportunity(Entity):
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Activity(Entity):
     """A call, e-mail, meeting, task or note, linked to the records it concerns."""
 
@@ -363,7 +363,7 @@ class Activity(Entity):
         return self.done_at is not None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Ticket(Entity):
     """A service request; ``status`` follows the TICKET lifecycle; SLA times are aware UTC."""
 
@@ -396,7 +396,7 @@ class Ticket(Entity):
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Campaign(Entity):
     """A marketing campaign; ``status`` follows the CAMPAIGN lifecycle."""
 
@@ -417,7 +417,7 @@ class Campaign(Entity):
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CampaignMember(Entity):
     """A customer targeted by a campaign."""
 
@@ -429,7 +429,7 @@ class CampaignMember(Entity):
     status: str = "targeted"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CampaignEvent(Entity):
     """Something a campaign member did: sent, delivered, opened, clicked, converted..."""
 
@@ -443,7 +443,7 @@ class CampaignEvent(Entity):
     value: Money | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Segment(Entity):
     """A saved filter over an entity type (``filter`` holds ``crmcore.query.to_dict`` data)."""
 
@@ -457,7 +457,7 @@ class Segment(Entity):
     team_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Product(Entity):
     """Something the business sells."""
 
@@ -472,7 +472,7 @@ class Product(Entity):
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Order(Entity):
     """A customer's order with its lines (stored as child rows)."""
 
@@ -508,7 +508,7 @@ class Order(Entity):
         return total
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Consent(Entity):
     """A customer's consent (or its withdrawal) for one purpose on one channel."""
 
@@ -524,7 +524,7 @@ class Consent(Entity):
     evidence: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class KnowledgeArticle(Entity):
     """A knowledge-base article for agents and customers."""
 
@@ -538,7 +538,7 @@ class KnowledgeArticle(Entity):
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SurveyResponse(Entity):
     """A satisfaction answer: CSAT 1-5, NPS 0-10 or CES 1-7."""
 
@@ -564,7 +564,7 @@ class SurveyResponse(Entity):
             )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TransitionRecord(Entity):
     """One lifecycle transition of one record (the history a machine writes)."""
 
@@ -583,7 +583,7 @@ class TransitionRecord(Entity):
     data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MergeRecord(Entity):
     """The journal of one merge: what was replaced, so it can be undone exactly."""
 
@@ -597,7 +597,7 @@ class MergeRecord(Entity):
     journal: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class AuditEntry(Entity):
     """One append-only, hash-chained audit entry (written by the audit layer)."""
 
