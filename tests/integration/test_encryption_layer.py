@@ -434,3 +434,50 @@ def test_index_rotation_reseals_customers_under_their_own_keys(
     with ecrm.session(me) as s:
         assert shred_subject(s, enc, rows[0].id) == 1
         assert s.customers.get(rows[0].id).email is None
+
+
+def test_only_protectable_types_can_be_protected(keyring: Keyring) -> None:
+    from crmcore.crypto import FieldProtection
+    from crmcore.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="cannot protect Ticket"):
+        Encryption(keyring=keyring, protection={"Ticket": FieldProtection("Ticket", {})})
+    with pytest.raises(ConfigurationError, match="unknown entity type 'Nope'"):
+        Encryption(keyring=keyring, protection={"Nope": FieldProtection("Nope", {})})
+
+
+def test_lead_protection_uses_tenant_keys_unless_it_asks_for_subject_keys(
+    crm: crmcore.Crm, keyring: Keyring, me: Principal
+) -> None:
+    from crmcore import Lead
+    from crmcore.crypto import DEFAULT_PROTECTION, FieldProtection
+
+    leads = FieldProtection("Lead", {"email": "searchable", "phone": "encrypted"})
+    enc = Encryption(keyring=keyring, protection={**DEFAULT_PROTECTION, "Lead": leads})
+    assert enc.keys_per_subject(Customer) and not enc.keys_per_subject(Lead)
+    ecrm = crmcore.Crm(crm.store, layers=[enc])
+    with ecrm.session(me) as s:
+        lead = s.leads.add(Lead(first_name="Wei", email="wei@example.cn", phone="+8613800138000"))
+    with ecrm.session(me) as s:
+        raw = s.inner(Lead).get(lead.id)
+        assert (raw.email, raw.phone) == (None, None) and raw.sealed
+        assert [x.id for x in s.leads.find(field("email") == "wei@example.cn").items] == [lead.id]
+        assert s.leads.get(lead.id).phone == "+8613800138000"
+    subject = attrs.evolve(leads, subject_keys=True)
+    assert Encryption(keyring=keyring, protection={"Lead": subject}).keys_per_subject(Lead)
+
+
+def test_plain_tables_have_no_ciphertext_storage() -> None:
+    from crmcore.model import COLLECTIONS, Protectable
+    from crmcore.storage import sql
+
+    md = sql.metadata()
+    for name, kind in COLLECTIONS.items():
+        protectable = issubclass(kind, Protectable)
+        assert ("sealed" in md.tables[name].c) is protectable, name
+        assert (f"{name}_search_keys" in md.tables) is protectable, name
+    assert {n for n, k in COLLECTIONS.items() if issubclass(k, Protectable)} == {
+        "customers",
+        "accounts",
+        "leads",
+    }

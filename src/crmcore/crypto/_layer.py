@@ -44,7 +44,7 @@ from crmcore.errors import (
     QueryError,
     SchemaError,
 )
-from crmcore.model import Customer, Entity, fields_of, replace_trusted
+from crmcore.model import ENTITY_TYPES, Entity, Protectable, fields_of, replace_trusted
 from crmcore.query import (
     And,
     Compare,
@@ -75,7 +75,7 @@ __all__ = [
     "default_normalizers",
 ]
 
-E = TypeVar("E", bound=Entity)
+E = TypeVar("E", bound=Protectable)
 RECORD = "*"
 """The key of the record envelope in ``sealed``."""
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -85,7 +85,7 @@ _SUBJECT_BATCH = 1000
 """Records whose subject keys are made with one key-store write (kept under the key cache)."""
 
 
-def _sealed_fields(record: Entity) -> set[str]:
+def _sealed_fields(record: Protectable) -> set[str]:
     """The fields a stored record has sealed in its envelope (their ``sealed`` entries)."""
     return {k for k in record.sealed if k != RECORD}
 
@@ -129,8 +129,15 @@ class Encryption:
             is blind-indexed, both when stored and when searched, so that
             ``"Wei@Example.CN"`` finds ``"wei@example.cn"``; default:
             :func:`default_normalizers` (``{}`` indexes values exactly as given).
-        subject_keys: encrypt a Customer's fields under a key of its own, so
-            that shredding that key erases exactly that person.
+        subject_keys: seal the records of a protection with ``subject_keys``
+            (customers, by default) under a key of their own, so that
+            shredding that key erases exactly that person; ``False`` turns
+            subject keys off everywhere.
+
+    Raises:
+        ConfigurationError: a protection names an entity type that is not
+            :class:`~crmcore.model.Protectable` (it has no storage for
+            ciphertext), or an unknown one.
     """
 
     keyring: Keyring
@@ -144,6 +151,16 @@ class Encryption:
     indexer: BlindIndexer = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        for name in self.protection:
+            kind = ENTITY_TYPES.get(name)
+            if kind is None:
+                raise ConfigurationError(f"encryption protects unknown entity type {name!r}")
+            if not issubclass(kind, Protectable):
+                able = sorted(n for n, k in ENTITY_TYPES.items() if issubclass(k, Protectable))
+                raise ConfigurationError(
+                    f"encryption cannot protect {name}: only Protectable entity types "
+                    f"({', '.join(able)}) store ciphertext and blind indexes"
+                )
         object.__setattr__(
             self, "cipher", FieldCipher(self.keyring, subject_keys=self.subject_keys)
         )
@@ -171,7 +188,8 @@ class Encryption:
 
     def keys_per_subject(self, entity_type: type[Entity]) -> bool:
         """Whether records of ``entity_type`` are sealed under a key of their own (customers)."""
-        return self.subject_keys and issubclass(entity_type, Customer)
+        spec = self.protection.get(entity_type.entity_name())
+        return self.subject_keys and spec is not None and spec.subject_keys
 
     def seal(self, record: E, spec: FieldProtection) -> E:
         """The record as stored: protected values in one envelope, indexes in ``search_keys``."""
@@ -238,7 +256,7 @@ class Encryption:
             )
         return replace_trusted(record, sealed={}, search_keys=frozenset(), **values)
 
-    def is_stale(self, record: Entity) -> bool:
+    def is_stale(self, record: Protectable) -> bool:
         """Whether a stored record needs rewriting to be protected with the current keys.
 
         True when it holds a token or index made with a key that is not current,

@@ -68,6 +68,10 @@ class FieldProtection:
         entity: the entity type name, ``"Customer"``.
         fields: ``{field: Protection}`` (or the strings ``"encrypted"``...);
             kept sorted by field name. Fields not listed are plaintext.
+        subject_keys: seal each record under a key of its own (its subject
+            key), so that shredding that key erases exactly that record's
+            protected values (right to erasure); the built-in protection sets
+            it for customers.
 
     Raises:
         ConfigurationError: empty names or an unknown protection.
@@ -75,6 +79,7 @@ class FieldProtection:
 
     entity: str = attrs.field(validator=_check_entity)
     fields: tuple[tuple[str, Protection], ...] = attrs.field(converter=_to_fields, factory=tuple)
+    subject_keys: bool = False
     _encrypted: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
     _searchable: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
 
@@ -110,7 +115,7 @@ class FieldProtection:
         """A copy with ``fields`` added or changed (set ``PLAINTEXT`` to undo one)."""
         merged = self.as_dict()
         merged.update(dict(_to_fields(fields)))
-        return FieldProtection(self.entity, merged)
+        return FieldProtection(self.entity, merged, subject_keys=self.subject_keys)
 
 
 DEFAULT_PROTECTION: Mapping[str, FieldProtection] = MappingProxyType(
@@ -123,6 +128,7 @@ DEFAULT_PROTECTION: Mapping[str, FieldProtection] = MappingProxyType(
                 "national_id": Protection.SEARCHABLE,
                 "date_of_birth": Protection.ENCRYPTED,
             },
+            subject_keys=True,
         ),
     }
 )

@@ -6,7 +6,14 @@ storage library.
 
 from __future__ import annotations
 
-from crmcore.model._base import Entity, fields_of, new_id, replace_trusted, utcnow
+from crmcore.model._base import (
+    Entity,
+    Protectable,
+    fields_of,
+    new_id,
+    replace_trusted,
+    utcnow,
+)
 from crmcore.model._entities import (
     Account,
     Activity,
@@ -85,6 +92,7 @@ __all__ = [
     "Principal",
     "Priority",
     "Product",
+    "Protectable",
     "Segment",
     "SurveyKind",
     "SurveyResponse",

@@ -232,11 +232,9 @@ class Entity:
         deleted_at: set by a soft delete; soft-deleted rows are hidden from
             finds unless asked for.
         custom: tenant-defined custom field values (JSON data).
-        sealed: storage-internal: the ciphertexts of encrypted fields, written
-            and read by the encryption layer; always empty on records a
-            session returns.
-        search_keys: storage-internal: blind-index tokens (``"email:..."``)
-            of searchable encrypted fields; always empty on returned records.
+
+    Entity types that can hold protected values (:class:`Protectable`) also
+    carry the encryption layer's storage-internal fields.
     """
 
     #: fields a repository keeps an index on (equality lookups and ordering)
@@ -251,8 +249,6 @@ class Entity:
     version: int = 0
     deleted_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     custom: Mapping[str, Any] = attrs.field(factory=dict, converter=_custom, hash=False)
-    sealed: Mapping[str, str] = attrs.field(factory=dict, hash=False, repr=False)
-    search_keys: frozenset[str] = attrs.field(default=frozenset(), converter=_tags, repr=False)
 
     @classmethod
     def entity_name(cls) -> str:
@@ -300,3 +296,23 @@ class Entity:
             for k, v in rows
         )
         return f"<div><b>{type(self).__name__}</b><table>{body}</table></div>"
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class Protectable(Entity):
+    """An entity type whose fields field-level encryption may protect (customers, leads...).
+
+    Only these types store the encryption layer's two internal fields, so the
+    other tables carry no ciphertext column and no blind-index table; an
+    encryption protection naming another type is refused when it is built.
+
+    Attributes:
+        sealed: storage-internal: the ciphertexts of encrypted fields, written
+            and read by the encryption layer; always empty on records a
+            session returns.
+        search_keys: storage-internal: blind-index tokens (``"email:..."``)
+            of searchable encrypted fields; always empty on returned records.
+    """
+
+    sealed: Mapping[str, str] = attrs.field(factory=dict, hash=False, repr=False)
+    search_keys: frozenset[str] = attrs.field(default=frozenset(), converter=_tags, repr=False)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from crmcore.errors import ValidationError
-from crmcore.model._base import Entity, _aware_opt, _tags
+from crmcore.model._base import Entity, Protectable, _aware_opt, _tags
 from crmcore.model._values import (
     Address,
     EmailAddress,
@@ -174,7 +174,7 @@ def _probability(value: float | None) -> float | None:
 
 
 @attrs.frozen(kw_only=True, repr=False)
-class Customer(Entity):
+class Customer(Protectable):
     """A person the business deals with.
 
     ``email`` and ``phone`` are the primary contact points (searchable, used by
@@ -222,7 +222,7 @@ class Customer(Entity):
 
 
 @attrs.frozen(kw_only=True, repr=False)
-class Account(Entity):
+class Account(Protectable):
     """An organisation: a company, a public body, a household account."""
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = ("name", "registration_id", "owner_id")
@@ -261,7 +261,7 @@ class ContactRole(Entity):
 
 
 @attrs.frozen(kw_only=True, repr=False)
-class Lead(Entity):
+class Lead(Protectable):
     """A prospect not yet qualified; ``status`` follows the LEAD lifecycle."""
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = ("email", "phone", "status", "owner_id")

@@ -14,7 +14,7 @@ import attrs
 from crmcore.audit import note
 from crmcore.crypto import RECORD, Encryption
 from crmcore.errors import NotFound
-from crmcore.model import Customer, Entity, replace_trusted
+from crmcore.model import Customer, Entity, Protectable, replace_trusted
 from crmcore.query import all_of, eq, gt
 from crmcore.storage.ports import UnitOfWorkContext
 
@@ -59,7 +59,7 @@ def reencrypt_all(
     """
     spec = encryption.protection.get(entity_type.entity_name())
     name = entity_type.entity_name()
-    if spec is None or not spec.encrypted:
+    if spec is None or not spec.encrypted or not issubclass(entity_type, Protectable):
         return ReencryptReport(name, 0, 0, resume_after)
     raw = uow.inner(entity_type)
     scope = eq("tenant_id", uow.tenant_id)

@@ -23,7 +23,7 @@ from functools import cmp_to_key
 from typing import Any, Generic, TypeVar, cast
 
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
-from crmcore.model import Entity, replace_trusted
+from crmcore.model import Entity, Protectable, replace_trusted
 from crmcore.query import (
     And,
     Compare,
@@ -60,7 +60,8 @@ class _Table:
 
     def __init__(self, entity_type: type[Entity]) -> None:
         self.rows: dict[int, Entity] = {}
-        names = ("tenant_id", "search_keys", *entity_type.__crm_indexes__)
+        sealable = ("search_keys",) if issubclass(entity_type, Protectable) else ()
+        names = ("tenant_id", *sealable, *entity_type.__crm_indexes__)
         self.indexes: dict[str, dict[Any, set[int]]] = {n: {} for n in names}
         self.indexed = tuple((getter(n), self.indexes[n]) for n in names)
 

@@ -174,9 +174,21 @@ def downgrade(url_or_engine: str | sa.URL | Engine, revision: str) -> None:
 
 
 def drop_schema(url_or_engine: str | sa.URL | Engine) -> None:
-    """Drop every crmcore table and the revision table (tests and resets; data is lost)."""
+    """Drop every crmcore table and the revision table (tests and resets; data is lost).
+
+    Tables an older revision made and the code no longer has (a child table
+    holding a foreign key to one of crmcore's tables) are dropped too, so a
+    database at any revision can be reset.
+    """
     with _engine(url_or_engine) as engine, guard("schema"), engine.begin() as conn:
-        metadata().drop_all(conn, checkfirst=True)
+        ours = metadata()
+        inspector = sa.inspect(conn)
+        present = set(inspector.get_table_names())
+        for name in sorted(present - set(ours.tables)):
+            fks = inspector.get_foreign_keys(name)
+            if fks and all(fk["referred_table"] in ours.tables for fk in fks):
+                sa.Table(name, sa.MetaData(), autoload_with=conn, resolve_fks=False).drop(conn)
+        ours.drop_all(conn, checkfirst=True)
         sa.Table(VERSION_TABLE, sa.MetaData()).drop(conn, checkfirst=True)
 
 
