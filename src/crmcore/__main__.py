@@ -14,6 +14,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from crmcore.analytics import add_report_command
+
 __all__ = ["main"]
 
 
@@ -30,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("revision", help='target revision: "-1", "base" or a revision id')
     current = actions.add_parser("current", help="show the schema revision")
     current.add_argument("url", help="database URL")
+    add_report_command(commands)  # crmcore report URL --out report.html
     return parser
 
 
