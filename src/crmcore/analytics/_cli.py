@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["DEFAULT_SECTIONS", "add_report_command", "run_report_command"]
@@ -28,8 +29,14 @@ DEFAULT_SECTIONS = (
 )
 
 
-def add_report_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``report`` subcommand to a ``crmcore`` argparse subparsers object."""
+def add_report_command(subparsers: Any, connect: Callable[..., Any]) -> argparse.ArgumentParser:
+    """Add the ``report`` subcommand to an argparse subparsers object.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+        connect: opens the CRM of a URL (``crmcore.connect``; the command line
+            passes it in, as this package sits below the facade).
+    """
     p: argparse.ArgumentParser = subparsers.add_parser(
         "report", help="render sales, service and campaign reports into one HTML file"
     )
@@ -43,7 +50,7 @@ def add_report_command(subparsers: Any) -> argparse.ArgumentParser:
         help="comma-separated sections (funnel, stage_times, win_rate, owners, teams, "
         "forecast, satisfaction, agents, sla, campaigns)",
     )
-    p.set_defaults(handler=run_report_command)
+    p.set_defaults(handler=run_report_command, connect=connect)
     p.__class__ = type("ReportParser", (_RunsOnParse, type(p)), {})
     return p
 
@@ -62,9 +69,9 @@ class _RunsOnParse(argparse.ArgumentParser):
 
 def run_report_command(args: argparse.Namespace) -> int:
     """Build the report the arguments describe; 0 on success, 1 on a crmcore error."""
-    import crmcore
     from crmcore.analytics._report import build_report, unknown_sections
     from crmcore.errors import CrmError
+    from crmcore.model import Principal
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     bad = unknown_sections(sections)
@@ -72,9 +79,9 @@ def run_report_command(args: argparse.Namespace) -> int:
         print(f"crmcore: unknown report sections: {', '.join(bad)}", file=sys.stderr)
         return 2
     try:
-        crm = crmcore.connect(args.url, create_schema=False)
+        crm = args.connect(args.url, create_schema=False)
         try:
-            principal = crmcore.Principal.system_principal(args.tenant)
+            principal = Principal.system_principal(args.tenant)
             with crm.session(principal) as s:
                 build_report(s, sections, title=args.title, path=args.out)
         finally:
