@@ -62,6 +62,23 @@ class CampaignReport(ReportFrame):
     x = "campaign"
     y = ("open_rate", "click_rate", "conversion_rate", "holdout_rate")
     hidden = ("campaign_id",)
+    #: the headline columns, shown first in the HTML table
+    headline = (
+        "campaign",
+        "members",
+        "holdout",
+        "conversion_rate",
+        "holdout_rate",
+        "lift",
+        "p_value",
+        "revenue",
+        "roi",
+    )
+
+    def display_frame(self) -> pd.DataFrame:
+        """The frame with the headline columns (effect against the holdout) first."""
+        first = [c for c in self.headline if c in self.frame.columns]
+        return self.frame[first + [c for c in self.frame.columns if c not in first]]
 
 
 def _ratio(a: float, b: float) -> float:

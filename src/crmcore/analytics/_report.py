@@ -222,6 +222,30 @@ details{font-size:12px;color:#444;margin-top:6px} code{background:#f1f3f5;paddin
 """
 
 
+#: fonts tried, in order, for Chinese text in charts (the first installed one is used)
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "SimHei",
+)
+
+
+def chart_fonts() -> list[str]:
+    """The sans-serif font list for charts: installed CJK fonts first, then matplotlib's."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [
+        *(f for f in CJK_FONTS if f in installed),
+        *matplotlib.rcParams["font.sans-serif"],
+    ]
+
+
 def _chart(obj: Any) -> str | None:
     plot = getattr(obj, "plot", None)
     if not callable(plot) or isinstance(obj, pd.DataFrame):
@@ -231,14 +255,15 @@ def _chart(obj: Any) -> str | None:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
-    try:
-        plot(ax=ax)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    finally:
-        plt.close(fig)
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": chart_fonts()}):
+        fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
+        try:
+            plot(ax=ax)
+            fig.tight_layout()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+        finally:
+            plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f"<img class='chart' alt='chart' src='data:image/png;base64,{data}'>"
 
