@@ -49,7 +49,7 @@ from crmcore.query import (
     ne,
     not_,
 )
-from crmcore.storage.aggregate import bucket, count, count_distinct, max_, sum_
+from crmcore.storage.aggregate import Bucket, bucket, count, count_distinct, max_, sum_
 from crmcore.storage.ports import Repository, Store, UnitOfWork
 from crmcore.testing.strategies import entity_of
 
@@ -649,7 +649,7 @@ class RepositoryContract:
             ),
         ]
         self.commit(store, [stamp(o, tenant) for o in rows])
-        group_by = ["stage", bucket("expected_close_date", "quarter", name="q")]
+        group_by: list[str | Bucket] = ["stage", bucket("expected_close_date", "quarter", name="q")]
         measures = {
             "n": count(),
             "total": sum_("amount.amount"),
