@@ -304,9 +304,10 @@ def build_report(
         session: the unit of work named sections and callables run in (may be
             None when every section is already computed).
         sections: report objects (anything with ``_repr_html_`` and/or
-            ``plot(ax=)``), DataFrames, text paragraphs, callables taking the
-            session, or names of :data:`REPORT_SECTIONS` (``"funnel"``,
-            ``"win_rate"``, ``"satisfaction"``, ``"campaigns"``...).
+            ``plot(ax=)``), DataFrames, callables taking the session, names
+            of :data:`REPORT_SECTIONS` (``"funnel"``, ``"win_rate"``,
+            ``"satisfaction"``, ``"campaigns"``...); any other string is a
+            paragraph of text. A callable may return a list of sections.
         title: the page title.
         path: also write the page there (UTF-8).
         subtitle: a line under the title (default: when it was generated).
@@ -315,7 +316,7 @@ def build_report(
         The HTML text.
 
     Raises:
-        QueryError: an unknown section name, or a name/callable without a session.
+        QueryError: a named or callable section but no session to run it in.
     """
     from crmcore.analytics import _sections  # noqa: F401  (registers the named sections)
 

@@ -64,7 +64,8 @@ class SalesStages:
 
 def sales_stages(uow: UnitOfWorkContext) -> SalesStages:
     """The CRM's opportunity stages: open ones in order, the won and the lost stage."""
-    machine: Machine = uow.machines.get(Opportunity) or OPPORTUNITY
+    configured = uow.machines.get(Opportunity)
+    machine: Machine = OPPORTUNITY if configured is None else configured
     finals = [s for s in machine.states if s.final]
     won = next((s for s in finals if s.data.get("probability") == 1.0), None)
     won = won or (finals[0] if finals else machine.states[-1])
