@@ -284,3 +284,68 @@ def test_unknown_period_and_measure_are_refused() -> None:
         bucket("created_at", "fortnight")
     with pytest.raises(QueryError, match="unknown aggregate"):
         Measure("median", "x")
+
+
+answer = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["csat", "nps", "ces"]),
+        "score": st.integers(1, 5),
+        "ticket": st.sampled_from([0, 1, 2, None]),
+        "at": st.none()
+        | st.datetimes(dt.datetime(2024, 12, 20), dt.datetime(2025, 1, 12), timezones=st.just(UTC)),
+    }
+)
+
+
+@HYPO
+@given(rows=st.lists(answer, max_size=20), period=st.sampled_from(["week", "year", "day"]))
+def test_int_enum_uuid_aggregates_equal_brute_force(
+    crm: crmcore.Crm, rows: list[dict[str, Any]], period: str
+) -> None:
+    from crmcore import SurveyKind, SurveyResponse
+
+    tickets = [uuid.uuid4() for _ in range(3)]
+    principal = Principal.system_principal(f"t-{uuid.uuid4().hex[:12]}")
+    with crm.session(principal) as s:
+        s.survey_responses.add_many(
+            [
+                SurveyResponse(
+                    kind=SurveyKind(r["kind"]),
+                    score=r["score"],
+                    ticket_id=None if r["ticket"] is None else tickets[r["ticket"]],
+                    responded_at=r["at"],
+                )
+                for r in rows
+            ]
+        )
+        got = s.survey_responses.aggregate(
+            group_by=["kind", bucket("responded_at", period, name="p")],
+            measures={
+                "total": sum_("score"),
+                "mean": avg("score"),
+                "low": min_("score"),
+                "tickets": count_distinct("ticket_id"),
+                "first": min_("responded_at"),
+            },
+        )
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[(r["kind"], _start(r["at"], period))].append(r)
+    want = []
+    for key in sorted(groups, key=_missing_first):
+        members = groups[key]
+        scores = [m["score"] for m in members]
+        times = [m["at"] for m in members if m["at"] is not None]
+        want.append(
+            {
+                "kind": key[0],
+                "p": key[1],
+                "total": sum(scores),
+                "mean": sum(scores) / len(scores),
+                "low": min(scores),
+                "tickets": len({m["ticket"] for m in members if m["ticket"] is not None}),
+                "first": min(times) if times else None,
+            }
+        )
+    assert [type(r["total"]) for r in got] == [int] * len(got)
+    assert got == [{**w, "mean": pytest.approx(w["mean"])} for w in want]
