@@ -138,3 +138,54 @@ def test_audit_passes_aggregates_through_and_records_nothing(crm: crmcore.Crm, t
         assert got == [{"n": 4, "v": 4}]
         assert s.customers.aggregate(measures={"v": avg("version")}) == [{"v": 1.0}]
         assert s.audit_entries.count() == before
+
+
+def test_reports_see_only_what_the_principal_may_read(crm: crmcore.Crm, tenant: str) -> None:
+    from crmcore import Money, Opportunity
+    from crmcore.analytics import sales_performance, win_rate
+
+    policy = Policy.from_dict(
+        {
+            "name": "deals",
+            "roles": {"sales_rep": {}},
+            "rules": [
+                {
+                    "name": "own-deals",
+                    "roles": ["sales_rep"],
+                    "entities": ["Opportunity"],
+                    "actions": ["read"],
+                    "condition": "resource.owner_id == principal.user_id",
+                }
+            ],
+        }
+    )
+    guarded = crmcore.Crm(crm.store, layers=[PolicyGuard(policy)], policy=policy)
+    closed = dt.datetime(2025, 5, 1, tzinfo=dt.timezone.utc)
+    with guarded.session(Principal.system_principal(tenant)) as s:
+        s.opportunities.add_many(
+            [
+                Opportunity(
+                    name=f"d{i}",
+                    owner_id=owner,
+                    stage=stage,
+                    closed_at=closed,
+                    amount=Money(100, "CNY"),
+                )
+                for i, (owner, stage) in enumerate(
+                    [
+                        ("u1", "closed_won"),
+                        ("u1", "closed_lost"),
+                        ("u2", "closed_won"),
+                        ("u2", "closed_won"),
+                    ]
+                )
+            ]
+        )
+    rep = Principal(user_id="u1", tenant_id=tenant, roles=frozenset({"sales_rep"}))
+    with guarded.session(rep) as s:
+        mine = win_rate(s, period=None).frame.iloc[0]
+        owners = sales_performance(s).frame
+    assert (mine["won"], mine["lost"], mine["won_amount"]) == (1, 1, 100.0)
+    assert list(owners["owner_id"]) == ["u1"]
+    with guarded.session(Principal.system_principal(tenant)) as s:
+        assert win_rate(s, period=None).frame.iloc[0]["won"] == 3
