@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("revision", help='target revision: "-1", "base" or a revision id')
     current = actions.add_parser("current", help="show the schema revision")
     current.add_argument("url", help="database URL")
+    from crmcore.analytics import add_report_command
+    from crmcore.app import connect
+
+    add_report_command(commands, connect)  # crmcore report URL --out report.html
     return parser
 
 

@@ -47,6 +47,7 @@ from crmcore.model import (
     utcnow,
 )
 from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, where
+from crmcore.storage.aggregate import GroupKey, Measure
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import (
     Authorizer,
@@ -753,6 +754,30 @@ class SessionRepository(Generic[E]):
         """Every matching record, fetched ``batch_size`` at a time."""
         scoped = self._scope(where, include_deleted, equals)
         return self._inner.stream(scoped, order_by=order_by, batch_size=batch_size)
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+        include_deleted: bool = False,
+        **equals: Any,
+    ) -> list[dict[str, Any]]:
+        """Groups of matching records with their measures, computed by the engine.
+
+        ``group_by`` names fields or :func:`crmcore.storage.aggregate.bucket`
+        periods; ``measures`` maps output names to ``count()``, ``sum_(f)``...
+        (:mod:`crmcore.storage.aggregate`). Returns dicts sorted by the group
+        keys (missing first).
+
+        Raises:
+            QueryError: an unknown or non-scalar field, a sum of text...
+            PermissionDenied: a grouped or measured field the principal may
+                not read in full, or an encrypted one (only ``count()`` runs).
+        """
+        scoped = self._scope(where, include_deleted, equals)
+        return self._inner.aggregate(scoped, group_by=group_by, measures=measures)
 
     def __iter__(self) -> Iterator[E]:
         return self.stream()

@@ -66,6 +66,7 @@ from crmcore.query import (
     normalize_order,
     not_,
 )
+from crmcore.storage.aggregate import Bucket, GroupKey, Measure, count, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext
 
 __all__ = [
@@ -473,6 +474,61 @@ class EncryptingRepository(Repository[E], Generic[E]):
 
     def count(self, where: Filter | None = None) -> int:
         return self._inner.count(self.rewrite(where))
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        """The aggregate with encrypted fields counted, never grouped or measured.
+
+        Ciphertext has no order, sum or meaningful groups: grouping by or
+        measuring an encrypted field is refused, except ``count(field)``
+        (how many records hold a value), counted on the sealed envelope.
+
+        Raises:
+            QueryError: an encrypted field is grouped by or measured.
+        """
+        plan = plan_aggregate(self.entity_type, group_by, measures)
+        for _label, key, _kind in plan.groups:
+            grouped = key.field if isinstance(key, Bucket) else key
+            if grouped in self._spec.encrypted:
+                raise QueryError(
+                    "cannot group by an encrypted field", field=grouped, entity=self._name
+                )
+        plain: dict[str, Measure] = {}
+        sealed: dict[str, str] = {}
+        for label, m, _mkind in plan.measures:
+            if m.field is not None and m.field in self._spec.encrypted:
+                if m.fn != "count":
+                    raise QueryError(
+                        f"an encrypted field can only be counted, not {m.fn}",
+                        field=m.field,
+                        entity=self._name,
+                    )
+                sealed[label] = m.field
+            else:
+                plain[label] = m
+        rewritten = self.rewrite(where)
+        rows = self._inner.aggregate(rewritten, group_by=group_by, measures=plain)
+        if not sealed:
+            return rows
+        labels = [g[0] for g in plan.groups]
+        index = {tuple(r[k] for k in labels): r for r in rows}
+        for label, name in sealed.items():
+            for r in rows:
+                r[label] = 0
+            held = has("sealed", name)
+            scope = held if rewritten is None else all_of(rewritten, held)
+            counts = self._inner.aggregate(scope, group_by=group_by, measures={label: count()})
+            for c in counts:
+                row = index.get(tuple(c[k] for k in labels))
+                if row is not None:
+                    row[label] = c[label]
+        order = list(measures)
+        return [{**{k: r[k] for k in labels}, **{k: r[k] for k in order}} for r in rows]
 
     def stream(
         self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000

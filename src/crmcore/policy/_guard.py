@@ -18,7 +18,7 @@ the session) and the audit trail records it as such.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -28,6 +28,7 @@ from crmcore.model import Entity, Principal, replace_trusted
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
 from crmcore.query import Filter, OrderSpec, Page, all_of, field_names, normalize_order
+from crmcore.storage.aggregate import GroupKey, Measure, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext
 
 __all__ = ["GuardedRepository", "PolicyGuard"]
@@ -217,6 +218,33 @@ class GuardedRepository(Repository[E], Generic[E]):
         self._readable(where, order_by)
         for r in self._inner.stream(self._scope(where), order_by=order_by, batch_size=batch_size):
             yield self._mask(r)
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        """The aggregate over the rows the principal may read, of fields it may read in full.
+
+        A group key or a measure is a question about the values (a sum of
+        hidden amounts, groups of masked phones), so each field needs full
+        read access, like a filter.
+        """
+        self._readable(where, None)
+        if not self._fields.unrestricted:
+            plan = plan_aggregate(self.entity_type, group_by, measures)
+            for name in sorted(plan.fields):
+                if self._fields.level(name).rank < _FULL:
+                    raise PermissionDenied(
+                        "aggregate",
+                        self._name,
+                        field=name,
+                        reason="you may not group by or measure a field you cannot read in full",
+                        principal=self._principal.user_id,
+                    )
+        return self._inner.aggregate(self._scope(where), group_by=group_by, measures=measures)
 
 
 def _default(a: attrs.Attribute[Any]) -> Any:

@@ -18,7 +18,7 @@ import enum
 import heapq
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cmp_to_key
 from typing import Any, Generic, TypeVar, cast
 
@@ -45,6 +45,7 @@ from crmcore.query import (
     normalize_order,
     sort_key_values,
 )
+from crmcore.storage.aggregate import GroupKey, Measure, aggregate_records, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWork
 
 __all__ = ["MemoryStore"]
@@ -383,6 +384,17 @@ class MemoryRepository(Repository[E], Generic[E]):
     def count(self, where: Filter | None = None) -> int:
         """How many visible records match."""
         return len(self._matching(where))
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        """Groups of the visible matching records, measured in one pass (no sorting)."""
+        plan = plan_aggregate(self.entity_type, group_by, measures)
+        return aggregate_records(self._matching(where), plan)
 
     def stream(
         self,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from crmcore.errors import CrmError
 from crmcore.model import Entity, Principal
 from crmcore.query import Filter, OrderSpec, Page
+from crmcore.storage.aggregate import GroupKey, Measure, aggregate_records, plan_aggregate
 
 __all__ = [
     "Authorizer",
@@ -121,6 +122,28 @@ class Repository(Protocol[E]):
         """Every matching record, fetched ``batch_size`` at a time (never all at once)."""
         ...
 
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        """Group the records matching ``where`` and measure each group.
+
+        Group keys and measures are those of :mod:`crmcore.storage.aggregate`.
+
+        Returns one dict per group (its keys, then the measures), sorted by the
+        group keys with missing values first; one row when ``group_by`` is empty.
+        Adapters push it into the engine; this default (for an adapter that
+        subclasses the protocol) computes it over :meth:`stream`.
+
+        Raises:
+            QueryError: an unknown or non-scalar field, a sum of text...
+        """
+        plan = plan_aggregate(self.entity_type, group_by, measures)
+        return aggregate_records(self.stream(where), plan)
+
 
 class UnitOfWork(Protocol):
     """One transaction over every repository: commit whole or not at all."""
@@ -207,6 +230,15 @@ class ForwardingRepository(Repository[E]):
     ) -> Iterator[E]:
         return self._inner.stream(where, order_by=order_by, batch_size=batch_size)
 
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        return self._inner.aggregate(where, group_by=group_by, measures=measures)
+
 
 class ScopedRepository(Protocol[E]):
     """The repository a unit of work hands out: one tenant's records, soft deletes, equalities.
@@ -283,6 +315,18 @@ class ScopedRepository(Protocol[E]):
         **equals: Any,
     ) -> Iterator[E]:
         """Every matching record, fetched ``batch_size`` at a time."""
+        ...
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+        include_deleted: bool = False,
+        **equals: Any,
+    ) -> list[dict[str, Any]]:
+        """Groups of matching records with their measures, computed by the engine."""
         ...
 
 

@@ -49,6 +49,7 @@ from crmcore.query import (
     ne,
     not_,
 )
+from crmcore.storage.aggregate import Bucket, bucket, count, count_distinct, max_, sum_
 from crmcore.storage.ports import Repository, Store, UnitOfWork
 from crmcore.testing.strategies import entity_of
 
@@ -624,6 +625,74 @@ class RepositoryContract:
             uow.close()
         assert [o.name for o in big] == ["a", "d"]
         assert [o.name for o in cny] == ["d", "a"]
+
+    def test_aggregate_groups_buckets_and_measures(self, store: Store, tenant: str) -> None:
+        rows = [
+            Opportunity(
+                name="a",
+                stage="proposal",
+                amount=Money("100.50", "CNY"),
+                expected_close_date=dt.date(2024, 1, 31),
+            ),
+            Opportunity(
+                name="b",
+                stage="proposal",
+                amount=Money("-0.5", "CNY"),
+                expected_close_date=dt.date(2024, 2, 1),
+            ),
+            Opportunity(name="c", stage="closed_won"),
+            Opportunity(
+                name="d",
+                stage="closed_won",
+                amount=Money("2500", "USD"),
+                expected_close_date=dt.date(2024, 3, 4),
+            ),
+        ]
+        self.commit(store, [stamp(o, tenant) for o in rows])
+        group_by: list[str | Bucket] = ["stage", bucket("expected_close_date", "quarter", name="q")]
+        measures = {
+            "n": count(),
+            "total": sum_("amount.amount"),
+            "currencies": count_distinct("amount.currency"),
+            "last": max_("name"),
+        }
+        uow = store.begin()
+        try:
+            repo = uow.repository(Opportunity)
+            got = repo.aggregate(self.scoped(tenant), group_by=group_by, measures=measures)
+            nothing = repo.aggregate(
+                self.scoped(f"{tenant}-empty"), measures={"n": count(), "t": sum_("amount.amount")}
+            )
+            repo.add(
+                stamp(Opportunity(name="e", stage="proposal", amount=Money("1", "CNY")), tenant)
+            )
+            staged = repo.aggregate(
+                self.scoped(tenant, eq("stage", "proposal")), measures={"n": count()}
+            )
+        finally:
+            uow.close()
+        q1 = dt.date(2024, 1, 1)
+        assert got == [
+            {"stage": "closed_won", "q": None, "n": 1, "total": None, "currencies": 0, "last": "c"},
+            {
+                "stage": "closed_won",
+                "q": q1,
+                "n": 1,
+                "total": Decimal("2500"),
+                "currencies": 1,
+                "last": "d",
+            },
+            {
+                "stage": "proposal",
+                "q": q1,
+                "n": 2,
+                "total": Decimal("100"),
+                "currencies": 1,
+                "last": "b",
+            },
+        ]
+        assert nothing == [{"n": 0, "t": None}]
+        assert staged == [{"n": 3}]  # a unit sees its own staged writes
 
     @pytest.mark.parametrize(
         ("order", "expected"), ORDER_CASES, ids=["|".join(o) for o, _ in ORDER_CASES]

@@ -21,7 +21,7 @@ import contextlib
 import heapq
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cmp_to_key
 from typing import Any, Generic, TypeVar, cast
 
@@ -52,7 +52,9 @@ from crmcore.query import (
     normalize_order,
     sort_key_values,
 )
+from crmcore.storage.aggregate import GroupKey, Measure, aggregate_records, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWork
+from crmcore.storage.sql._aggregate import aggregate_statement, read_aggregate
 from crmcore.storage.sql._dialect import Backend, SqliteBackend, backend_for
 from crmcore.storage.sql._errors import guard, is_unique_violation, translate
 from crmcore.storage.sql._schema import CHILD_KEY, ChildField, EntityMapper, mapper
@@ -935,6 +937,27 @@ class SqlRepository(Repository[E], Generic[E]):
         return total + sum(
             1 for r in staged.values() if type(r) is not _Gone and (pred is None or pred(r))
         )
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        """Groups of matching records measured by one ``GROUP BY`` statement.
+
+        A unit with staged writes of this type aggregates over its own view
+        (committed rows overlaid with staged ones) in Python instead.
+        """
+        plan = plan_aggregate(self.entity_type, group_by, measures)
+        ops = self._ops
+        bound = ops.tr.bind(where)
+        if self._uow.staged(self.entity_type):
+            return aggregate_records(self.stream(where), plan)
+        stmt = aggregate_statement(ops.m, ops.tr, bound, plan)
+        with guard(self._name), self._uow.reading() as conn:
+            return read_aggregate(conn.execute(stmt), plan, ops.b.name)
 
     def stream(
         self,

@@ -1,0 +1,367 @@
+"""Report objects (a DataFrame with a title, columns explained, a chart) and the HTML builder.
+
+Every report of :mod:`crmcore.analytics` is a :class:`ReportFrame`: compute
+once, then ``to_pandas()``, ``plot(ax=)`` (matplotlib, imported when drawn),
+``_repr_html_()`` in a notebook. :func:`build_report` renders any list of
+them (and of anything else with ``_repr_html_`` and/or ``plot()``) into one
+self-contained HTML file: inline CSS, charts as inline base64 PNG, tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from crmcore.errors import QueryError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from crmcore.storage.ports import UnitOfWorkContext
+
+__all__ = ["REPORT_SECTIONS", "ReportFrame", "build_report", "register_report_section"]
+
+_MAX_ROWS = 200
+
+
+class ReportFrame:
+    """A computed report: ``frame`` (a DataFrame) with a title and its columns explained.
+
+    Args:
+        title: a heading (``"Sales funnel"``).
+        frame: the result table.
+        columns: ``{column: meaning}`` for the documented columns.
+        description: one or two sentences on what the numbers mean.
+    """
+
+    #: chart kind used by the default :meth:`plot`: ``"bar"`` or ``"line"``
+    chart = "bar"
+    #: the column on the x axis (default: the first column)
+    x: str | None = None
+    #: the columns drawn (default: ``columns`` that are numeric, but not the x axis)
+    y: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        title: str,
+        frame: pd.DataFrame,
+        columns: Mapping[str, str] | None = None,
+        description: str = "",
+    ) -> None:
+        self.title = title
+        self.frame = frame
+        self.columns: dict[str, str] = dict(columns or {})
+        self.description = description
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A copy of the result table."""
+        return self.frame.copy()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        cols = ", ".join(map(str, self.frame.columns[:6]))
+        more = ", ..." if len(self.frame.columns) > 6 else ""
+        return f"<{type(self).__name__} {self.title!r}: {len(self.frame)} rows [{cols}{more}]>"
+
+    def _plot_columns(self) -> tuple[str | None, list[str]]:
+        df = self.frame
+        if df.empty:
+            return None, []
+        x = self.x or str(df.columns[0])
+        ys = list(self.y) or [
+            str(c) for c in df.columns if c != x and pd.api.types.is_numeric_dtype(df[c])
+        ]
+        return x, [y for y in ys if y in df.columns]
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the report on ``ax`` (a new figure if None) and return the axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _fig, ax = plt.subplots(figsize=(8, 3.6))
+        x, ys = self._plot_columns()
+        if x is None or not ys:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+        else:
+            data = self.frame.set_index(x)[ys].astype(float)
+            data.index = [_label(v) for v in data.index]
+            data.plot(kind=self.chart, ax=ax, **kwargs)
+            ax.set_xlabel(x)
+            if data.abs().max().max() >= 10_000:
+                from matplotlib.ticker import FuncFormatter
+
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+            ax.tick_params(axis="x", labelrotation=30 if len(data) > 6 else 0)
+            ax.grid(axis="y", alpha=0.3)
+        ax.set_title(self.title)
+        return ax
+
+    #: columns left out of the HTML table (still in ``frame``)
+    hidden: tuple[str, ...] = ()
+
+    def display_frame(self) -> pd.DataFrame:
+        """The table the HTML shows (the frame, or a more readable view of it)."""
+        return self.frame
+
+    def _repr_html_(self) -> str:
+        return f"<h3>{html.escape(self.title)}</h3>\n{self.html_body()}"
+
+    def html_body(self) -> str:
+        """The HTML of the description, table and column notes (no heading)."""
+        parts = []
+        if self.description:
+            parts.append(f"<p>{html.escape(self.description)}</p>")
+        parts.append(f"<div class='scroll'>{_table(self.display_frame(), self.hidden)}</div>")
+        if self.columns:
+            items = "".join(
+                f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
+                for k, v in self.columns.items()
+            )
+            parts.append(f"<details><summary>Columns</summary><ul>{items}</ul></details>")
+        return "\n".join(parts)
+
+
+def _label(value: object) -> str:
+    if isinstance(value, (_dt.date, pd.Timestamp)):
+        return value.isoformat()[:10]
+    return "(none)" if _missing(value) else str(value)
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value
+
+
+def _cell(value: object) -> tuple[str, bool]:
+    """(text, is a number) of one table cell."""
+    if _missing(value):
+        return "", True
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}", True
+    if isinstance(value, (numbers.Real, Decimal)):
+        number = float(value)
+        if abs(number) >= 1000:
+            return f"{number:,.0f}", True
+        text = f"{number:.3f}".rstrip("0").rstrip(".")
+        return ("0" if text == "-0" else text), True
+    if isinstance(value, (_dt.datetime, _dt.date, pd.Timestamp)):
+        return _label(value) if not isinstance(value, _dt.datetime) else value.isoformat(
+            " ", "minutes"
+        ), False
+    return str(value), False
+
+
+def _table(frame: pd.DataFrame, hidden: Sequence[str] = ()) -> str:
+    """An HTML table: numbers right-aligned, text left, headers that may wrap at ``_``."""
+    cols = [c for c in frame.columns if c not in hidden]
+    head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in cols)
+    rows = []
+    for values in frame[cols].head(_MAX_ROWS).itertuples(index=False, name=None):
+        cells = []
+        for v in values:
+            text, num = _cell(v)
+            cells.append(f"<td class='{'num' if num else 'txt'}'>{html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    body = (
+        f"<table class='crm-table'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    if len(frame) > _MAX_ROWS:
+        body += f"<p class='note'>first {_MAX_ROWS} of {len(frame)} rows</p>"
+    return body
+
+
+# --------------------------------------------------------------------------- the builder
+
+#: named sections for :func:`build_report` and ``crmcore report``: name -> fn(session)
+REPORT_SECTIONS: dict[str, Callable[[UnitOfWorkContext], Any]] = {}
+
+
+def register_report_section(name: str, fn: Callable[[UnitOfWorkContext], Any]) -> None:
+    """Make ``fn(session)`` available to :func:`build_report` (and the CLI) as ``name``."""
+    REPORT_SECTIONS[name] = fn
+
+
+_CSS = """
+body{font-family:-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC",
+ "Microsoft YaHei",sans-serif;margin:0;background:#f5f6f8;color:#1f2430}
+header{background:#1f3a5f;color:#fff;padding:20px 32px}
+header h1{margin:0;font-size:24px} header p{margin:4px 0 0;opacity:.8;font-size:13px}
+main{max-width:1180px;margin:0 auto;padding:16px 24px}
+nav{font-size:13px;margin:8px 0 16px} nav a{margin-right:14px;color:#1f3a5f}
+section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);
+ padding:16px 22px;margin:0 0 18px}
+section h2{font-size:18px;margin:0 0 10px;color:#1f3a5f}
+h3{font-size:15px;margin:8px 0} p{font-size:13px;line-height:1.45}
+img.chart{max-width:100%;height:auto;display:block;margin:6px 0 10px}
+table.crm-table{border-collapse:collapse;font-size:12px;margin:6px 0;width:auto}
+table.crm-table th{background:#eef1f5;text-align:left;padding:5px 9px;
+ border-bottom:2px solid #d5dae1}
+table.crm-table td{padding:4px 9px;border-bottom:1px solid #eceff3;white-space:nowrap}
+table.crm-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.crm-table td.txt{text-align:left}
+table.crm-table tr:nth-child(even) td{background:#fafbfc}
+.scroll{overflow-x:auto} .note{color:#777;font-size:12px}
+details{font-size:12px;color:#444;margin-top:6px} code{background:#f1f3f5;padding:0 3px}
+.error{color:#a4262c}
+"""
+
+
+#: fonts tried, in order, for Chinese text in charts (the first installed one is used)
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "SimHei",
+)
+
+
+def chart_fonts() -> list[str]:
+    """The sans-serif font list for charts: installed CJK fonts first, then matplotlib's."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [
+        *(f for f in CJK_FONTS if f in installed),
+        *matplotlib.rcParams["font.sans-serif"],
+    ]
+
+
+def _chart(obj: Any) -> str | None:
+    plot = getattr(obj, "plot", None)
+    if not callable(plot) or isinstance(obj, pd.DataFrame):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": chart_fonts()}):
+        fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
+        try:
+            plot(ax=ax)
+            fig.tight_layout()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+        finally:
+            plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f"<img class='chart' alt='chart' src='data:image/png;base64,{data}'>"
+
+
+def _section_html(obj: Any) -> tuple[str, str]:
+    """(title, inner HTML) of one section object."""
+    if isinstance(obj, str):
+        return "", f"<p>{html.escape(obj)}</p>"
+    if isinstance(obj, pd.DataFrame):
+        return "", f"<div class='scroll'>{_table(obj)}</div>"
+    title = str(getattr(obj, "title", "") or type(obj).__name__)
+    parts = []
+    chart = _chart(obj)
+    if chart:
+        parts.append(chart)
+    body = getattr(obj, "html_body", None)
+    render = getattr(obj, "_repr_html_", None)
+    if callable(body):
+        parts.append(body())
+    elif callable(render):
+        parts.append(f"<div class='scroll'>{render()}</div>")
+    elif not chart:
+        parts.append(f"<pre>{html.escape(repr(obj))}</pre>")
+    return title, "\n".join(parts)
+
+
+def build_report(
+    session: UnitOfWorkContext | None,
+    sections: Iterable[Any],
+    *,
+    title: str = "crmcore report",
+    path: str | Path | None = None,
+    subtitle: str | None = None,
+) -> str:
+    """Render report objects into one self-contained HTML page.
+
+    Args:
+        session: the unit of work named sections and callables run in (may be
+            None when every section is already computed).
+        sections: report objects (anything with ``_repr_html_`` and/or
+            ``plot(ax=)``), DataFrames, callables taking the session, names
+            of :data:`REPORT_SECTIONS` (``"funnel"``, ``"win_rate"``,
+            ``"satisfaction"``, ``"campaigns"``...); any other string is a
+            paragraph of text. A callable may return a list of sections.
+        title: the page title.
+        path: also write the page there (UTF-8).
+        subtitle: a line under the title (default: when it was generated).
+
+    Returns:
+        The HTML text.
+
+    Raises:
+        QueryError: a named or callable section but no session to run it in.
+    """
+    from crmcore.analytics import _sections  # noqa: F401  (registers the named sections)
+
+    rendered: list[tuple[str, str]] = []
+    for item in sections:
+        obj = item
+        if isinstance(item, str) and item in REPORT_SECTIONS:
+            obj = _run(REPORT_SECTIONS[item], session, item)
+        elif callable(item) and not hasattr(item, "_repr_html_") and not hasattr(item, "plot"):
+            obj = _run(item, session, getattr(item, "__name__", "section"))
+        if isinstance(obj, Sequence) and not isinstance(obj, (str, pd.DataFrame)):
+            rendered += [_section_html(o) for o in obj]
+        else:
+            rendered.append(_section_html(obj))
+    when = subtitle or f"generated {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    links = []
+    body = []
+    for i, (name, inner) in enumerate(rendered):
+        anchor = f"s{i + 1}"
+        if name:
+            links.append(f"<a href='#{anchor}'>{html.escape(name)}</a>")
+            inner = f"<h2>{html.escape(name)}</h2>\n{inner}"
+        body.append(f"<section id='{anchor}'>\n{inner}\n</section>")
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{html.escape(title)}</h1><p>{html.escape(when)}</p></header><main>"
+        f"<nav>{''.join(links)}</nav>" + "\n".join(body) + "</main></body></html>\n"
+    )
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
+
+
+def _run(
+    fn: Callable[[UnitOfWorkContext], Any], session: UnitOfWorkContext | None, name: str
+) -> Any:
+    if session is None:
+        raise QueryError(f"report section {name!r} needs a session to run in")
+    return fn(session)
+
+
+def unknown_sections(names: Iterable[str]) -> list[str]:
+    """The names among ``names`` that are not registered sections."""
+    from crmcore.analytics import _sections  # noqa: F401
+
+    return [n for n in names if n not in REPORT_SECTIONS]
