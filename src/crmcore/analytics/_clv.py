@@ -171,7 +171,7 @@ class BetaGeoModel(AnalyticsResult):
             value = -float(np.sum(w * ll))
             return value if np.isfinite(value) else 1e300
 
-        best, fun, self.converged, self.iterations = _maximise(negll, np.zeros(4))
+        best, _, self.converged, self.iterations = _maximise(negll, np.zeros(4))
         r, alpha, a, b = np.exp(best)
         self.params = {"r": float(r), "alpha": float(alpha / scale), "a": float(a), "b": float(b)}
         self.log_likelihood = float(np.sum(w * self.log_likelihood_terms(self._p(), x, tx, t_)))

@@ -146,7 +146,10 @@ def _at(value: _dt.datetime | None, fallback: _dt.datetime | None) -> _dt.dateti
 def read_tickets(
     uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 1000
 ) -> pd.DataFrame:
-    """One row per ticket: ``ticket_id``, ``customer_id``, ``opened_at``, ``status``, ``priority``."""
+    """One row per ticket.
+
+    Columns: ``ticket_id``, ``customer_id``, ``opened_at``, ``status``, ``priority``.
+    """
     return _simple(
         uow,
         Ticket,

@@ -212,7 +212,7 @@ def rfm_scores(
 
 def _name_segments(scores: pd.DataFrame, rules: Sequence[RfmSegmentRule]) -> list[str | None]:
     names: list[str | None] = []
-    for r, fm in zip(scores["r_score"].tolist(), scores["fm_score"].tolist()):
+    for r, fm in zip(scores["r_score"].tolist(), scores["fm_score"].tolist(), strict=True):
         names.append(next((rule.name for rule in rules if rule.matches(r, fm)), None))
     return names
 
