@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("pandas")
 pytest.importorskip("sklearn")
 
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 

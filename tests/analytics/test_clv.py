@@ -50,7 +50,10 @@ def gamma_gamma(cdnow_value: pd.DataFrame) -> GammaGammaModel:
 def test_bgnbd_reproduces_fader_hardie_lee_on_cdnow(bgnbd: BetaGeoModel) -> None:
     p = bgnbd.params
     assert (sig3(p["r"]), sig3(p["alpha"]), sig3(p["a"]), sig3(p["b"])) == (
-        0.243, 4.41, 0.793, 2.43
+        0.243,
+        4.41,
+        0.793,
+        2.43,
     )
     assert p["r"] == pytest.approx(0.2426, abs=5e-4)
     assert p["alpha"] == pytest.approx(4.414, abs=5e-3)
@@ -117,8 +120,18 @@ def test_clv_matches_the_lifetimes_quickstart_semantics(
     value = customer_lifetime_value(
         purchases, gamma_gamma, cdnow_value, periods=12, period_length=30, discount_rate=0.01
     )
-    expected = [140.096211, 18.943467, 38.180574, 38.180574, 38.180574,
-                1003.868107, 28.109683, 38.180574, 167.418216, 38.180574]
+    expected = [
+        140.096211,
+        18.943467,
+        38.180574,
+        38.180574,
+        38.180574,
+        1003.868107,
+        28.109683,
+        38.180574,
+        167.418216,
+        38.180574,
+    ]
     np.testing.assert_allclose(value.head(10).to_numpy(), expected, atol=1e-3)
 
 
@@ -126,14 +139,17 @@ def test_discounting_lowers_value_and_zero_rate_sums_expected_purchases(
     bgnbd: BetaGeoModel, gamma_gamma: GammaGammaModel, cdnow_value: pd.DataFrame
 ) -> None:
     head = cdnow_value.head(20)
-    flat = customer_lifetime_value(bgnbd, gamma_gamma, head, periods=4, period_length=10,
-                                   discount_rate=0.0)
+    flat = customer_lifetime_value(
+        bgnbd, gamma_gamma, head, periods=4, period_length=10, discount_rate=0.0
+    )
     spend = gamma_gamma.conditional_expected_value(head["frequency"], head["monetary_value"])
-    purchases = bgnbd.conditional_expected_purchases(40, head["frequency"], head["recency"],
-                                                     head["T"])
+    purchases = bgnbd.conditional_expected_purchases(
+        40, head["frequency"], head["recency"], head["T"]
+    )
     np.testing.assert_allclose(flat.to_numpy(), spend * purchases, rtol=1e-12)
-    discounted = customer_lifetime_value(bgnbd, gamma_gamma, head, periods=4, period_length=10,
-                                         discount_rate=0.05)
+    discounted = customer_lifetime_value(
+        bgnbd, gamma_gamma, head, periods=4, period_length=10, discount_rate=0.05
+    )
     assert (discounted < flat).all()
 
 
@@ -142,8 +158,13 @@ def test_summary_from_orders_follows_the_definitions() -> None:
         {
             "customer_id": ["a", "a", "a", "a", "b"],
             "ordered_at": pd.to_datetime(
-                ["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-15 00:00", "2024-01-29 12:00",
-                 "2024-01-08 08:00"],
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-01 17:00",
+                    "2024-01-15 00:00",
+                    "2024-01-29 12:00",
+                    "2024-01-08 08:00",
+                ],
                 utc=True,
             ),
             "amount": [10.0, 5.0, 30.0, 50.0, 99.0],

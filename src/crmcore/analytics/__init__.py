@@ -17,6 +17,19 @@ never loads it. Two kinds of functions:
 
 from __future__ import annotations
 
+from crmcore.analytics._basket import BasketRules, basket_rules
+from crmcore.analytics._churn import (
+    CHURN_FEATURES,
+    ChurnDrivers,
+    ChurnRiskModel,
+    SurvivalCurves,
+    churn_drivers,
+    churn_labels,
+    customer_features,
+    survival_by_segment,
+    survival_frame,
+    synthetic_churn_customers,
+)
 from crmcore.analytics._clv import (
     BetaGeoModel,
     ClvResult,
@@ -41,18 +54,37 @@ from crmcore.analytics._rfm import (
     rfm_scores,
     rfm_table,
 )
+from crmcore.analytics._segment import (
+    PROFILE_WORDS,
+    CustomerClusters,
+    cluster_customers,
+    density_clusters,
+)
 
 __all__ = [
+    "CHURN_FEATURES",
+    "PROFILE_WORDS",
     "RFM_SEGMENTS",
     "AnalyticsResult",
+    "BasketRules",
     "BetaGeoModel",
+    "ChurnDrivers",
+    "ChurnRiskModel",
     "ClvResult",
+    "CustomerClusters",
     "GammaGammaModel",
     "RfmResult",
     "RfmSegmentRule",
+    "SurvivalCurves",
+    "basket_rules",
+    "churn_drivers",
+    "churn_labels",
+    "cluster_customers",
     "clv",
     "clv_summary",
+    "customer_features",
     "customer_lifetime_value",
+    "density_clusters",
     "read_campaign_events",
     "read_order_lines",
     "read_orders",
@@ -61,4 +93,7 @@ __all__ = [
     "rfm",
     "rfm_scores",
     "rfm_table",
+    "survival_by_segment",
+    "survival_frame",
+    "synthetic_churn_customers",
 ]

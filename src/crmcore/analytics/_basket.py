@@ -80,8 +80,11 @@ class BasketRules(AnalyticsResult):
         bought = self._bought.get(str(customer_id), frozenset())
         best: dict[str, tuple[float, float, tuple[str, ...]]] = {}
         for ante, cons, conf, lift in zip(
-            self.frame["antecedents"], self.frame["consequents"], self.frame["confidence"],
-            self.frame["lift"], strict=True
+            self.frame["antecedents"],
+            self.frame["consequents"],
+            self.frame["confidence"],
+            self.frame["lift"],
+            strict=True,
         ):
             if not bought.issuperset(ante):
                 continue
@@ -110,8 +113,9 @@ class BasketRules(AnalyticsResult):
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Support vs confidence of every rule, coloured by lift."""
         ax = axes(ax)
-        points = ax.scatter(self.frame["support"], self.frame["confidence"],
-                            c=self.frame["lift"], **kwargs)
+        points = ax.scatter(
+            self.frame["support"], self.frame["confidence"], c=self.frame["lift"], **kwargs
+        )
         ax.figure.colorbar(points, ax=ax, label="lift")
         ax.set_xlabel("support")
         ax.set_ylabel("confidence")
@@ -168,12 +172,17 @@ def basket_rules(
     itemsets = fpgrowth(onehot, min_support=min_support, use_colnames=True, max_len=max_len)
     if itemsets.empty or itemsets["itemsets"].map(len).max() < 2:
         return BasketRules(empty, itemsets, bought, baskets)
-    rules = association_rules(
-        itemsets, num_itemsets=baskets, metric="confidence", min_threshold=min_confidence
-    )
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # mlxtend's extra metrics divide by 0
+        rules = association_rules(
+            itemsets, num_itemsets=baskets, metric="confidence", min_threshold=min_confidence
+        )
     rules["antecedents"] = rules["antecedents"].map(lambda s: tuple(sorted(s)))
     rules["consequents"] = rules["consequents"].map(lambda s: tuple(sorted(s)))
-    rules = rules[_RULE_COLUMNS].sort_values(
-        ["lift", "confidence", "support"], ascending=False
-    ).reset_index(drop=True)
+    rules = (
+        rules[_RULE_COLUMNS]
+        .sort_values(["lift", "confidence", "support"], ascending=False)
+        .reset_index(drop=True)
+    )
     return BasketRules(rules, itemsets, bought, baskets)

@@ -202,7 +202,8 @@ class SurvivalCurves(AnalyticsResult):
 
     def _summary(self) -> str:
         parts = [
-            f"{seg}: median {row['median_days']:.0f}d" if row["median_days"] == row["median_days"]
+            f"{seg}: median {row['median_days']:.0f}d"
+            if row["median_days"] == row["median_days"]
             else f"{seg}: median not reached"
             for seg, row in self.medians.iterrows()
         ]
@@ -276,8 +277,12 @@ def survival_by_segment(
         )
         median = fit.quantile(0.5) if s.size and s.min() <= 0.5 else float("nan")
         medians.append(
-            {"segment": name, "customers": len(group), "churned": int(status.sum()),
-             "median_days": float(median)}
+            {
+                "segment": name,
+                "customers": len(group),
+                "churned": int(status.sum()),
+                "median_days": float(median),
+            }
         )
     columns = ["segment", "time", "survival", "se", "lower", "upper", "at_risk", "events"]
     curves = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
@@ -309,8 +314,10 @@ class ChurnDrivers(AnalyticsResult):
 
         ax = axes(ax)
         f = self.frame
-        labels = [f"{s}: {c}" if len(self.fits) > 1 else c for s, c in
-                  zip(f["segment"], f["covariate"], strict=True)]
+        labels = [
+            f"{s}: {c}" if len(self.fits) > 1 else c
+            for s, c in zip(f["segment"], f["covariate"], strict=True)
+        ]
         y = np.arange(len(f))
         hr = f["hazard_ratio"].to_numpy()
         err = np.vstack([hr - np.exp(f["lower"].to_numpy()), np.exp(f["upper"].to_numpy()) - hr])
@@ -490,8 +497,9 @@ class ChurnRiskModel(AnalyticsResult):
             raise ConfigurationError("ChurnRiskModel is not fitted: call fit() first")
         _check_columns(features, self.features, "predict_risk")
         x = features[self.features].to_numpy(dtype="float64")
-        return pd.Series(self._estimator.predict_proba(x)[:, 1], index=features.index,
-                         name="churn_risk")
+        return pd.Series(
+            self._estimator.predict_proba(x)[:, 1], index=features.index, name="churn_risk"
+        )
 
     def _summary(self) -> str:
         if self._estimator is None:
@@ -503,8 +511,7 @@ class ChurnRiskModel(AnalyticsResult):
         """Permutation importance per feature (drop in hold-out AUC)."""
         ax = axes(ax)
         imp = self.importance.iloc[::-1]
-        ax.barh(list(imp.index), imp["importance"].to_numpy(), xerr=imp["std"].to_numpy(),
-                **kwargs)
+        ax.barh(list(imp.index), imp["importance"].to_numpy(), xerr=imp["std"].to_numpy(), **kwargs)
         ax.set_xlabel("drop in AUC when shuffled")
         ax.set_title(f"Churn risk drivers (AUC {self.auc:.2f})")
         return ax
@@ -544,7 +551,7 @@ def synthetic_churn_customers(n: int = 2000, *, seed: int = 0) -> pd.DataFrame:
         - 0.25 * (engagement - 2)
     )
     prob = 1 / (1 + np.exp(-logit))
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "recency_days": recency,
             "frequency": frequency.astype(float),
@@ -558,4 +565,3 @@ def synthetic_churn_customers(n: int = 2000, *, seed: int = 0) -> pd.DataFrame:
         },
         index=pd.Index([f"c{i:05d}" for i in range(n)], name="customer_id"),
     )
-    return frame

@@ -101,8 +101,11 @@ class CustomerClusters(AnalyticsResult):
         for label in sorted({int(v) for v in labels}):
             mask = labels == label
             z = dict(zip(features, scaled[mask].mean(axis=0).tolist(), strict=True))
-            row: dict[str, Any] = {"cluster": label, "customers": int(mask.sum()),
-                                   "share": float(mask.mean())}
+            row: dict[str, Any] = {
+                "cluster": label,
+                "customers": int(mask.sum()),
+                "share": float(mask.mean()),
+            }
             row.update(frame.loc[mask, features].mean().to_dict())
             row["description"] = "noise (no dense group)" if label < 0 else _describe(z)
             rows.append(row)
@@ -114,16 +117,14 @@ class CustomerClusters(AnalyticsResult):
         return f"{self.method}, {self.k} clusters; " + "; ".join(parts)
 
     def plot(
-        self, ax: Axes | None = None, *, x: str | None = None, y: str | None = None,
-        **kwargs: Any
+        self, ax: Axes | None = None, *, x: str | None = None, y: str | None = None, **kwargs: Any
     ) -> Axes:
         """Scatter of two features (default the first two) coloured by cluster."""
         ax = axes(ax)
         cx = x or self.features[0]
         cy = y or self.features[1 if len(self.features) > 1 else 0]
         for label, rows in self.frame.groupby("cluster", sort=True):
-            ax.scatter(rows[cx], rows[cy], s=kwargs.pop("s", 8), label=f"cluster {label}",
-                       **kwargs)
+            ax.scatter(rows[cx], rows[cy], s=kwargs.pop("s", 8), label=f"cluster {label}", **kwargs)
         ax.set_xlabel(cx)
         ax.set_ylabel(cy)
         ax.set_title(f"Customer clusters ({self.method})")
@@ -171,7 +172,8 @@ def cluster_customers(
         labels = model.labels_
         score = (
             float(silhouette_score(z, labels, sample_size=sample, random_state=seed))
-            if len(set(labels)) > 1 else float("nan")
+            if len(set(labels)) > 1
+            else float("nan")
         )
         rows.append({"k": c, "silhouette": score, "inertia": float(model.inertia_)})
         fits[c] = labels
@@ -211,8 +213,15 @@ def density_clusters(
         sample = min(int(kept.sum()), _SILHOUETTE_SAMPLE)
         sil = float(silhouette_score(z[kept], labels[kept], sample_size=sample, random_state=0))
     evidence = pd.DataFrame(
-        [{"eps": eps, "min_samples": min_samples, "clusters": found,
-          "noise_share": float(np.mean(~kept)), "silhouette": sil}]
+        [
+            {
+                "eps": eps,
+                "min_samples": min_samples,
+                "clusters": found,
+                "noise_share": float(np.mean(~kept)),
+                "silhouette": sil,
+            }
+        ]
     )
     frame = features[names].copy()
     frame["cluster"] = labels.astype("int64")
