@@ -191,3 +191,15 @@ def test_bad_churn_inputs_raise_typed_errors(customers: pd.DataFrame) -> None:
         churn_drivers(customers, [])
     with pytest.raises(ValidationError):
         churn_drivers(customers, ["no_such_column"])
+
+
+def test_a_covariate_constant_in_a_segment_gets_no_estimate_there(
+    customers: pd.DataFrame,
+) -> None:
+    frame = customers.assign(segment=np.where(customers["tickets"] > 0, "complained", "quiet"))
+    drivers = churn_drivers(frame, ["tickets", "csat"], segment="segment").frame
+    quiet = drivers[drivers["segment"] == "quiet"].set_index("covariate")
+    assert np.isnan(quiet.loc["tickets", "coef"])
+    assert not np.isnan(quiet.loc["csat", "coef"])
+    complained = drivers[drivers["segment"] == "complained"].set_index("covariate")
+    assert not complained[["coef", "se"]].isna().any().any()

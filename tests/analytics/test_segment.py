@@ -49,8 +49,9 @@ def test_kmeans_picks_k_by_silhouette_and_names_the_groups() -> None:
     crosstab = pd.crosstab(data["group"], result.frame["cluster"])
     assert (crosstab.gt(0).sum(axis=1) == 1).all()
     words = {
-        g: result.profiles.loc[int(result.frame.loc[data["group"] == g, "cluster"].iloc[0]),
-                               "description"]
+        g: result.profiles.loc[
+            int(result.frame.loc[data["group"] == g, "cluster"].iloc[0]), "description"
+        ]
         for g in ("loyal", "lapsed", "middle")
     }
     for word in ("recent", "frequent", "high spend"):
@@ -116,13 +117,20 @@ def basket_lines() -> pd.DataFrame:
 
 def test_frequent_itemsets_match_the_mlxtend_documentation() -> None:
     rules = basket_rules(basket_lines(), min_support=0.6, min_confidence=0.8, max_len=None)
-    found = {frozenset(s): round(v, 6) for s, v in
-             zip(rules.itemsets["itemsets"], rules.itemsets["support"], strict=True)}
+    found = {
+        frozenset(s): round(v, 6)
+        for s, v in zip(rules.itemsets["itemsets"], rules.itemsets["support"], strict=True)
+    }
     assert found == {
-        frozenset({"Eggs"}): 0.8, frozenset({"Kidney Beans"}): 1.0, frozenset({"Milk"}): 0.6,
-        frozenset({"Onion"}): 0.6, frozenset({"Yogurt"}): 0.6,
-        frozenset({"Eggs", "Kidney Beans"}): 0.8, frozenset({"Eggs", "Onion"}): 0.6,
-        frozenset({"Kidney Beans", "Milk"}): 0.6, frozenset({"Kidney Beans", "Onion"}): 0.6,
+        frozenset({"Eggs"}): 0.8,
+        frozenset({"Kidney Beans"}): 1.0,
+        frozenset({"Milk"}): 0.6,
+        frozenset({"Onion"}): 0.6,
+        frozenset({"Yogurt"}): 0.6,
+        frozenset({"Eggs", "Kidney Beans"}): 0.8,
+        frozenset({"Eggs", "Onion"}): 0.6,
+        frozenset({"Kidney Beans", "Milk"}): 0.6,
+        frozenset({"Kidney Beans", "Onion"}): 0.6,
         frozenset({"Kidney Beans", "Yogurt"}): 0.6,
         frozenset({"Eggs", "Kidney Beans", "Onion"}): 0.6,
     }
@@ -133,13 +141,24 @@ def test_rules_equal_mlxtend_directly_and_brute_force_counts() -> None:
     lines = basket_lines()
     ours = basket_rules(lines, min_support=0.4, min_confidence=0.5, max_len=None)
     onehot = pd.crosstab(lines["order_id"], lines["item"]).gt(0)
-    direct = association_rules(
-        fpgrowth(onehot, min_support=0.4, use_colnames=True), num_itemsets=5,
-        metric="confidence", min_threshold=0.5,
-    )
-    key = {(tuple(sorted(a)), tuple(sorted(c))): (s, conf, lift) for a, c, s, conf, lift in
-           zip(direct["antecedents"], direct["consequents"], direct["support"],
-               direct["confidence"], direct["lift"], strict=True)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        direct = association_rules(
+            fpgrowth(onehot, min_support=0.4, use_colnames=True),
+            num_itemsets=5,
+            metric="confidence",
+            min_threshold=0.5,
+        )
+    key = {
+        (tuple(sorted(a)), tuple(sorted(c))): (s, conf, lift)
+        for a, c, s, conf, lift in zip(
+            direct["antecedents"],
+            direct["consequents"],
+            direct["support"],
+            direct["confidence"],
+            direct["lift"],
+            strict=True,
+        )
+    }
     assert len(ours.frame) == len(key) > 0
     sets = [set(b) for b in BASKETS]
     for row in ours.frame.itertuples():

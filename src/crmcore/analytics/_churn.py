@@ -294,8 +294,9 @@ class ChurnDrivers(AnalyticsResult):
 
     ``frame``: one row per (``segment``, ``covariate``) with ``coef``,
     ``hazard_ratio``, ``se``, ``z``, ``p``, ``lower``, ``upper`` (95% on the
-    coefficient). ``fits`` holds the statsmodels results per segment, and
-    ``log_likelihood`` their partial log-likelihoods.
+    coefficient); NaN where a covariate is constant within the segment or the
+    segment has no churn. ``fits`` holds the statsmodels results per segment,
+    and ``log_likelihood`` their partial log-likelihoods.
     """
 
     def __init__(self, frame: pd.DataFrame, fits: dict[str, Any]) -> None:
@@ -304,7 +305,7 @@ class ChurnDrivers(AnalyticsResult):
         self.log_likelihood = {k: float(v.llf) for k, v in fits.items()}
 
     def _summary(self) -> str:
-        top = self.frame.reindex(self.frame["p"].sort_values().index).head(3)
+        top = self.frame.dropna(subset=["p"]).sort_values("p").head(3)
         parts = [f"{r.covariate} HR {r.hazard_ratio:.2f} (p={r.p:.3g})" for r in top.itertuples()]
         return f"{len(self.fits)} segments; strongest: " + ", ".join(parts)
 
@@ -365,19 +366,37 @@ def churn_drivers(
     if ties not in ("efron", "breslow"):
         raise ConfigurationError(f"unknown ties method {ties!r}: use 'efron' or 'breslow'")
     _check_columns(frame, (duration, event, *names), "churn_drivers")
-    rows, fits = [], {}
+    rows: list[dict[str, Any]] = []
+    fits: dict[str, Any] = {}
     for name, group in _groups(frame, segment):
-        exog = group[names].to_numpy(dtype="float64")
+        # a covariate constant within a segment has no effect to estimate there
+        used = [c for c in names if group[c].nunique(dropna=False) > 1]
+        events = int(group[event].astype(bool).sum())
+        if not used or events == 0:
+            rows += [_no_estimate(name, c) for c in names]
+            continue
         model = PHReg(
             group[duration].to_numpy(dtype="float64"),
-            exog,
+            group[used].to_numpy(dtype="float64"),
             status=group[event].to_numpy(dtype="float64"),
             ties=ties,
         )
-        result = model.fit()
+        try:
+            result = model.fit()
+        except np.linalg.LinAlgError:
+            raise ValidationError.single(
+                f"$.{segment or 'all'}",
+                "collinear",
+                f"segment {name!r}: covariates {', '.join(used)} are collinear; drop one",
+            ) from None
         fits[name] = result
         ci = np.asarray(result.conf_int())
-        for i, cov in enumerate(names):
+        at = {c: i for i, c in enumerate(used)}
+        for cov in names:
+            i = at.get(cov, -1)
+            if i < 0:
+                rows.append(_no_estimate(name, cov))
+                continue
             rows.append(
                 {
                     "segment": name,
@@ -392,6 +411,21 @@ def churn_drivers(
                 }
             )
     return ChurnDrivers(pd.DataFrame(rows), fits)
+
+
+def _no_estimate(segment: str, covariate: str) -> dict[str, Any]:
+    nan = float("nan")
+    return {
+        "segment": segment,
+        "covariate": covariate,
+        "coef": nan,
+        "hazard_ratio": nan,
+        "se": nan,
+        "z": nan,
+        "p": nan,
+        "lower": nan,
+        "upper": nan,
+    }
 
 
 class ChurnRiskModel(AnalyticsResult):

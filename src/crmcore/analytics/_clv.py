@@ -60,13 +60,20 @@ def _maximise(negll: Callable[[Array], float], start: Array) -> tuple[Array, flo
     import numpy as np
     from scipy.optimize import minimize
 
+    def bounded(logp: Array) -> float:
+        # parameters far outside any real data (e^±15) mean a degenerate fit:
+        # a wall there keeps the search from wandering off to the limit forever
+        if np.any(np.abs(logp) > 15):
+            return 1e300
+        return negll(logp)
+
     first = minimize(
-        negll,
+        bounded,
         start,
         method="Nelder-Mead",
-        options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 20000, "maxfev": 40000},
+        options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 2000, "maxfev": 4000},
     )
-    second = minimize(negll, first.x, method="BFGS", options={"gtol": 1e-6})
+    second = minimize(bounded, first.x, method="BFGS", options={"gtol": 1e-6, "maxiter": 400})
     best = second if np.isfinite(second.fun) and second.fun <= first.fun else first
     converged = bool(first.success or second.success) and bool(np.isfinite(best.fun))
     return np.asarray(best.x), float(best.fun), converged, int(first.nit + second.nit)
@@ -163,6 +170,11 @@ class BetaGeoModel(AnalyticsResult):
         x, tx, t_ = _arr(frequency), _arr(recency), _arr(T)
         _check_summary(x, tx, t_)
         w = np.ones_like(x) if weights is None else _arr(weights)
+        n_rows = float(np.sum(w))
+        # identical (frequency, recency, T) rows share one likelihood term
+        rows, inverse = np.unique(np.column_stack([x, tx, t_]), axis=0, return_inverse=True)
+        w = _arr(np.bincount(inverse.ravel(), weights=w, minlength=len(rows)))
+        x, tx, t_ = rows[:, 0], rows[:, 1], rows[:, 2]
         scale = 10.0 / float(np.max(t_))  # fit on a rescaled clock for conditioning
 
         def negll(logp: Array) -> float:
@@ -175,7 +187,7 @@ class BetaGeoModel(AnalyticsResult):
         r, alpha, a, b = np.exp(best)
         self.params = {"r": float(r), "alpha": float(alpha / scale), "a": float(a), "b": float(b)}
         self.log_likelihood = float(np.sum(w * self.log_likelihood_terms(self._p(), x, tx, t_)))
-        self.n_customers = int(np.sum(w))
+        self.n_customers = int(n_rows)
         self.frame = pd.DataFrame({"value": self.params}).rename_axis("param")
         return self
 
