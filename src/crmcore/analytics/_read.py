@@ -11,9 +11,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from crmcore.model import CampaignEvent, Entity, Order, SurveyKind, SurveyResponse, Ticket
+from crmcore.model import (
+    CampaignEvent,
+    Entity,
+    Order,
+    OrderLine,
+    SurveyKind,
+    SurveyResponse,
+    Ticket,
+)
 from crmcore.query import Filter, field
 
 if TYPE_CHECKING:
@@ -63,6 +72,11 @@ def _order_filter(where: Filter | None) -> Filter:
     return default if where is None else where
 
 
+def _line_amount(line: OrderLine) -> Decimal:
+    # OrderLine.total without building Money objects: the same Decimal arithmetic
+    return line.unit_price.amount * (line.quantity * (1 - line.discount))
+
+
 def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -89,7 +103,7 @@ def read_orders(
         cols["order_id"].append(str(order.id))
         cols["customer_id"].append(_str(order.customer_id))
         cols["ordered_at"].append(order.ordered_at or order.created_at)
-        cols["amount"].append(float(order.total.amount))
+        cols["amount"].append(float(sum((_line_amount(li) for li in order.lines), Decimal(0))))
         cols["currency"].append(order.currency)
         cols["status"].append(order.status)
     return _frame(cols, {"ordered_at": "datetime", "amount": "float64"})
@@ -120,7 +134,7 @@ def read_order_lines(
             cols["ordered_at"].append(at)
             cols["item"].append(line.sku or _str(line.product_id) or line.description)
             cols["quantity"].append(float(line.quantity))
-            cols["amount"].append(float(line.total.amount))
+            cols["amount"].append(float(_line_amount(line)))
     return _frame(cols, {"ordered_at": "datetime", "quantity": "float64", "amount": "float64"})
 
 

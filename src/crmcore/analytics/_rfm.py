@@ -175,7 +175,8 @@ def rfm_scores(
 
     Returns:
         ``table`` plus ``r_score``, ``f_score``, ``m_score``, ``fm_score``
-        (mean of F and M rounded half up) and ``rfm_code`` (``"545"``).
+        (mean of F and M rounded half up) and ``rfm_code`` (``"545"``;
+        ``"10-3-12"`` with more than 9 bins).
 
     Raises:
         ConfigurationError: bad ``bins``, ``method`` or ``edges``.
@@ -204,16 +205,31 @@ def rfm_scores(
     else:
         raise ConfigurationError(f"unknown RFM method {method!r}: use 'quantile' or 'fixed'")
     out["fm_score"] = (out["f_score"] + out["m_score"] + 1) // 2
-    out["rfm_code"] = (
-        out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
-    )
+    if bins <= 9:
+        code = out["r_score"] * 100 + out["f_score"] * 10 + out["m_score"]
+        out["rfm_code"] = code.astype(str)
+    else:
+        out["rfm_code"] = (
+            out["r_score"].astype(str)
+            + "-"
+            + out["f_score"].astype(str)
+            + "-"
+            + out["m_score"].astype(str)
+        )
     return out
 
 
-def _name_segments(scores: pd.DataFrame, rules: Sequence[RfmSegmentRule]) -> list[str | None]:
-    names: list[str | None] = []
-    for r, fm in zip(scores["r_score"].tolist(), scores["fm_score"].tolist(), strict=True):
-        names.append(next((rule.name for rule in rules if rule.matches(r, fm)), None))
+def _name_segments(scores: pd.DataFrame, rules: Sequence[RfmSegmentRule]) -> Any:
+    import numpy as np
+
+    r = scores["r_score"].to_numpy()
+    fm = scores["fm_score"].to_numpy()
+    names = np.full(len(scores), None, dtype=object)
+    open_ = np.ones(len(scores), dtype=bool)
+    for rule in rules:
+        hit = open_ & (r >= rule.r[0]) & (r <= rule.r[1]) & (fm >= rule.fm[0]) & (fm <= rule.fm[1])
+        names[hit] = rule.name
+        open_ &= ~hit
     return names
 
 
