@@ -152,3 +152,13 @@ def test_analytics_names_clash_with_no_other_package() -> None:
         module = importlib.import_module(f"crmcore.{name}")
         shared = ours & set(getattr(module, "__all__", ()))
         assert {n for n in shared if getattr(module, n) is not getattr(analytics, n)} == set()
+
+
+def test_the_python_block_of_the_docs_runs() -> None:
+    import re
+
+    page = Path(__file__).parents[2] / "docs" / "analytics.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), {"__name__": "docs_analytics"})

@@ -5,6 +5,9 @@ scope, the policy guard (row filter and field masks) and soft deletes apply
 exactly as for any other caller. They are deliberately small: each turns one
 entity type into one documented frame, and the pure functions of this
 package take it from there.
+
+Pages are large (5,000 records) by default: the memory adapter filters and
+sorts the whole table for every page, so small pages cost pages x records.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def _str(value: object) -> str | None:
 
 
 def read_orders(
-    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 1000
+    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 5000
 ) -> pd.DataFrame:
     """One row per order.
 
@@ -110,7 +113,7 @@ def read_orders(
 
 
 def read_order_lines(
-    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 1000
+    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 5000
 ) -> pd.DataFrame:
     """One row per order line.
 
@@ -158,7 +161,7 @@ def _at(value: _dt.datetime | None, fallback: _dt.datetime | None) -> _dt.dateti
 
 
 def read_tickets(
-    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 1000
+    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 5000
 ) -> pd.DataFrame:
     """One row per ticket.
 
@@ -185,7 +188,7 @@ def read_surveys(
     where: Filter | None = None,
     *,
     kind: SurveyKind | str | None = SurveyKind.CSAT,
-    page_size: int = 1000,
+    page_size: int = 5000,
 ) -> pd.DataFrame:
     """One row per survey answer: ``customer_id``, ``kind``, ``score`` (float), ``responded_at``.
 
@@ -211,7 +214,7 @@ def read_surveys(
 
 
 def read_campaign_events(
-    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 1000
+    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 5000
 ) -> pd.DataFrame:
     """One row per campaign event: ``campaign_id``, ``customer_id``, ``kind``, ``occurred_at``."""
     return _simple(
