@@ -34,6 +34,15 @@ def customers() -> pd.DataFrame:
     return frame
 
 
+@pytest.fixture(scope="module")
+def lifetimes() -> pd.DataFrame:
+    """Fewer customers, lifetimes in whole days (so Efron's tie handling is exercised)."""
+    frame = synthetic_churn_customers(900, seed=5)
+    frame["duration_days"] = frame["tenure_days"].round()
+    frame["segment"] = np.where(frame["frequency"] > 4, "frequent", "occasional")
+    return frame
+
+
 def test_kaplan_meier_by_hand() -> None:
     frame = pd.DataFrame({"duration_days": [1, 2, 2, 3, 5, 0], "churned": [1, 1, 0, 1, 0, 1]})
     curves = survival_by_segment(frame)
@@ -44,7 +53,8 @@ def test_kaplan_meier_by_hand() -> None:
     assert curves.survival_at("all", -1) == 1.0
 
 
-def test_survival_curves_equal_statsmodels_directly(customers: pd.DataFrame) -> None:
+def test_survival_curves_equal_statsmodels_directly(lifetimes: pd.DataFrame) -> None:
+    customers = lifetimes
     curves = survival_by_segment(customers, segment="segment")
     assert set(curves.medians.index) == {"frequent", "occasional"}
     for name, group in customers.groupby("segment"):
@@ -61,7 +71,9 @@ def test_survival_curves_equal_statsmodels_directly(customers: pd.DataFrame) -> 
         assert ((ours["lower"] <= ours["survival"]) & (ours["survival"] <= ours["upper"])).all()
 
 
-def test_cox_drivers_equal_statsmodels_directly(customers: pd.DataFrame) -> None:
+def test_cox_drivers_equal_statsmodels_directly(lifetimes: pd.DataFrame) -> None:
+    customers = lifetimes
+    assert customers["duration_days"].duplicated().any()  # ties
     covariates = ["tickets", "csat", "engagement"]
     drivers = churn_drivers(customers, covariates, segment="segment")
     for name, group in customers.groupby("segment"):
@@ -194,9 +206,9 @@ def test_bad_churn_inputs_raise_typed_errors(customers: pd.DataFrame) -> None:
 
 
 def test_a_covariate_constant_in_a_segment_gets_no_estimate_there(
-    customers: pd.DataFrame,
+    lifetimes: pd.DataFrame,
 ) -> None:
-    frame = customers.assign(segment=np.where(customers["tickets"] > 0, "complained", "quiet"))
+    frame = lifetimes.assign(segment=np.where(lifetimes["tickets"] > 0, "complained", "quiet"))
     drivers = churn_drivers(frame, ["tickets", "csat"], segment="segment").frame
     quiet = drivers[drivers["segment"] == "quiet"].set_index("covariate")
     assert np.isnan(quiet.loc["tickets", "coef"])
