@@ -64,6 +64,17 @@ def test_bgnbd_reproduces_fader_hardie_lee_on_cdnow(bgnbd: BetaGeoModel) -> None
     assert bgnbd.n_customers == 2357
 
 
+def test_bgnbd_standard_errors_match_the_published_summary(bgnbd: BetaGeoModel) -> None:
+    # lifetimes' Quickstart `bgf.summary` on CDNOW: se 0.012557, 0.378221, 0.185719, 0.705345
+    np.testing.assert_allclose(
+        bgnbd.frame.loc[["r", "alpha", "a", "b"], "se"],
+        [0.012557, 0.378221, 0.185719, 0.705345],
+        rtol=2e-3,
+    )
+    frame = bgnbd.frame
+    assert ((frame["lower"] < frame["value"]) & (frame["value"] < frame["upper"])).all()
+
+
 def test_bgnbd_predictions_match_the_published_values(bgnbd: BetaGeoModel) -> None:
     assert float(bgnbd.conditional_expected_purchases(39, 2, 30.43, 38.86)) == pytest.approx(
         1.226, abs=1e-3

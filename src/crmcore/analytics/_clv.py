@@ -79,6 +79,50 @@ def _maximise(negll: Callable[[Array], float], start: Array) -> tuple[Array, flo
     return np.asarray(best.x), float(best.fun), converged, int(first.nit + second.nit)
 
 
+def _standard_errors(loglik: Callable[[Array], float], theta: Array) -> Array:
+    """Standard errors from the inverse of the observed information (numerical Hessian).
+
+    Central differences with a relative step; NaN where the Hessian is not
+    negative definite (a fit at a boundary).
+    """
+    import numpy as np
+
+    k = len(theta)
+    h = 1e-4 * np.maximum(np.abs(theta), 1e-8)
+    hess = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            total = 0.0
+            for si, sj, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+                step = np.zeros(k)
+                step[i] += si * h[i]
+                step[j] += sj * h[j]
+                total += sign * loglik(theta + step)
+            hess[i, j] = hess[j, i] = total / (4 * h[i] * h[j])
+    try:
+        cov = np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        return np.full(k, np.nan)
+    diag = np.diag(cov)
+    out: Array = np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
+    return out
+
+
+def _param_frame(params: dict[str, float], se: Array) -> pd.DataFrame:
+    import pandas as pd
+
+    values = list(params.values())
+    return pd.DataFrame(
+        {
+            "value": values,
+            "se": se,
+            "lower": [v - 1.959963984540054 * e for v, e in zip(values, se, strict=True)],
+            "upper": [v + 1.959963984540054 * e for v, e in zip(values, se, strict=True)],
+        },
+        index=pd.Index(list(params), name="param"),
+    )
+
+
 def _check_summary(frequency: Array, recency: Array, T: Array) -> None:
     import numpy as np
 
@@ -115,7 +159,8 @@ class BetaGeoModel(AnalyticsResult):
     """The BG/NBD model of repeat purchases (parameters ``r``, ``alpha``, ``a``, ``b``).
 
     ``fit(frequency, recency, T)`` estimates the parameters by maximum
-    likelihood and returns the model; ``frame`` holds them. Predictions take
+    likelihood and returns the model; ``frame`` holds them with ``se``
+    (from the observed information) and a 95% ``lower``/``upper``. Predictions take
     any customers' (frequency, recency, T), in the time unit of the fit.
     """
 
@@ -127,7 +172,7 @@ class BetaGeoModel(AnalyticsResult):
         self.converged: bool = False
         self.n_customers: int = 0
         self.iterations: int = 0
-        self.frame = pd.DataFrame(columns=["value"])
+        self.frame = pd.DataFrame(columns=["value", "se", "lower", "upper"])
 
     @staticmethod
     def log_likelihood_terms(
@@ -165,7 +210,6 @@ class BetaGeoModel(AnalyticsResult):
             ValidationError: the summary is inconsistent (recency > T, ...).
         """
         import numpy as np
-        import pandas as pd
 
         x, tx, t_ = _arr(frequency), _arr(recency), _arr(T)
         _check_summary(x, tx, t_)
@@ -188,7 +232,13 @@ class BetaGeoModel(AnalyticsResult):
         self.params = {"r": float(r), "alpha": float(alpha / scale), "a": float(a), "b": float(b)}
         self.log_likelihood = float(np.sum(w * self.log_likelihood_terms(self._p(), x, tx, t_)))
         self.n_customers = int(n_rows)
-        self.frame = pd.DataFrame({"value": self.params}).rename_axis("param")
+
+        def loglik(theta: Array) -> float:
+            terms = self.log_likelihood_terms((theta[0], theta[1], theta[2], theta[3]), x, tx, t_)
+            return float(np.sum(w * terms))
+
+        se = _standard_errors(loglik, np.array(list(self.params.values())))
+        self.frame = _param_frame(self.params, se)
         return self
 
     def _p(self) -> tuple[float, float, float, float]:
@@ -269,7 +319,8 @@ class BetaGeoModel(AnalyticsResult):
 class GammaGammaModel(AnalyticsResult):
     """The Gamma-Gamma model of spend per purchase (parameters ``p``, ``q``, ``v``).
 
-    Fit it on repeat customers only (``frequency > 0``, ``monetary_value > 0``).
+    Fit it on repeat customers only (``frequency > 0``, ``monetary_value > 0``);
+    ``frame`` holds the parameters with ``se``, ``lower`` and ``upper``.
     """
 
     def __init__(self) -> None:
@@ -280,7 +331,7 @@ class GammaGammaModel(AnalyticsResult):
         self.converged: bool = False
         self.n_customers: int = 0
         self.iterations: int = 0
-        self.frame = pd.DataFrame(columns=["value"])
+        self.frame = pd.DataFrame(columns=["value", "se", "lower", "upper"])
 
     @staticmethod
     def log_likelihood_terms(
@@ -311,7 +362,6 @@ class GammaGammaModel(AnalyticsResult):
             ValidationError: a row has ``frequency <= 0`` or ``monetary_value <= 0``.
         """
         import numpy as np
-        import pandas as pd
 
         x, z = _arr(frequency), _arr(monetary_value)
         if len(x) == 0 or len(x) != len(z):
@@ -337,7 +387,13 @@ class GammaGammaModel(AnalyticsResult):
         self.params = {"p": float(p), "q": float(q), "v": float(v / scale)}
         self.log_likelihood = float(np.sum(w * self.log_likelihood_terms(self._p(), x, z)))
         self.n_customers = int(np.sum(w))
-        self.frame = pd.DataFrame({"value": self.params}).rename_axis("param")
+
+        def loglik(theta: Array) -> float:
+            terms = self.log_likelihood_terms((theta[0], theta[1], theta[2]), x, z)
+            return float(np.sum(w * terms))
+
+        se = _standard_errors(loglik, np.array(list(self.params.values())))
+        self.frame = _param_frame(self.params, se)
         return self
 
     def _p(self) -> tuple[float, float, float]:
