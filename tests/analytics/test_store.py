@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -104,3 +105,41 @@ def test_readers_feed_features_and_baskets(
     recs = rules.recommend_for(str(bob))
     assert "cups" not in set(recs["item"])  # support 1/4 is below the threshold
     assert rules.also_bought("tea").loc[0, "item"] == "kettle"
+
+
+def test_readers_see_only_what_the_policy_lets_the_principal_read(tmp_path: Path) -> None:
+    from crmcore.policy import Policy
+
+    policy = Policy.from_dict(
+        {
+            "name": "shop",
+            "rules": [
+                {
+                    "name": "reps-own-orders",
+                    "roles": ["rep"],
+                    "entities": ["Order"],
+                    "actions": ["read", "create"],
+                    "condition": "resource.owner_id == principal.user_id",
+                },
+            ],
+        }
+    )
+    crm = crmcore.connect(f"sqlite:///{tmp_path / 'policy.db'}", policy=policy)
+    who = uuid.uuid4()
+    with crm.session(Principal.system_principal("shop")) as s:
+        s.orders.add_many(
+            [
+                Order(
+                    customer_id=who,
+                    owner_id=owner,
+                    ordered_at=AS_OF,
+                    lines=(OrderLine(sku="x", unit_price=Money("5", "CNY")),),
+                )
+                for owner in ("ann", "ann", "bob")
+            ]
+        )
+    ann = Principal(user_id="ann", tenant_id="shop", roles="rep")
+    with crm.session(ann) as s:
+        mine = read_orders(s, page_size=1)
+    assert len(mine) == 2 and mine["amount"].sum() == 10.0
+    crm.close()
