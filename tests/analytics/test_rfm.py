@@ -173,6 +173,15 @@ def test_segment_summary_adds_up() -> None:
     assert result.segment_of("nobody") is None
 
 
+def test_mixed_currencies_are_refused_not_added_up() -> None:
+    frame = frame_of(random_rows(1, 4, 6)).assign(currency=["CNY"] * 5 + ["USD"])
+    with pytest.raises(ValidationError) as exc:
+        rfm(frame, AS_OF)
+    assert exc.value.codes == ("mixed_currency",)
+    assert "CNY, USD" in str(exc.value)
+    assert len(rfm(frame[frame["currency"] == "CNY"], AS_OF).frame) > 0
+
+
 def test_missing_columns_are_named() -> None:
     with pytest.raises(ValidationError) as exc:
         rfm(pd.DataFrame({"customer_id": ["a"], "amount": [1.0]}))

@@ -508,7 +508,8 @@ class ChurnRiskModel(AnalyticsResult):
         self.brier = float(brier_score_loss(y[test], p))
         self.test_index = features.index[test]
         bins = np.clip((p * 10).astype(int), 0, 9)
-        cal = pd.DataFrame({"bin": bins, "p": p, "y": y[test].astype(float)}).groupby("bin")
+        cal = pd.DataFrame({"risk_decile": bins, "p": p, "y": y[test].astype(float)})
+        cal = cal.groupby("risk_decile")
         self.calibration = pd.DataFrame(
             {"predicted": cal["p"].mean(), "observed": cal["y"].mean(), "customers": cal.size()}
         )

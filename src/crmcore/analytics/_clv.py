@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crmcore.analytics._result import AnalyticsResult, axes
-from crmcore.analytics._rfm import _check_columns, _timestamp
+from crmcore.analytics._rfm import _check_columns, _one_currency, _timestamp
 from crmcore.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -477,6 +477,7 @@ def clv_summary(
     if time_unit not in _UNIT_DAYS:
         raise ConfigurationError(f"unknown time_unit {time_unit!r}: use 'D' or 'W'")
     _check_columns(orders, ("customer_id", "ordered_at", "amount"), "clv_summary")
+    _one_currency(orders, "clv_summary")
     day = pd.to_datetime(orders["ordered_at"], utc=True).dt.floor("D")
     data = pd.DataFrame(
         {

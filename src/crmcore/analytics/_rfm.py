@@ -83,6 +83,19 @@ def _check_columns(frame: pd.DataFrame, need: Sequence[str], what: str) -> None:
         )
 
 
+def _one_currency(frame: pd.DataFrame, what: str) -> None:
+    if "currency" not in frame.columns:
+        return
+    found = sorted(str(c) for c in frame["currency"].dropna().unique())
+    if len(found) > 1:
+        raise ValidationError.single(
+            "$.currency",
+            "mixed_currency",
+            f"{what} adds amounts up: the orders are in {', '.join(found)}; read one currency "
+            "at a time (where=field('currency') == ...) or convert first",
+        )
+
+
 def _timestamp(value: _dt.datetime | str | pd.Timestamp | None, default: Any) -> pd.Timestamp:
     import pandas as pd
 
@@ -108,11 +121,13 @@ def rfm_table(
         ``monetary`` (sum of amounts), ``first_order_at``, ``last_order_at``.
 
     Raises:
-        ValidationError: a column is missing.
+        ValidationError: a column is missing, or a ``currency`` column holds
+            more than one currency.
     """
     import pandas as pd
 
     _check_columns(orders, _NEED, "rfm_table")
+    _one_currency(orders, "rfm_table")
     at = pd.to_datetime(orders["ordered_at"], utc=True)
     data = pd.DataFrame(
         {"customer_id": orders["customer_id"], "at": at, "amount": orders["amount"]}
@@ -134,24 +149,26 @@ def rfm_table(
 
 def _quantile_score(values: pd.Series, bins: int, higher_is_better: bool) -> pd.Series:
     import numpy as np
+    import pandas as pd
 
     ranked = (values if higher_is_better else -values).rank(method="min")
     below = ranked.to_numpy() - 1.0
     scores = 1 + np.floor(bins * below / len(values)).astype("int64")
-    return values.__class__(scores, index=values.index)
+    return pd.Series(scores, index=values.index)
 
 
 def _fixed_score(
     values: pd.Series, edges: Sequence[float], bins: int, higher_is_better: bool
 ) -> pd.Series:
     import numpy as np
+    import pandas as pd
 
     cuts = np.asarray(edges, dtype="float64")
     if higher_is_better:
         scores = 1 + np.searchsorted(cuts, values.to_numpy(), side="right")
     else:
         scores = bins - np.searchsorted(cuts, values.to_numpy(), side="left")
-    return values.__class__(scores.astype("int64"), index=values.index)
+    return pd.Series(scores.astype("int64"), index=values.index)
 
 
 def rfm_scores(
