@@ -143,3 +143,35 @@ def test_readers_see_only_what_the_policy_lets_the_principal_read(tmp_path: Path
         mine = read_orders(s, page_size=1)
     assert len(mine) == 2 and mine["amount"].sum() == 10.0
     crm.close()
+
+
+def test_order_readers_scope_statuses_and_narrow_with_where(
+    session: Callable[[], crmcore.Session],
+) -> None:
+    who = uuid.uuid4()
+
+    def order(status: str, currency: str) -> Order:
+        return Order(
+            customer_id=who,
+            status=status,
+            currency=currency,
+            ordered_at=AS_OF,
+            lines=(OrderLine(sku="x", unit_price=Money("5", currency)),),
+        )
+
+    with session() as s:
+        s.orders.add_many(
+            [
+                order("placed", "CNY"),
+                order("cancelled", "CNY"),
+                order("placed", "USD"),
+                order("refunded", "USD"),
+            ]
+        )
+        s.orders.add(Order(customer_id=None, ordered_at=AS_OF))
+    with session() as s:
+        assert len(read_orders(s)) == 2
+        assert len(read_orders(s, exclude_statuses=())) == 4
+        cny = read_orders(s, field("currency") == "CNY")
+        assert (cny["currency"].tolist(), cny["status"].tolist()) == (["CNY"], ["placed"])
+        assert len(read_order_lines(s, field("currency") == "USD", exclude_statuses=())) == 2

@@ -13,7 +13,7 @@ sorts the whole table for every page, so small pages cost pages x records.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -70,9 +70,11 @@ def _frame(rows: dict[str, list[Any]], dtypes: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
-def _order_filter(where: Filter | None) -> Filter:
-    default = ~field("status").in_(EXCLUDED_ORDER_STATUSES) & field("customer_id").not_null()
-    return default if where is None else where
+def _order_filter(where: Filter | None, exclude_statuses: Sequence[str]) -> Filter:
+    scope = field("customer_id").not_null()
+    if exclude_statuses:
+        scope = scope & ~field("status").in_(tuple(exclude_statuses))
+    return scope if where is None else scope & where
 
 
 def _line_amount(line: OrderLine) -> Decimal:
@@ -85,7 +87,11 @@ def _str(value: object) -> str | None:
 
 
 def read_orders(
-    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 5000
+    uow: UnitOfWorkContext,
+    where: Filter | None = None,
+    *,
+    exclude_statuses: Sequence[str] = EXCLUDED_ORDER_STATUSES,
+    page_size: int = 5000,
 ) -> pd.DataFrame:
     """One row per order.
 
@@ -95,14 +101,16 @@ def read_orders(
 
     Args:
         uow: a unit of work (``crm.session()``).
-        where: a filter on orders; by default orders with a customer whose
-            status is not cancelled, canceled, refunded or draft.
+        where: a filter on orders, ANDed with the scope: orders with a
+            customer whose status is not in ``exclude_statuses``.
+        exclude_statuses: statuses left out (default cancelled, canceled,
+            refunded, draft; pass ``()`` to keep every order).
         page_size: records fetched per page.
     """
     cols: dict[str, list[Any]] = {
         k: [] for k in ("order_id", "customer_id", "ordered_at", "amount", "currency", "status")
     }
-    for order in _pages(uow, Order, _order_filter(where), page_size):
+    for order in _pages(uow, Order, _order_filter(where, exclude_statuses), page_size):
         cols["order_id"].append(str(order.id))
         cols["customer_id"].append(_str(order.customer_id))
         cols["ordered_at"].append(order.ordered_at or order.created_at)
@@ -113,7 +121,11 @@ def read_orders(
 
 
 def read_order_lines(
-    uow: UnitOfWorkContext, where: Filter | None = None, *, page_size: int = 5000
+    uow: UnitOfWorkContext,
+    where: Filter | None = None,
+    *,
+    exclude_statuses: Sequence[str] = EXCLUDED_ORDER_STATUSES,
+    page_size: int = 5000,
 ) -> pd.DataFrame:
     """One row per order line.
 
@@ -123,13 +135,13 @@ def read_order_lines(
 
     Args:
         uow: a unit of work.
-        where: a filter on orders (default as in :func:`read_orders`).
+        where, exclude_statuses: as in :func:`read_orders`.
         page_size: records fetched per page.
     """
     cols: dict[str, list[Any]] = {
         k: [] for k in ("order_id", "customer_id", "ordered_at", "item", "quantity", "amount")
     }
-    for order in _pages(uow, Order, _order_filter(where), page_size):
+    for order in _pages(uow, Order, _order_filter(where, exclude_statuses), page_size):
         at = order.ordered_at or order.created_at
         for line in order.lines:
             cols["order_id"].append(str(order.id))
