@@ -229,3 +229,16 @@ def test_bad_inputs_raise_typed_errors(bgnbd: BetaGeoModel) -> None:
     with pytest.raises(ConfigurationError):
         clv_summary(pd.DataFrame(columns=["customer_id", "ordered_at", "amount"]), time_unit="M")
     assert math.isfinite(bgnbd.log_likelihood)
+
+
+def test_clv_without_repeat_customers_says_so() -> None:
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "ordered_at": pd.to_datetime(["2024-01-01", "2024-02-01"], utc=True),
+            "amount": [1.0, 2.0],
+        }
+    )
+    with pytest.raises(ValidationError) as exc:
+        clv(orders)
+    assert exc.value.codes == ("too_few_repeat_customers",)

@@ -239,3 +239,11 @@ def test_rfm_from_the_store_equals_brute_force(
     assert lines.groupby("order_id")["amount"].sum().sum() == pytest.approx(frame["amount"].sum())
     frame["customer_id"] = frame["customer_id"].map(names)
     assert_matches(rfm(frame, AS_OF).frame, brute_force(rows, AS_OF))
+
+
+def test_empty_orders_and_other_bin_counts_give_empty_segments() -> None:
+    empty = rfm(frame_of([]), AS_OF)
+    assert len(empty.frame) == 0 and empty.segments.empty
+    assert repr(empty) == "<RfmResult: 0 customers, 5 bins (quantile)>"
+    four = rfm(frame_of(random_rows(2, 10, 20)), AS_OF, bins=4)
+    assert four.frame["segment"].isna().all()

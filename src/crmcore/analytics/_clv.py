@@ -611,10 +611,19 @@ def clv(
 
     Returns:
         A :class:`ClvResult`.
+
+    Raises:
+        ValidationError: fewer than two customers bought more than once.
     """
     summary = clv_summary(orders, as_of, time_unit=time_unit)
     purchases = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if len(repeat) < 2:
+        raise ValidationError.single(
+            "$.frequency",
+            "too_few_repeat_customers",
+            f"clv needs repeat customers to fit spend; found {len(repeat)}",
+        )
     spend = GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
     horizon = periods * period_length
     frame = summary.copy()

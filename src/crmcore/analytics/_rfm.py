@@ -305,7 +305,8 @@ class RfmResult(AnalyticsResult):
 
     def _summary(self) -> str:
         top = ", ".join(f"{k} {v}" for k, v in self.segments["customers"].head(3).items())
-        return f"{len(self.frame)} customers, {self.bins} bins ({self.method}); {top}"
+        head = f"{len(self.frame)} customers, {self.bins} bins ({self.method})"
+        return f"{head}; {top}" if top else head
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Bar chart of customers per segment."""
