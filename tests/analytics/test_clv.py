@@ -242,3 +242,28 @@ def test_clv_without_repeat_customers_says_so() -> None:
     with pytest.raises(ValidationError) as exc:
         clv(orders)
     assert exc.value.codes == ("too_few_repeat_customers",)
+
+
+def test_bgnbd_recovers_the_parameters_it_simulated() -> None:
+    rng = np.random.default_rng(12)
+    r, alpha, a, b = 0.6, 5.0, 0.8, 2.5
+    n = 4000
+    freq, rec, big_t = np.zeros(n), np.zeros(n), rng.uniform(30, 40, n)
+    for i in range(n):
+        lam, p = rng.gamma(r, 1 / alpha), rng.beta(a, b)
+        t, x, last = 0.0, 0, 0.0
+        while True:
+            t += rng.exponential(1 / lam)
+            if t > big_t[i]:
+                break
+            x, last = x + 1, t
+            if rng.random() < p:  # drops out right after this purchase
+                break
+        freq[i], rec[i] = x, last
+    model = BetaGeoModel().fit(freq, rec, big_t)
+    assert model.converged
+    got = model.frame
+    for name, true in {"r": r, "alpha": alpha, "a": a, "b": b}.items():
+        assert got.loc[name, "lower"] - 0.5 * got.loc[name, "se"] < true, name
+        assert true < got.loc[name, "upper"] + 0.5 * got.loc[name, "se"], name
+    assert model.params["r"] == pytest.approx(r, rel=0.2)
