@@ -217,6 +217,12 @@ def test_bad_inputs_raise_typed_errors(bgnbd: BetaGeoModel) -> None:
     with pytest.raises(ValidationError) as exc:
         BetaGeoModel().fit([1, 2], [5, 1], [4, 6])
     assert exc.value.codes == ("out_of_range",)
+    with pytest.raises(ValidationError) as count_exc:
+        BetaGeoModel().fit([1.5], [1], [4])
+    assert count_exc.value.codes == ("not_a_count",)
+    with pytest.raises(ValidationError) as t_exc:
+        BetaGeoModel().fit([0, 0], [0, 0], [0, 0])
+    assert t_exc.value.codes == ("no_observation",)
     with pytest.raises(ValidationError):
         GammaGammaModel().fit([0, 2], [10.0, 5.0])
     with pytest.raises(ConfigurationError):

@@ -130,25 +130,26 @@ def _check_summary(frequency: Array, recency: Array, T: Array) -> None:
         raise ValidationError.single(
             "$.frequency", "bad_shape", "frequency, recency and T need the same, nonzero length"
         )
-    problems = [
+    problems: list[tuple[str, str, bool, str]] = [
         (
             "$.frequency",
-            "negative",
-            np.any(frequency < 0) or np.any(frequency % 1 != 0),
+            "not_a_count",
+            bool(np.any(frequency < 0) or np.any(frequency % 1 != 0)),
             "frequency must be whole numbers >= 0",
         ),
         (
             "$.recency",
             "out_of_range",
-            np.any(recency < 0) or np.any(recency > T + 1e-9),
+            bool(np.any(recency < 0) or np.any(recency > T + 1e-9)),
             "recency must lie between 0 and T",
         ),
         (
             "$.recency",
             "inconsistent",
-            np.any((frequency == 0) & (recency != 0)),
+            bool(np.any((frequency == 0) & (recency != 0))),
             "recency must be 0 when frequency is 0",
         ),
+        ("$.T", "no_observation", not bool(np.any(T > 0)), "some customer needs T > 0 to fit"),
     ]
     for path, code, bad, message in problems:
         if bad:
