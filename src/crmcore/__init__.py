@@ -52,6 +52,7 @@ from crmcore.query import field
 # use, and the version is read from the installed package's metadata on first use,
 # so ``import crmcore`` stays light.
 _SUBPACKAGES = (
+    "analytics",
     "audit",
     "crypto",
     "dedupe",
