@@ -55,6 +55,7 @@ _SUBPACKAGES = (
     "audit",
     "crypto",
     "dedupe",
+    "io",
     "lifecycle",
     "model",
     "policy",
