@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from crmcore.io._backup import BackupManifest, backup, read_wrapped_keys, restore
+from crmcore.io._backup import BackupManifest, backup, read_wrapped_keys, restore, verify_backup
 from crmcore.io._convert import ImportRowError, RowConverter
 from crmcore.io._import import (
     DUPLICATE_ACTIONS,
@@ -55,5 +55,6 @@ __all__ = [
     "restore",
     "suggest_mapping",
     "undo_import",
+    "verify_backup",
     "write_table",
 ]

@@ -12,7 +12,6 @@ truncated file with :class:`crmcore.errors.BackupError`.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -30,7 +29,7 @@ from crmcore.model import COLLECTIONS, Entity, from_data, to_data
 from crmcore.query import eq
 from crmcore.storage.ports import UnitOfWorkContext
 
-__all__ = ["BackupManifest", "backup", "read_wrapped_keys", "restore"]
+__all__ = ["BackupManifest", "backup", "read_wrapped_keys", "restore", "verify_backup"]
 
 FORMAT = "crmcore-backup"
 FORMAT_VERSION = 1
@@ -234,6 +233,18 @@ def _verify(zf: zipfile.ZipFile, manifest: BackupManifest) -> None:
             )
 
 
+def verify_backup(path: str | os.PathLike[str]) -> BackupManifest:
+    """Check a backup's manifest, every checksum and every count, writing nothing.
+
+    Raises:
+        BackupError: the file is damaged, truncated or not a crmcore backup.
+    """
+    with _open(Path(path)) as zf:
+        manifest = _manifest(zf)
+        _verify(zf, manifest)
+    return manifest
+
+
 def read_wrapped_keys(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The wrapped keys a backup holds (for ``InMemoryKeyStore(records)`` or a key store's import).
 
@@ -313,6 +324,3 @@ def restore(
             raise
     return manifest
 
-
-def _now() -> str:  # pragma: no cover - kept for callers formatting a backup name
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
