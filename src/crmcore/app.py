@@ -610,6 +610,8 @@ class SessionRepository(Generic[E]):
         self._name = self.entity_type.__name__
         self._validate = session.crm.validators.get(self.entity_type)
         self._restore = session.restore
+        #: records check() returned, by id: add()/add_many() of that same object skips re-checking
+        self._checked: dict[uuid.UUID, E] = {}
         self._start = None if self._restore else session.crm.initial_checks.get(self.entity_type)
 
     # -- writes
@@ -625,6 +627,8 @@ class SessionRepository(Generic[E]):
             )
 
     def _stamp_new(self, entity: E, now: _dt.datetime) -> E:
+        if self._checked and self._checked.pop(entity.id, None) is entity:
+            return entity  # the very object check() returned: already stamped and validated
         self._writable("create", entity.id)
         if not isinstance(entity, self.entity_type):
             raise ConfigurationError(
@@ -659,6 +663,22 @@ class SessionRepository(Generic[E]):
             AlreadyExists: its id is taken.
         """
         return self._inner.add(self._stamp_new(entity, self._session.now()))
+
+    def check(self, entity: E) -> E:
+        """``entity`` as :meth:`add` would store it (stamped, normalised, checked); writes nothing.
+
+        For bulk loaders that want each record's problems before one ``add_many``:
+        adding the very object returned does not check it again (a changed
+        copy is checked as usual).
+
+        Raises:
+            ValidationError: the record breaks a field rule (every problem listed).
+        """
+        checked = self._stamp_new(entity, self._session.now())
+        if len(self._checked) >= 100_000:
+            self._checked.clear()
+        self._checked[checked.id] = checked
+        return checked
 
     def add_many(self, entities: Iterable[E]) -> list[E]:
         """Store many new records in one go; if any is invalid, none is written."""

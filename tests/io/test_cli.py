@@ -50,7 +50,7 @@ def test_import_export_backup_restore(
     assert main(["import", str(csv_file), "--key", "phone", "-q"]) == EXIT_INVALID_ROWS
     assert count(url) == 2
     out = capsys.readouterr().out
-    assert "2 created" in out and "1 updated" in out and "phone_too_short" in out
+    assert "2 created" in out and "1 unchanged" in out and "phone_too_short" in out
 
     export = tmp_path / "out.xlsx"
     assert main(["export", "customers", str(export), "--fields", "last_name,phone", "-q"]) == 0

@@ -26,6 +26,7 @@ import attrs
 
 from crmcore._progress import ProgressFn, make_progress
 from crmcore.errors import (
+    AlreadyExists,
     ConfigurationError,
     NotFound,
     PermissionDenied,
@@ -61,6 +62,7 @@ __all__ = [
 DUPLICATE_ACTIONS = ("create", "skip", "merge", "flag")
 #: the tag a row created with ``duplicates="flag"`` gets
 FLAG_TAG = "possible_duplicate"
+_MISSING = object()
 _KEYS = ("id", "email", "phone", "national_id", "custom.external_id", "registration_id")
 
 
@@ -311,18 +313,30 @@ class _Run:
         from crmcore.validation import default_rules
 
         self.rules = default_rules(converter.mapping.region).get(self.kind)
+        self._key_rules: dict[str, Any] = {}
+        self._key_cache: dict[str, dict[Any, Any]] = {}
 
     def _normal_key(self, key: str, value: Any) -> Any:
         """The key as validation stores it (phones in E.164...), to look records up by it."""
         if self.rules is None or key not in self.rules.fields:
             return value
+        cache = self._key_cache.setdefault(key, {})
+        hit = cache.get(value, _MISSING)
+        if hit is not _MISSING:
+            return hit
         from crmcore.validation import RuleSet, validate_record
 
+        rules = self._key_rules.get(key)
+        if rules is None:
+            rules = self._key_rules[key] = RuleSet(fields={key: self.rules.fields[key]})
         try:
-            done = validate_record({key: value}, RuleSet(fields={key: self.rules.fields[key]}))
+            done = validate_record({key: value}, rules)[key]
         except ValidationError:
-            return value
-        return done[key]
+            done = value
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[value] = done
+        return done
 
     def _lookup(self, key: str, values: list[Any]) -> dict[Any, Entity]:
         if not values:
@@ -349,26 +363,35 @@ class _Run:
         report = self.report
         created: dict[str, int] = {}
         updated: dict[str, Any] = {}
-        counts = dict.fromkeys(
-            ("created", "updated", "merged", "unchanged", "skipped", "flagged", "invalid"), 0
-        )
+        names = ("created", "updated", "merged", "unchanged", "skipped", "flagged", "invalid")
+        counts = dict.fromkeys(names, 0)
+        check = getattr(self.repo, "check", None)  # a session repository checks without writing
         converted: list[tuple[int, dict[str, Any], Entity]] = []
         for row_no, raw in rows:
             entity, errors = self.conv.convert(row_no, raw)
+            if entity is not None and check is not None:
+                try:
+                    entity = check(entity)
+                except ValidationError as exc:
+                    entity, errors = None, errors_of(row_no, exc, self.conv.mapping)
             if entity is None:
                 self._fail(row_no, raw, errors)
                 counts["invalid"] += 1
                 continue
             converted.append((row_no, raw, entity))
+
+        def key_of(entity: Entity, key: str) -> Any:
+            value = _key_value(entity, key)
+            if value is None or check is not None:
+                return value  # a checked record holds its keys as stored
+            return self._normal_key(key, value)
+
         # look the batch's natural keys up at once; later rows see earlier rows' writes
         known: dict[str, dict[Any, Entity]] = {}
         for key in self.keys:
-            values = {
-                self._normal_key(key, v)
-                for _, _, e in converted
-                if (v := _key_value(e, key)) is not None
-            }
+            values = {v for _, _, e in converted if (v := key_of(e, key)) is not None}
             known[key] = self._lookup(key, sorted(values, key=str))
+        pending: dict[uuid.UUID, tuple[int, dict[str, Any], Entity]] = {}
 
         def remember(stored: Entity) -> None:
             for key in self.keys:
@@ -379,18 +402,18 @@ class _Run:
                 self.dedupe.add(stored)
 
         def journal(existing: Entity, row_no: int) -> None:
-            if str(existing.id) not in updated and str(existing.id) not in created:
-                before = self.uow.inner(self.kind).get(
-                    existing.id
-                )  # as stored: ciphertext stays sealed
-                updated[str(existing.id)] = {"row": row_no, "before": to_data(before)}
+            rid = str(existing.id)
+            if rid not in updated and rid not in created:
+                # as stored: encrypted fields stay ciphertext in the journal
+                before = self.uow.inner(self.kind).get(existing.id)
+                updated[rid] = {"row": row_no, "before": to_data(before)}
 
         for row_no, raw, entity in converted:
             existing = None
             for key in self.keys:
-                value = _key_value(entity, key)
+                value = key_of(entity, key)
                 if value is not None:
-                    existing = known[key].get(self._normal_key(key, value))
+                    existing = known[key].get(value)
                     if existing is not None:
                         break
             try:
@@ -398,11 +421,16 @@ class _Run:
                     changes = _changes(existing, entity, self.names, fill_only=False)
                     if not changes:
                         counts["unchanged"] += 1
-                        continue
-                    journal(existing, row_no)
-                    stored = self.repo.update(attrs.evolve(existing, **changes))
-                    remember(stored)
-                    counts["updated"] += 1
+                    elif existing.id in pending:  # created earlier in this batch
+                        first_row, first_raw, _ = pending[existing.id]
+                        merged = attrs.evolve(existing, **changes)
+                        pending[existing.id] = (first_row, first_raw, merged)
+                        remember(merged)
+                        counts["updated"] += 1
+                    else:
+                        journal(existing, row_no)
+                        remember(self.repo.update(attrs.evolve(existing, **changes)))
+                        counts["updated"] += 1
                     continue
                 match = self.dedupe.match(entity) if self.dedupe is not None else None
                 if match is not None and self.duplicates == "skip":
@@ -410,44 +438,72 @@ class _Run:
                     counts["skipped"] += 1
                     continue
                 if match is not None and self.duplicates == "merge":
-                    target = self.repo.get(match[0])
-                    changes = _changes(target, entity, self.names, fill_only=True)
                     report.duplicates.append(ImportDuplicate(row_no, match[0], match[1], "merged"))
                     counts["merged"] += 1
+                    if match[0] in pending:
+                        first_row, first_raw, target = pending[match[0]]
+                        changes = _changes(target, entity, self.names, fill_only=True)
+                        pending[match[0]] = (first_row, first_raw, attrs.evolve(target, **changes))
+                        continue
+                    target = self.repo.get(match[0])
+                    changes = _changes(target, entity, self.names, fill_only=True)
                     if changes:
                         journal(target, row_no)
                         remember(self.repo.update(attrs.evolve(target, **changes)))
                     continue
-                if match is not None and self.has_tags:
-                    entity = replace_trusted(entity, tags=frozenset(entity.tags) | {FLAG_TAG})  # type: ignore[attr-defined]
-                stored = self.repo.add(entity)
-                created[str(stored.id)] = row_no
-                remember(stored)
-                counts["created"] += 1
                 if match is not None:
+                    if self.has_tags:
+                        tags = frozenset(getattr(entity, "tags", ())) | {FLAG_TAG}
+                        entity = replace_trusted(entity, tags=tags)
                     report.duplicates.append(
-                        ImportDuplicate(row_no, match[0], match[1], "flagged", stored.id)
+                        ImportDuplicate(row_no, match[0], match[1], "flagged", entity.id)
                     )
                     counts["flagged"] += 1
+                pending[entity.id] = (row_no, raw, entity)
+                remember(entity)
             except ValidationError as exc:
                 self._fail(row_no, raw, errors_of(row_no, exc, self.conv.mapping))
                 counts["invalid"] += 1
             except PermissionDenied as exc:
                 self._fail(row_no, raw, [ImportRowError(row_no, None, exc.code, str(exc))])
                 counts["invalid"] += 1
-        for k in ("created", "updated", "merged", "unchanged", "skipped", "flagged"):
+        for stored, row_no in self._flush(list(pending.values()), counts):
+            created[str(stored.id)] = row_no
+        counts["created"] = len(created)
+        for k in names[:-1]:
             setattr(report, k, getattr(report, k) + counts[k])
-        first = rows[0][0] if rows else 0
-        last = rows[-1][0] if rows else 0
         return ImportBatch(
             import_id=report.import_id,
             seq=seq,
-            first_row=first,
-            last_row=last,
+            first_row=rows[0][0] if rows else 0,
+            last_row=rows[-1][0] if rows else 0,
             created=created,
             updated=updated,
             counts=counts,
         )
+
+    def _flush(
+        self, pending: list[tuple[int, dict[str, Any], Entity]], counts: dict[str, int]
+    ) -> list[tuple[Entity, int]]:
+        """Add the batch's new records in one go; if that fails, one by one to find the culprits."""
+        if not pending:
+            return []
+        try:
+            stored = self.repo.add_many([e for _, _, e in pending])
+            return [(e, row_no) for e, (row_no, _, _) in zip(stored, pending, strict=True)]
+        except (ValidationError, PermissionDenied, AlreadyExists):
+            pass
+        out = []
+        for row_no, raw, entity in pending:
+            try:
+                out.append((self.repo.add(entity), row_no))
+            except ValidationError as exc:
+                self._fail(row_no, raw, errors_of(row_no, exc, self.conv.mapping))
+                counts["invalid"] += 1
+            except (PermissionDenied, AlreadyExists) as exc:
+                self._fail(row_no, raw, [ImportRowError(row_no, None, exc.code, str(exc))])
+                counts["invalid"] += 1
+        return out
 
 
 def _write(uow: UnitOfWorkContext, record: Entity) -> Entity:
