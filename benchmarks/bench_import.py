@@ -1,4 +1,4 @@
-"""Importing a messy CSV into SQLite with validation, against pandas + stdlib sqlite3 in the same run.
+"""Importing a messy CSV into SQLite with validation, against pandas + stdlib sqlite3.
 
     python benchmarks/bench_import.py [--n 100000] [--batch-size 1000] [--duplicates skip]
 
@@ -23,11 +23,9 @@ import argparse
 import csv
 import json
 import random
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 SURNAMES = ["张", "王", "李", "赵", "欧阳", "陈", "刘"]
@@ -48,7 +46,9 @@ def _phone(i: int, style: int) -> str:
 
 def _date(i: int, style: int) -> str:
     y, m, d = 1950 + i % 50, 1 + i % 12, 1 + i % 28
-    return [f"{y}-{m:02d}-{d:02d}", f"{y}/{m}/{d}", f"{y}年{m}月{d}日", f"{y}.{m:02d}.{d:02d}"][style % 4]
+    return [f"{y}-{m:02d}-{d:02d}", f"{y}/{m}/{d}", f"{y}年{m}月{d}日", f"{y}.{m:02d}.{d:02d}"][
+        style % 4
+    ]
 
 
 def make_file(path: Path, n: int, seed: int = 7) -> None:
@@ -103,7 +103,8 @@ t = time.perf_counter()
 frame = pd.read_csv({path!r}, dtype=str, keep_default_na=False)
 conn = sqlite3.connect({db!r})
 conn.execute("create table customers (name text, phone text, email text, born text, city text)")
-conn.executemany("insert into customers values (?, ?, ?, ?, ?)", frame.itertuples(index=False, name=None))
+rows = frame.itertuples(index=False, name=None)
+conn.executemany("insert into customers values (?, ?, ?, ?, ?)", rows)
 conn.commit()
 elapsed = time.perf_counter() - t
 print(json.dumps({{"seconds": elapsed, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -123,26 +124,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="rows in the file")
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--duplicates", default="create", choices=("create", "skip", "flag", "merge"))
+    parser.add_argument(
+        "--duplicates", default="create", choices=("create", "skip", "flag", "merge")
+    )
     args = parser.parse_args()
     src = str(Path(__file__).resolve().parents[1] / "src")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "messy.csv"
         make_file(path, args.n)
         size = path.stat().st_size / 1e6
-        ours = _run(CRMCORE.format(src=src, url=f"sqlite:///{tmp}/crm.db", path=str(path),
-                                   dup=args.duplicates, batch=args.batch_size))
+        ours = _run(
+            CRMCORE.format(
+                src=src,
+                url=f"sqlite:///{tmp}/crm.db",
+                path=str(path),
+                dup=args.duplicates,
+                batch=args.batch_size,
+            )
+        )
         peer = _run(PEER.format(path=str(path), db=f"{tmp}/peer.db"))
     ours_rate = args.n / float(ours["seconds"])  # type: ignore[arg-type]
     peer_rate = args.n / float(peer["seconds"])  # type: ignore[arg-type]
     unit = 1024 if sys.platform != "darwin" else 1024 * 1024
     print(f"{args.n} rows, {size:.1f} MB CSV")
-    print(f"crmcore import_records : {ours_rate:10.0f} rows/s  peak RSS "
-          f"{int(ours['rss_kb']) / unit:7.1f} MB  {ours['counts']}")  # type: ignore[call-overload]
-    print(f"pandas + sqlite3       : {peer_rate:10.0f} rows/s  peak RSS "
-          f"{int(peer['rss_kb']) / unit:7.1f} MB  (no validation)")  # type: ignore[call-overload]
-    print(f"speed ratio (peer/crmcore): {peer_rate / ours_rate:.1f}x; "
-          f"memory ratio (crmcore/peer): {int(ours['rss_kb']) / int(peer['rss_kb']):.2f}")  # type: ignore[call-overload]
+    print(
+        f"crmcore import_records : {ours_rate:10.0f} rows/s  peak RSS "
+        f"{int(ours['rss_kb']) / unit:7.1f} MB  {ours['counts']}"
+    )  # type: ignore[call-overload]
+    print(
+        f"pandas + sqlite3       : {peer_rate:10.0f} rows/s  peak RSS "
+        f"{int(peer['rss_kb']) / unit:7.1f} MB  (no validation)"
+    )  # type: ignore[call-overload]
+    print(
+        f"speed ratio (peer/crmcore): {peer_rate / ours_rate:.1f}x; "
+        f"memory ratio (crmcore/peer): {int(ours['rss_kb']) / int(peer['rss_kb']):.2f}"
+    )  # type: ignore[call-overload]
 
 
 if __name__ == "__main__":

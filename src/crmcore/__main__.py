@@ -50,11 +50,13 @@ def _config_files(explicit: str | None) -> list[Path]:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
-    import tomllib
+    import importlib
 
+    tomllib = importlib.import_module("tomllib")  # Python 3.11+; ``pip install tomli`` before
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except tomllib.TOMLDecodeError as exc:
         from crmcore.errors import ConfigurationError
 
@@ -79,14 +81,14 @@ def database_url(args: argparse.Namespace) -> str:
             if url:
                 return str(url)
     raise ConfigurationError(
-        "no database: pass --url, set CRMCORE_URL, or put url = \"...\" in crmcore.toml"
+        'no database: pass --url, set CRMCORE_URL, or put url = "..." in crmcore.toml'
     )
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("database")
     group.add_argument("--url", help="database URL (default: $CRMCORE_URL or the config file)")
-    group.add_argument("--config", help="a TOML config file with url = \"...\"")
+    group.add_argument("--config", help='a TOML config file with url = "..."')
     group.add_argument("--tenant", default="default", help="the tenant to work in (default)")
     group.add_argument("--region", default="CN", help="default phone/address region (CN)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")

@@ -43,7 +43,9 @@ ROOT = os.urandom(32)
 
 
 def encrypted(url: str, keys: InMemoryKeyStore | None = None) -> crmcore.Crm:
-    keyring = Keyring(StaticKeyProvider([ROOT]), store=keys if keys is not None else InMemoryKeyStore())
+    keyring = Keyring(
+        StaticKeyProvider([ROOT]), store=keys if keys is not None else InMemoryKeyStore()
+    )
     return crmcore.connect(url, encryption=Encryption(keyring=keyring), audit=True)
 
 
@@ -52,9 +54,14 @@ def fill(crm: crmcore.Crm, tmp: Path) -> None:
     with crm.session() as s:
         wei = s.customers.add(
             Customer(
-                first_name="伟", last_name="张", email="wei@example.cn", phone="13800138000",
-                national_id="11010519491231002X", date_of_birth=dt.date(1949, 12, 31),
-                tags={"vip"}, custom={"tier": "gold"},
+                first_name="伟",
+                last_name="张",
+                email="wei@example.cn",
+                phone="13800138000",
+                national_id="11010519491231002X",
+                date_of_birth=dt.date(1949, 12, 31),
+                tags={"vip"},
+                custom={"tier": "gold"},
             )
         )
         twin = s.customers.add(Customer(first_name="伟", last_name="张", email="wei2@example.cn"))
@@ -62,7 +69,9 @@ def fill(crm: crmcore.Crm, tmp: Path) -> None:
         s.contact_roles.add(ContactRole(customer_id=wei.id, account_id=acme.id, is_primary=True))
         lead = s.leads.add(Lead(first_name="Anna", last_name="Smith", company="Smith & Co"))
         transition(s, lead, "contact")
-        deal = s.opportunities.add(Opportunity(name="Deal", amount=Money("5000", "CNY"), customer_id=wei.id))
+        deal = s.opportunities.add(
+            Opportunity(name="Deal", amount=Money("5000", "CNY"), customer_id=wei.id)
+        )
         transition(s, deal, "advance")
         s.activities.add(Activity(type=ActivityType.CALL, subject="Intro", customer_id=wei.id))
         s.tickets.add(Ticket(subject="Help", customer_id=wei.id))
@@ -73,7 +82,9 @@ def fill(crm: crmcore.Crm, tmp: Path) -> None:
         s.products.add(Product(sku="P-1", name="Tea", price=Money("12.50", "CNY")))
         line = OrderLine(sku="P-1", quantity=Decimal(2), unit_price=Money("12.50", "CNY"))
         s.orders.add(Order(customer_id=wei.id, lines=(line,)))
-        s.consents.add(Consent(customer_id=wei.id, purpose="marketing", status=ConsentStatus.GRANTED))
+        s.consents.add(
+            Consent(customer_id=wei.id, purpose="marketing", status=ConsentStatus.GRANTED)
+        )
         s.articles.add(KnowledgeArticle(title="Reset a password"))
         s.survey_responses.add(SurveyResponse(kind=SurveyKind.NPS, score=9, customer_id=wei.id))
     with crm.session() as s:
@@ -86,7 +97,10 @@ def fill(crm: crmcore.Crm, tmp: Path) -> None:
 
 def stored(crm: crmcore.Crm) -> dict[str, list[object]]:
     with crm.session() as s:
-        return {name: sorted(s.inner(kind).stream(), key=lambda r: r.id) for name, kind in COLLECTIONS.items()}
+        return {
+            name: sorted(s.inner(kind).stream(), key=lambda r: r.id)
+            for name, kind in COLLECTIONS.items()
+        }
 
 
 def test_a_backup_restored_into_another_backend_compares_equal_and_verifies(
@@ -132,7 +146,9 @@ def test_wrapped_keys_travel_wrapped(tmp_path: Path) -> None:
     assert ROOT not in blob
     target = crmcore.connect(
         "memory://",
-        encryption=Encryption(keyring=Keyring(StaticKeyProvider([ROOT]), store=InMemoryKeyStore(wrapped))),
+        encryption=Encryption(
+            keyring=Keyring(StaticKeyProvider([ROOT]), store=InMemoryKeyStore(wrapped))
+        ),
     )
     with target.session(restore=True) as s:
         restore(s, tmp_path / "b.zip")
@@ -143,7 +159,9 @@ def test_wrapped_keys_travel_wrapped(tmp_path: Path) -> None:
 def _small_backup(tmp_path: Path) -> Path:
     crm = crmcore.connect("memory://", audit=True)
     with crm.session() as s:
-        s.customers.add_many([Customer(first_name=f"P{i}", email=f"p{i}@example.cn") for i in range(50)])
+        s.customers.add_many(
+            [Customer(first_name=f"P{i}", email=f"p{i}@example.cn") for i in range(50)]
+        )
     path = tmp_path / "small.zip"
     with crm.session() as s:
         backup(s, path)
@@ -197,7 +215,10 @@ def test_a_backup_with_a_missing_member_or_manifest_is_refused(tmp_path: Path) -
 
 def test_backups_are_for_the_system_principal(tmp_path: Path) -> None:
     crm = crmcore.connect("memory://")
-    with crm.session(Principal(user_id="u", tenant_id="default")) as s, pytest.raises(PermissionDenied):
+    with (
+        crm.session(Principal(user_id="u", tenant_id="default")) as s,
+        pytest.raises(PermissionDenied),
+    ):
         backup(s, tmp_path / "b.zip")
 
 

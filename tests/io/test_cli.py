@@ -38,12 +38,17 @@ def count(url: str) -> int:
 
 
 def test_import_export_backup_restore(
-    tmp_path: Path, csv_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    csv_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("CRMCORE_URL", url)
     errors = tmp_path / "errors.csv"
-    dry = main(["import", str(csv_file), "--key", "phone", "--dry-run", "-q", "--errors", str(errors)])
+    dry = main(
+        ["import", str(csv_file), "--key", "phone", "--dry-run", "-q", "--errors", str(errors)]
+    )
     assert dry == EXIT_INVALID_ROWS
     assert count(url) == 0
     assert "李娜" in errors.read_text(encoding="utf-8-sig")
@@ -54,7 +59,9 @@ def test_import_export_backup_restore(
 
     export = tmp_path / "out.xlsx"
     assert main(["export", "customers", str(export), "--fields", "last_name,phone", "-q"]) == 0
-    assert main(["export", "customers", str(tmp_path / "w.csv"), "--where", "last_name=张", "-q"]) == 0
+    assert (
+        main(["export", "customers", str(tmp_path / "w.csv"), "--where", "last_name=张", "-q"]) == 0
+    )
     assert (tmp_path / "w.csv").read_text(encoding="utf-8-sig").count("\n") == 2
 
     backup = tmp_path / "b.zip"
@@ -74,7 +81,10 @@ def test_import_export_backup_restore(
 
 
 def test_the_url_comes_from_a_config_file(
-    tmp_path: Path, csv_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    csv_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("CRMCORE_URL", raising=False)
     monkeypatch.delenv("CRMCORE_CONFIG", raising=False)
@@ -87,12 +97,17 @@ def test_the_url_comes_from_a_config_file(
     assert count(url) == 2
 
 
-def test_suggest_and_saved_mappings(tmp_path: Path, csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_suggest_and_saved_mappings(
+    tmp_path: Path, csv_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     saved = tmp_path / "m.json"
     assert main(["import", str(csv_file), "--suggest", "--save-mapping", str(saved)]) == 0
     assert "full_name" in capsys.readouterr().out
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    assert main(["import", str(csv_file), "--mapping", str(saved), "--url", url, "-q"]) == EXIT_INVALID_ROWS
+    assert (
+        main(["import", str(csv_file), "--mapping", str(saved), "--url", url, "-q"])
+        == EXIT_INVALID_ROWS
+    )
     assert count(url) == 3
 
 
@@ -101,7 +116,9 @@ def test_dedupe_finds_and_merges(tmp_path: Path, capsys: pytest.CaptureFixture[s
     crm = crmcore.connect(url)
     with crm.session() as s:
         for email in ("wei@example.cn", "wei@example.cn", "anna@example.com"):
-            s.customers.add(crmcore.Customer(first_name="伟", last_name="张", phone="13800138000", email=email))
+            s.customers.add(
+                crmcore.Customer(first_name="伟", last_name="张", phone="13800138000", email=email)
+            )
     crm.close()
     pairs = tmp_path / "pairs.csv"
     assert main(["dedupe", "--url", url, "--out", str(pairs), "--merge", "--dry-run", "-q"]) == 0

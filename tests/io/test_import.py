@@ -139,7 +139,7 @@ def test_the_error_file_can_be_fixed_and_imported_again(
     bad = report.write_errors(tmp_path / f"errors{suffix}")
     with open_rows(bad) as rows:
         assert rows.columns == [*ROWS[0], "errors"]
-        (n, row), *rest = list(rows)
+        (_, row), *rest = list(rows)
     assert rest == []
     assert row["姓名"] == "李娜" and "date_invalid" in row["errors"]
     fixed = dict(row, 手机="13600136000", 邮箱="na@example.cn", 生日="1990-12-15")
@@ -177,7 +177,9 @@ def test_duplicate_actions(
 ) -> None:
     with crm.session() as s:
         old = s.customers.add(
-            Customer(first_name="伟", last_name="张", email="wei@example.cn", phone="+8613800138000")
+            Customer(
+                first_name="伟", last_name="张", email="wei@example.cn", phone="+8613800138000"
+            )
         )
     rows = [["姓名", "邮箱", "手机", "性别"], ["张伟", "wei@example.cn", "13800138000", "男"]]
     path = write_csv(tmp_path / "d.csv", rows)
@@ -193,7 +195,7 @@ def test_duplicate_actions(
         if action == "merge":
             assert people[0].gender == crmcore.model.Gender.MALE  # the empty field was filled
         if action == "flag":
-            assert "possible_duplicate" in [p for p in people if p.id != old.id][0].tags
+            assert "possible_duplicate" in next(p for p in people if p.id != old.id).tags
 
 
 def test_undo_removes_what_it_created_and_restores_what_it_changed(
@@ -201,7 +203,9 @@ def test_undo_removes_what_it_created_and_restores_what_it_changed(
 ) -> None:
     with crm.session() as s:
         before = s.customers.add(Customer(first_name="伟", last_name="张", phone="+8613800138000"))
-        other = s.customers.add(Customer(first_name="Bob", last_name="Jones", email="b@example.com"))
+        other = s.customers.add(
+            Customer(first_name="Bob", last_name="Jones", email="b@example.com")
+        )
     rows = [["name", "mobile", "email"], ["张伟", "13800138000", "wei@example.cn"]]
     rows.append(["Anna Smith", "+14155550132", "anna@example.com"])
     with crm.session() as s:
@@ -224,7 +228,13 @@ def test_undo_removes_what_it_created_and_restores_what_it_changed(
 def test_suggestions_from_headers_and_values() -> None:
     columns = ["姓名", "Mobile", "E-mail", "公司", "地址", "生日", "x", "y"]
     rows = [
-        {"姓名": "张伟", "Mobile": "1", "E-mail": "e", "x": "li@example.cn", "y": "1990-01-0" + str(i)}
+        {
+            "姓名": "张伟",
+            "Mobile": "1",
+            "E-mail": "e",
+            "x": "li@example.cn",
+            "y": "1990-01-0" + str(i),
+        }
         for i in range(1, 6)
     ]
     sug = suggest_mapping(columns, rows, entity="Lead")
@@ -263,11 +273,14 @@ def test_leads_import_from_jsonl_with_a_saved_mapping(crm: crmcore.Crm, tmp_path
     lines.append({"who": "Li Na", "org": None, "tel": "bad"})
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n{oops\n")
     mapping = ColumnMapping(
-        entity="Lead", columns={"who": "full_name", "org": "company", "tel": "phone", "tags": "tags"}
+        entity="Lead",
+        columns={"who": "full_name", "org": "company", "tel": "phone", "tags": "tags"},
     )
     mapping.save(tmp_path / "m.json")
     with crm.session() as s:
-        report = import_records(s, path, ColumnMapping.load(tmp_path / "m.json"), source_system="fair")
+        report = import_records(
+            s, path, ColumnMapping.load(tmp_path / "m.json"), source_system="fair"
+        )
     assert (report.created, report.invalid) == (1, 2)
     assert {(e.row, e.code) for e in report.errors} == {(2, "phone_invalid"), (4, "unreadable")}
     with crm.session() as s:
@@ -283,12 +296,16 @@ def test_parquet_xlsx_and_frames_round_trip(crm: crmcore.Crm, tmp_path: Path) ->
         {"name": ["张伟", "Anna Smith"], "phone": ["13800138000", "+14155550132"], "n": [1, None]}
     )
     with crm.session() as s:
-        r = import_records(s, frame, {"columns": {"name": "full_name", "phone": "phone", "n": "custom.n"}})
+        r = import_records(
+            s, frame, {"columns": {"name": "full_name", "phone": "phone", "n": "custom.n"}}
+        )
     assert r.created == 2
     for suffix in (".parquet", ".xlsx", ".jsonl", ".csv"):
         out = tmp_path / f"out{suffix}"
         with crm.session() as s:
-            assert export_records(s, "customers", out, fields=["last_name", "phone", "custom.n"]) == 2
+            assert (
+                export_records(s, "customers", out, fields=["last_name", "phone", "custom.n"]) == 2
+            )
         with open_rows(out) as rows:
             got = [row for _, row in rows]
         assert [g["last_name"] for g in got] == ["张", "Smith"]
@@ -310,8 +327,11 @@ def test_export_then_import_gives_equal_records(people: list[tuple[str, str, boo
         for name, phone, vip in people:
             s.customers.add(
                 Customer(
-                    last_name=name[0], first_name=name[1:], phone=phone,
-                    tags={"vip"} if vip else set(), custom={"vip": vip},
+                    last_name=name[0],
+                    first_name=name[1:],
+                    phone=phone,
+                    tags={"vip"} if vip else set(),
+                    custom={"vip": vip},
                 )
             )
     with tempfile.TemporaryDirectory() as tmp:
@@ -344,10 +364,14 @@ def test_round_trip_through_every_backend(new_crm: NewCrm, tmp_path: Path) -> No
         s.customers.add_many(
             [
                 Customer(
-                    first_name="伟", last_name="张", phone="13800138000", email="wei@example.cn",
+                    first_name="伟",
+                    last_name="张",
+                    phone="13800138000",
+                    email="wei@example.cn",
                     date_of_birth=dt.date(1990, 1, 2),
                     addresses=(crmcore.Address(city="北京", country="CN"),),
-                    tags={"vip"}, custom={"tier": "gold", "n": 3},
+                    tags={"vip"},
+                    custom={"tier": "gold", "n": 3},
                 ),
                 Customer(first_name="Anna", last_name="Smith", phone="+14155550132"),
             ]

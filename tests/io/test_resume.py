@@ -74,7 +74,9 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
         csv.writer(fh).writerows(messy_rows(75))
     killed = f"sqlite:///{tmp_path / 'killed.db'}"
     script = CHILD.format(src=SRC, kill_at=35, url=killed, path=str(path))
-    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert "finished" not in child.stdout
 
@@ -109,13 +111,18 @@ def test_resume_refuses_another_file_and_a_finished_import(tmp_path: Path) -> No
     crm = crmcore.connect("memory://")
     with crm.session() as s:
         report = import_records(s, path, key="email")
-    with crm.session() as s, pytest.raises(crmcore.errors.ConfigurationError, match="nothing to resume"):
+    with (
+        crm.session() as s,
+        pytest.raises(crmcore.errors.ConfigurationError, match="nothing to resume"),
+    ):
         import_records(s, path, resume=report.import_id)
     with crm.session() as s:
         job = s.repo(ImportJob).get(report.import_id)
         s.inner(ImportJob).update(crmcore.model.replace_trusted(job, status="running"))
     other = tmp_path / "b.csv"
-    other.write_text(path.read_text(encoding="utf-8") + "王五,13900000000,w@example.cn,X9\n", encoding="utf-8")
+    other.write_text(
+        path.read_text(encoding="utf-8") + "王五,13900000000,w@example.cn,X9\n", encoding="utf-8"
+    )
     with crm.session() as s, pytest.raises(crmcore.errors.ConfigurationError, match="another file"):
         import_records(s, other, resume=report.import_id)
     _ = os.sep

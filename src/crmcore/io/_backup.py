@@ -78,7 +78,8 @@ def _system_only(uow: UnitOfWorkContext, action: str) -> None:
         raise PermissionDenied(
             action,
             "store",
-            reason="backups read and write every record below the policy layer: system principal only",
+            reason="backups read and write every record below the policy layer: "
+            "system principal only",
             principal=uow.principal.user_id,
         )
 
@@ -323,4 +324,3 @@ def restore(
             uow.rollback()
             raise
     return manifest
-

@@ -73,10 +73,16 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-@functools.cache
+_TYPES: dict[type, dict[str, Any]] = {}
+
+
 def _types(kind: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(kind)
-    return {a.name: _unwrap(hints[a.name]) for a in attrs.fields(kind)}
+    """Each attrs field's type, ``X | None`` read as ``X`` (computed once per class)."""
+    found = _TYPES.get(kind)
+    if found is None:
+        hints = typing.get_type_hints(kind)
+        found = _TYPES[kind] = {a.name: _unwrap(hints[a.name]) for a in attrs.fields(kind)}
+    return found
 
 
 @functools.cache

@@ -216,10 +216,8 @@ def _key_fields(kind: type[Entity], key: str | Sequence[str] | None) -> list[str
 
 
 def _key_value(entity: Entity, key: str) -> Any:
-    if key.startswith("custom."):
-        value = entity.custom.get(key[7:])
-    else:
-        value = getattr(entity, key, None)
+    custom = key.startswith("custom.")
+    value = entity.custom.get(key[7:]) if custom else getattr(entity, key, None)
     return None if value in (None, "") else value
 
 
@@ -347,9 +345,9 @@ class _Run:
                 found.setdefault(_key_value(e, key), e)
         except QueryError:  # e.g. an encrypted field searchable by equality only
             for v in values:
-                e = self.repo.first(eq(key, v))
-                if e is not None:
-                    found[v] = e
+                one = self.repo.first(eq(key, v))
+                if one is not None:
+                    found[v] = one
         return found
 
     def _fail(self, row_no: int, raw: dict[str, Any], errors: list[ImportRowError]) -> None:

@@ -29,6 +29,10 @@ _TARGET = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*)(?:\[(?P<index>\d+)\])?(?:\.(
 _BOOKKEEPING = frozenset({"tenant_id", "sealed", "search_keys", "deleted_at"})
 
 
+def _plain_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(value)
+
+
 @attrs.frozen(kw_only=True)
 class ColumnMapping:
     """Which column fills which field, and how text is read: plain data, saved as JSON.
@@ -45,11 +49,11 @@ class ColumnMapping:
         ConfigurationError: an unknown entity type or target field.
     """
 
-    columns: Mapping[str, str] = attrs.field(converter=dict)
+    columns: Mapping[str, str] = attrs.field(converter=_plain_dict)
     entity: str = "Customer"
     date_order: str = "YMD"
     region: str = "CN"
-    defaults: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    defaults: Mapping[str, Any] = attrs.field(factory=dict, converter=_plain_dict)
 
     def __attrs_post_init__(self) -> None:
         kind = self.entity_type
@@ -120,7 +124,7 @@ class ColumnMapping:
 
     @classmethod
     def identity(cls, columns: Iterable[str], entity: str = "Customer") -> ColumnMapping:
-        """Every column named like a field of the entity maps to that field (an export's columns)."""
+        """Each column named like a field of the entity maps to that field (an export's)."""
         kind = ENTITY_TYPES[entity]
         names = fields_of(kind) - _BOOKKEEPING
         chosen = {}
@@ -240,6 +244,17 @@ _HEADERS: dict[str, tuple[str, ...]] = {
     "tags": ("标签", "tags", "tag"),
     "source": ("来源", "渠道", "source", "leadsource"),
     "title": ("职位", "职务", "title", "jobtitle", "position"),
+    "custom.note": (
+        "备注",
+        "说明",
+        "附注",
+        "note",
+        "notes",
+        "remark",
+        "remarks",
+        "comment",
+        "comments",
+    ),
     "custom.external_id": (
         "编号",
         "客户编号",

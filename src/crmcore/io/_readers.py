@@ -62,15 +62,13 @@ def detect_encoding(path: str | os.PathLike[str], *, sample: int = _SAMPLE) -> s
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        decoder.decode(head, final=not more)
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=not more)
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    decoder = codecs.getincrementaldecoder("gb18030")()
     try:
-        decoder.decode(head, final=not more)
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=not more)
     except UnicodeDecodeError:
         raise ValidationError.single(
             "$", "encoding", f"{Path(path).name} is neither UTF-8 nor GB18030 text"

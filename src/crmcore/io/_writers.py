@@ -46,7 +46,8 @@ def _format_of(path: Path, format: str | None) -> str:
     kind = format or FORMATS.get(path.suffix.lower())
     if kind not in ("csv", "xlsx", "jsonl", "parquet"):
         raise ConfigurationError(
-            f"cannot tell the export format of {path.name}; pass format= (csv, xlsx, jsonl, parquet)"
+            f"cannot tell the export format of {path.name}; "
+            "pass format= (csv, xlsx, jsonl, parquet)"
         )
     return kind
 
