@@ -386,3 +386,59 @@ def test_round_trip_through_every_backend(new_crm: NewCrm, tmp_path: Path) -> No
         with target.session() as s:
             assert import_records(s, out, ColumnMapping.identity(columns)).invalid == 0
         assert _plain(target) == _plain(source)
+
+
+EXPORT_POLICY = {
+    "name": "export",
+    "roles": {"support": {}},
+    "rules": [
+        {
+            "name": "support-reads-east",
+            "roles": ["support"],
+            "entities": ["Customer"],
+            "actions": ["read"],
+            "condition": "resource.team_id == 'east'",
+        }
+    ],
+    "field_rules": [
+        {
+            "roles": ["support"],
+            "entities": ["Customer"],
+            "fields": {"phone": "masked:phone", "national_id": "hidden", "*": "read"},
+        }
+    ],
+}
+
+
+def test_an_export_shows_what_the_principal_may_read(tmp_path: Path) -> None:
+    from crmcore.policy import Policy
+
+    crm = crmcore.connect("memory://", policy=Policy.from_dict(EXPORT_POLICY))
+    with crm.session() as s:
+        s.customers.add_many(
+            [
+                Customer(
+                    first_name="伟",
+                    last_name="张",
+                    phone="13800138000",
+                    team_id="east",
+                    national_id="11010519491231002X",
+                ),
+                Customer(
+                    first_name="Anna", last_name="Smith", phone="+14155550132", team_id="west"
+                ),
+            ]
+        )
+    agent = crmcore.Principal(user_id="a1", tenant_id="default", roles={"support"})
+    out = tmp_path / "agent.csv"
+    with crm.session(agent) as s:
+        assert (
+            export_records(s, "customers", out, fields=["last_name", "phone", "national_id"]) == 1
+        )
+    with open_rows(out) as rows:
+        ((_, row),) = list(rows)
+    assert row["last_name"] == "张"
+    assert row["phone"] != "+8613800138000" and "8000" in str(row["phone"])
+    assert row["national_id"] is None
+    text = out.read_text(encoding="utf-8-sig")
+    assert "11010519491231002X" not in text and "Smith" not in text
