@@ -102,6 +102,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
     assert killed_state[0] == whole_state[0]
     assert len(killed_state[0]) == 39  # e-mail p36 is only on invalid rows
     assert killed_state[1]["status"] and whole_state[1]["status"]
+    assert killed_state[1] == whole_state[1]  # the same counts: created, updated, invalid...
+    assert report.invalid == 9 and report.created + report.updated + report.unchanged == 66
 
 
 def test_resume_refuses_another_file_and_a_finished_import(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ DUPLICATE_ACTIONS = ("create", "skip", "merge", "flag")
 #: the tag a row created with ``duplicates="flag"`` gets
 FLAG_TAG = "possible_duplicate"
 _MISSING = object()
+_COUNTED = ("created", "updated", "merged", "unchanged", "skipped", "flagged", "invalid")
 _KEYS = ("id", "email", "phone", "national_id", "custom.external_id", "registration_id")
 
 
@@ -601,6 +602,7 @@ def import_records(
     sha = _sha256(path) if path is not None else None
     job: ImportJob | None = None
     done: set[int] = set()
+    committed: list[ImportBatch] = []
     if resume is not None:
         job = _own_job(uow, resume)
         if job.status not in ("running", "failed"):
@@ -615,11 +617,12 @@ def import_records(
             opts.get("transaction", transaction),
         )
         source_system = job.source_system
-        done = {
-            b.seq
+        committed = [
+            b
             for b in uow.inner(ImportBatch).stream(eq("import_id", job.id))
             if b.tenant_id == uow.tenant_id
-        }
+        ]
+        done = {b.seq for b in committed}
     with open_rows(source, batch_size=batch_size, **read_options) as rows_in:
         rows: Iterator[tuple[int, dict[str, Any]]] = iter(rows_in)
         if mapping is None:
@@ -655,6 +658,9 @@ def import_records(
             if transaction == "batch" and not dry_run:
                 uow.commit()  # a crash from here on leaves a resumable import
         report = ImportReport(job.id, mapping, list(rows_in.columns), dry_run=dry_run)
+        for b in committed:  # what the committed batches did (their errors are not kept)
+            for name in _COUNTED:
+                setattr(report, name, getattr(report, name) + int(b.counts.get(name, 0)))
         dedupe = (
             _Dedupe(uow, kind, mapping.region, duplicate_threshold)
             if duplicates != "create"
