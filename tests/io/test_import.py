@@ -20,6 +20,7 @@ from crmcore.io import (
     export_records,
     import_records,
     open_rows,
+    record_origin,
     suggest_mapping,
     undo_import,
 )
@@ -442,3 +443,23 @@ def test_an_export_shows_what_the_principal_may_read(tmp_path: Path) -> None:
     assert row["national_id"] is None
     text = out.read_text(encoding="utf-8-sig")
     assert "11010519491231002X" not in text and "Smith" not in text
+
+
+@pytest.mark.parametrize("key", ["national_id", "email", "custom.external_id"])
+def test_every_record_knows_its_import_and_row(crm: crmcore.Crm, tmp_path: Path, key: str) -> None:
+    rows = [["客户编号", "姓名", "身份证号", "邮箱"]]
+    rows += [["K1", "张伟", "11010519491231002x", "wei@example.cn"]]
+    rows += [["K2", "李娜", "110105198001010016", "na@example.cn"]]
+    rows += [["K1", "张伟", "11010519491231002X", "wei@Example.CN"]]
+    path = write_csv(tmp_path / "ids.csv", rows)
+    with crm.session() as s:
+        report = import_records(s, path, key=key, source_system="hr")
+    assert report.created == 2 and report.created + report.updated + report.unchanged == 3
+    with crm.session() as s:
+        wei = s.customers.first(custom__external_id="K1")
+        assert wei is not None and wei.national_id == "11010519491231002X"
+        origin = record_origin(s, wei.id)
+        assert origin is not None
+        assert (origin.import_id, origin.row, origin.file_name) == (report.import_id, 2, "ids.csv")
+        assert origin.source_system == "hr" and wei.source == "hr"
+        assert record_origin(s, crmcore.model.new_id()) is None

@@ -25,9 +25,11 @@ from crmcore.io._convert import ImportRowError, RowConverter
 from crmcore.io._import import (
     DUPLICATE_ACTIONS,
     ImportDuplicate,
+    ImportOrigin,
     ImportReport,
     UndoReport,
     import_records,
+    record_origin,
     undo_import,
 )
 from crmcore.io._mapping import ColumnMapping, ColumnSuggestion, MappingSuggestion, suggest_mapping
@@ -40,6 +42,7 @@ __all__ = [
     "ColumnMapping",
     "ColumnSuggestion",
     "ImportDuplicate",
+    "ImportOrigin",
     "ImportReport",
     "ImportRowError",
     "MappingSuggestion",
@@ -52,6 +55,7 @@ __all__ = [
     "import_records",
     "open_rows",
     "read_wrapped_keys",
+    "record_origin",
     "restore",
     "suggest_mapping",
     "undo_import",

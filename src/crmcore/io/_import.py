@@ -52,9 +52,11 @@ from crmcore.storage.ports import UnitOfWorkContext
 __all__ = [
     "DUPLICATE_ACTIONS",
     "ImportDuplicate",
+    "ImportOrigin",
     "ImportReport",
     "UndoReport",
     "import_records",
+    "record_origin",
     "undo_import",
 ]
 
@@ -280,8 +282,9 @@ class _Dedupe:
         found = self.index.possible_duplicates(record, min_probability=self.threshold, limit=1)
         return (found[0].right, found[0].probability) if found else None
 
-    def add(self, record: Entity) -> None:
-        self.index.add(record)
+    def add_many(self, records: list[Entity]) -> None:
+        if records:
+            self.index.add_many(records)
 
 
 class _Run:
@@ -392,13 +395,14 @@ class _Run:
             known[key] = self._lookup(key, sorted(values, key=str))
         pending: dict[uuid.UUID, tuple[int, dict[str, Any], Entity]] = {}
 
+        indexed: dict[uuid.UUID, Entity] = {}
+
         def remember(stored: Entity) -> None:
             for key in self.keys:
                 value = _key_value(stored, key)
                 if value is not None:
                     known[key][value] = stored
-            if self.dedupe is not None:
-                self.dedupe.add(stored)
+            indexed[stored.id] = stored
 
         def journal(existing: Entity, row_no: int) -> None:
             rid = str(existing.id)
@@ -468,6 +472,11 @@ class _Run:
                 counts["invalid"] += 1
         for stored, row_no in self._flush(list(pending.values()), counts):
             created[str(stored.id)] = row_no
+            indexed[stored.id] = stored
+        if self.dedupe is not None:  # later batches compare with this one's records
+            self.dedupe.add_many(
+                [e for e in indexed.values() if e.id not in pending or str(e.id) in created]
+            )
         counts["created"] = len(created)
         for k in names[:-1]:
             setattr(report, k, getattr(report, k) + counts[k])
@@ -567,7 +576,8 @@ def import_records(
             key matches a stored record updates it (the fields the mapping sets);
             tried in order. ``None``: every row is new.
         duplicates: for a new row the dedupe model (:mod:`crmcore.dedupe`)
-            matches to a stored record: ``"create"`` (no check), ``"skip"``,
+            matches to a stored record (or one of an earlier batch; rows of
+            the same batch meet through ``key``): ``"create"`` (no check), ``"skip"``,
             ``"merge"`` (fill the stored record's empty fields) or ``"flag"``
             (create it tagged ``possible_duplicate``).
         duplicate_threshold: the match probability that counts as a duplicate.
@@ -720,6 +730,34 @@ def _quality(path: Path, mapping: ColumnMapping, read_options: Mapping[str, Any]
 
     keys = [k for k in ("email", "phone", "national_id") if k in names]
     return quality_report(records(), names, rules, key_fields=keys)
+
+
+@attrs.frozen
+class ImportOrigin:
+    """Where a record came from: which import, source system, file and row created it."""
+
+    import_id: uuid.UUID
+    source_system: str | None
+    file_name: str | None
+    row: int
+    entity: str
+
+
+def record_origin(uow: UnitOfWorkContext, record_id: uuid.UUID | str) -> ImportOrigin | None:
+    """The import that created a record, with its file and row; ``None`` if none did.
+
+    Reads the batch journals of the session's tenant (not undone imports only).
+    """
+    rid = str(record_id)
+    for batch in uow.inner(ImportBatch).stream(eq("tenant_id", uow.tenant_id)):
+        row = batch.created.get(rid)
+        if row is None:
+            continue
+        job = uow.inner(ImportJob).get(batch.import_id)
+        if job.status == "undone":
+            continue
+        return ImportOrigin(job.id, job.source_system, job.file_name, int(row), job.entity)
+    return None
 
 
 def undo_import(uow: UnitOfWorkContext, import_id: uuid.UUID | str) -> UndoReport:
