@@ -463,3 +463,32 @@ def test_every_record_knows_its_import_and_row(crm: crmcore.Crm, tmp_path: Path,
         assert (origin.import_id, origin.row, origin.file_name) == (report.import_id, 2, "ids.csv")
         assert origin.source_system == "hr" and wei.source == "hr"
         assert record_origin(s, crmcore.model.new_id()) is None
+
+
+def test_the_undo_journal_of_encrypted_records_holds_no_plaintext(tmp_path: Path) -> None:
+    import os
+
+    from crmcore.crypto import Encryption, Keyring, StaticKeyProvider
+
+    keyring = Keyring(StaticKeyProvider([os.urandom(32)]))
+    crm = crmcore.connect("memory://", encryption=Encryption(keyring=keyring), audit=True)
+    with crm.session() as s:
+        old = s.customers.add(
+            Customer(
+                first_name="伟",
+                last_name="张",
+                phone="+8613800138000",
+                email="old.secret@example.cn",
+            )
+        )
+    rows = [["手机", "邮箱"], ["13800138000", "new.secret@example.cn"]]
+    with crm.session() as s:
+        report = import_records(s, write_csv(tmp_path / "e.csv", rows), key="phone")
+    assert report.updated == 1
+    with crm.session() as s:
+        (batch,) = [b for b in s.repo(ImportBatch) if b.import_id == report.import_id]
+        assert "old.secret" not in json.dumps(dict(batch.updated), default=str)
+        assert s.customers.get(old.id).email == "new.secret@example.cn"
+        undo_import(s, report.import_id)
+    with crm.session() as s:
+        assert s.customers.get(old.id).email == "old.secret@example.cn"
