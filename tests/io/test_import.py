@@ -492,3 +492,25 @@ def test_the_undo_journal_of_encrypted_records_holds_no_plaintext(tmp_path: Path
         undo_import(s, report.import_id)
     with crm.session() as s:
         assert s.customers.get(old.id).email == "old.secret@example.cn"
+
+
+def test_an_export_imported_back_on_its_ids_puts_the_values_back(
+    crm: crmcore.Crm, tmp_path: Path
+) -> None:
+    with crm.session() as s:
+        wei = s.customers.add(Customer(first_name="伟", last_name="张", email="wei@example.cn"))
+    out = tmp_path / "snapshot.jsonl"
+    with crm.session() as s:
+        export_records(s, "customers", out)
+        s.customers.update(
+            crmcore.model.replace_trusted(s.customers.get(wei.id), email="x@example.cn")
+        )
+        s.customers.update(crmcore.model.replace_trusted(s.customers.get(wei.id), first_name="威"))
+    with open_rows(out) as rows:
+        columns = rows.columns
+    with crm.session() as s:
+        report = import_records(s, out, ColumnMapping.identity(columns), key="id")
+    assert (report.updated, report.created) == (1, 0)
+    with crm.session() as s:
+        back = s.customers.get(wei.id)
+    assert (back.email, back.first_name, back.version) == ("wei@example.cn", "伟", 4)

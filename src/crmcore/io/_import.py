@@ -236,9 +236,13 @@ def _mapped_fields(mapping: ColumnMapping, extra: Mapping[str, Any]) -> set[str]
     return out
 
 
+#: fields an upsert never copies from a row: the stored record's identity and stamps
+_STAMPS = frozenset({"id", "tenant_id", "created_at", "updated_at", "version", "deleted_at"})
+
+
 def _changes(existing: Entity, row: Entity, names: set[str], *, fill_only: bool) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for name in names:
+    for name in names - _STAMPS:
         new = getattr(row, name)
         old = getattr(existing, name)
         if name == "custom":
