@@ -52,14 +52,23 @@ def _config_files(explicit: str | None) -> list[Path]:
 def _read_config(path: Path) -> dict[str, Any]:
     import importlib
 
-    tomllib = importlib.import_module("tomllib")  # Python 3.11+; ``pip install tomli`` before
+    from crmcore.errors import ConfigurationError
+
+    try:
+        tomllib = importlib.import_module("tomllib")  # Python 3.11+
+    except ImportError:
+        try:
+            tomllib = importlib.import_module("tomli")
+        except ImportError:
+            raise ConfigurationError(
+                f"reading {path} needs Python 3.11+ or the tomli package; "
+                "or pass --url / set CRMCORE_URL"
+            ) from None
     try:
         with open(path, "rb") as fh:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except tomllib.TOMLDecodeError as exc:
-        from crmcore.errors import ConfigurationError
-
         raise ConfigurationError(f"config file {path}: {exc}") from None
 
 
