@@ -2,9 +2,10 @@
 JSONL, Parquet, pandas DataFrames and plain iterables of mappings.
 
 Every reader yields ``(row number, {column: value})`` one row at a time and
-never holds the whole file: CSV and JSONL are read line by line, XLSX sheet
-rows through python-calamine's lazy row iterator, Parquet a record batch at a
-time through pyarrow. The row number is the one a user finds the row at: the
+never holds the whole file as Python objects: CSV and JSONL are read line by
+line, Parquet a record batch at a time through pyarrow; for XLSX python-calamine
+decodes the sheet's cells natively (compact) and its row iterator hands them
+over one row at a time. The row number is the one a user finds the row at: the
 spreadsheet row for CSV and XLSX (the header is row 1), the line for JSONL, the
 1-based position for frames and iterables.
 """
