@@ -56,6 +56,7 @@ _SUBPACKAGES = (
     "audit",
     "crypto",
     "dedupe",
+    "io",
     "lifecycle",
     "model",
     "policy",

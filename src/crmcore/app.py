@@ -183,10 +183,12 @@ def connect(
             built.append(AuditLayer(redact=redact))
     inner: list[Layer] = [encryption] if encryption is not None else []
     hooks = _validators(validation, region, validators or {}, machines or {})
+    starts = _initial_checks(machines or {}) if validation is not False else {}
     return Crm(
         store,
         clock=clock,
         validators=hooks,
+        initial_checks=starts,
         layers=(*built, *layers, *inner),
         policy=policy,
         authorizer=authorizer,
@@ -226,6 +228,23 @@ def _validators(
     return hooks
 
 
+#: entity types whose new records must start in their machine's initial state
+_STARTS_AT_INITIAL: tuple[type[Entity], ...] = (Lead, Opportunity, Ticket, Campaign)
+
+
+def _initial_checks(machines: Mapping[type[Entity], Machine]) -> dict[type[Entity], Validator]:
+    from crmcore.services import DEFAULT_MACHINES
+
+    every = {**DEFAULT_MACHINES, **machines}
+    return {kind: _initial_check(every[kind]) for kind in _STARTS_AT_INITIAL if kind in every}
+
+
+def _initial_check(machine: Machine) -> Validator:
+    from crmcore.lifecycle import check_initial_state
+
+    return lambda entity: check_initial_state(entity, machine)
+
+
 def _state_check(machine: Machine) -> Validator:
     from crmcore.lifecycle import check_state
 
@@ -255,6 +274,9 @@ class Crm:
             None allows everything.
         machines: per entity type, the lifecycle machine (a tenant's own
             opportunity stages...); the built-in machines otherwise.
+        initial_checks: per entity type, a check a new record passes after
+            validation (its state is its machine's initial one), skipped in
+            restore mode.
     """
 
     def __init__(
@@ -267,10 +289,12 @@ class Crm:
         policy: Policy | None = None,
         authorizer: Authorizer | None = None,
         machines: Mapping[type[Entity], Machine] | None = None,
+        initial_checks: Mapping[type[Entity], Validator] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or utcnow
         self.validators: dict[type[Entity], Validator] = dict(validators or {})
+        self.initial_checks: dict[type[Entity], Validator] = dict(initial_checks or {})
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.policy = policy
         if authorizer is None and policy is not None:
@@ -287,6 +311,7 @@ class Crm:
         *,
         correlation_id: str | None = None,
         context: Mapping[str, Any] | None = None,
+        restore: bool = False,
     ) -> Session:
         """A unit of work acting as ``principal`` (default: the system principal).
 
@@ -297,9 +322,19 @@ class Crm:
             principal: who acts; confines the session to its tenant.
             correlation_id: recorded in audit entries (a request id); one is made up if omitted.
             context: facts policy conditions may read (``context.hour``...).
+            restore: restore mode, for records that already have a history
+                (a backup, a migration from another system): ``add`` and
+                ``add_many`` keep the records' own ``created_at``,
+                ``updated_at`` and ``version`` instead of stamping new ones,
+                and a new record may be in any state its machine has (not
+                only the initial one). Validation still applies.
         """
         return Session(
-            self, principal or Principal.system_principal(), correlation_id, context or {}
+            self,
+            principal or Principal.system_principal(),
+            correlation_id,
+            context or {},
+            restore=restore,
         )
 
     def close(self) -> None:
@@ -372,9 +407,12 @@ class Session:
         principal: Principal,
         correlation_id: str | None,
         context: Mapping[str, Any],
+        *,
+        restore: bool = False,
     ) -> None:
         self.crm = crm
         self._principal = principal
+        self._restore = restore
         self._correlation_id = correlation_id or str(uuid.uuid4())
         self._context: Mapping[str, Any] = MappingProxyType(dict(context))
         self._uow: UnitOfWork | None = None
@@ -396,6 +434,11 @@ class Session:
     def tenant_id(self) -> str:
         """The tenant every read and write of this session is confined to."""
         return self._principal.tenant_id
+
+    @property
+    def restore(self) -> bool:
+        """Restore mode: adds keep their own times and version, and any known state."""
+        return self._restore
 
     @property
     def correlation_id(self) -> str:
@@ -567,6 +610,10 @@ class SessionRepository(Generic[E]):
         self.entity_type: type[E] = inner.entity_type
         self._name = self.entity_type.__name__
         self._validate = session.crm.validators.get(self.entity_type)
+        self._restore = session.restore
+        #: records check() returned, by id: add()/add_many() of that same object skips re-checking
+        self._checked: dict[uuid.UUID, E] = {}
+        self._start = None if self._restore else session.crm.initial_checks.get(self.entity_type)
 
     # -- writes
 
@@ -581,6 +628,8 @@ class SessionRepository(Generic[E]):
             )
 
     def _stamp_new(self, entity: E, now: _dt.datetime) -> E:
+        if self._checked and self._checked.pop(entity.id, None) is entity:
+            return entity  # the very object check() returned: already stamped and validated
         self._writable("create", entity.id)
         if not isinstance(entity, self.entity_type):
             raise ConfigurationError(
@@ -595,17 +644,42 @@ class SessionRepository(Generic[E]):
                 reason=f"record belongs to tenant {entity.tenant_id!r}, session to {tenant!r}",
                 principal=self._session.principal.user_id,
             )
-        stamped = stamp_new(entity, tenant_id=tenant, now=now)
-        return cast(E, self._validate(stamped)) if self._validate else stamped
+        if self._restore:  # keep the record's own history: times and version as given
+            stamped = replace_trusted(entity, tenant_id=tenant, version=max(entity.version, 1))
+        else:
+            stamped = stamp_new(entity, tenant_id=tenant, now=now)
+        checked = cast(E, self._validate(stamped)) if self._validate else stamped
+        return cast(E, self._start(checked)) if self._start else checked
 
     def add(self, entity: E) -> E:
         """Store a new record (stamped with tenant, times and version 1) and return it.
+
+        A new lead, opportunity, ticket or campaign must be in its machine's
+        initial state (code ``not_initial_state``) when validation is on; in
+        restore mode (``crm.session(restore=True)``) the record keeps its own
+        ``created_at``, ``updated_at`` and ``version`` and may be in any state.
 
         Raises:
             ValidationError: the record breaks a field rule (every problem listed).
             AlreadyExists: its id is taken.
         """
         return self._inner.add(self._stamp_new(entity, self._session.now()))
+
+    def check(self, entity: E) -> E:
+        """``entity`` as :meth:`add` would store it (stamped, normalised, checked); writes nothing.
+
+        For bulk loaders that want each record's problems before one ``add_many``:
+        adding the very object returned does not check it again (a changed
+        copy is checked as usual).
+
+        Raises:
+            ValidationError: the record breaks a field rule (every problem listed).
+        """
+        checked = self._stamp_new(entity, self._session.now())
+        if len(self._checked) >= 100_000:
+            self._checked.clear()
+        self._checked[checked.id] = checked
+        return checked
 
     def add_many(self, entities: Iterable[E]) -> list[E]:
         """Store many new records in one go; if any is invalid, none is written."""

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "AlreadyExists",
+    "BackupError",
     "ConfigurationError",
     "Conflict",
     "CrmError",
@@ -350,3 +351,21 @@ class ConfigurationError(CrmError, ValueError):
     """crmcore was set up with arguments that cannot work (unknown URL scheme...)."""
 
     code = "configuration"
+
+
+class BackupError(CrmError, ValueError):
+    """A backup file is damaged, truncated or not a crmcore backup; nothing was restored.
+
+    Attributes:
+        member: the part of the backup that failed (``"customers.jsonl"``,
+            ``"manifest.json"``), if one did.
+        reason: what is wrong.
+    """
+
+    code = "backup"
+
+    def __init__(self, reason: str, *, member: str | None = None) -> None:
+        self.member = member
+        self.reason = reason
+        where = f" ({member})" if member else ""
+        super().__init__(f"backup refused{where}: {reason}")

@@ -2,9 +2,8 @@
 
 Light at import (argparse only): the reports load when the command runs.
 :func:`add_report_command` adds the subcommand to any argparse subparsers
-object; its parser runs the command as soon as its arguments are parsed and
-exits with its status (``SystemExit``), so the host CLI needs no dispatch
-code of its own.
+object, with the command's function as the parser's ``run`` default (the
+``crmcore`` command line calls ``args.run(args)``).
 """
 
 from __future__ import annotations
@@ -50,21 +49,8 @@ def add_report_command(subparsers: Any, connect: Callable[..., Any]) -> argparse
         help="comma-separated sections (funnel, stage_times, win_rate, owners, teams, "
         "forecast, satisfaction, agents, sla, campaigns)",
     )
-    p.set_defaults(handler=run_report_command, connect=connect)
-    p.__class__ = type("ReportParser", (_RunsOnParse, type(p)), {})
+    p.set_defaults(run=run_report_command, connect=connect)
     return p
-
-
-class _RunsOnParse(argparse.ArgumentParser):
-    """A subcommand parser that runs its ``handler`` once its arguments are parsed."""
-
-    def parse_known_args(  # type: ignore[override]
-        self, args: Any = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        ns, extras = super().parse_known_args(args, namespace)
-        if extras:
-            self.error(f"unrecognized arguments: {' '.join(extras)}")
-        raise SystemExit(ns.handler(ns))
 
 
 def run_report_command(args: argparse.Namespace) -> int:

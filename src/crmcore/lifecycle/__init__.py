@@ -57,7 +57,7 @@ from crmcore.lifecycle._history import (
 from crmcore.lifecycle._machine import Machine, State, Transition
 from crmcore.lifecycle._records import get_field, has_field, set_fields
 from crmcore.lifecycle._registry import Ref, Registry
-from crmcore.lifecycle._states import check_state
+from crmcore.lifecycle._states import check_initial_state, check_state
 
 __all__ = [
     "BUILTINS",
@@ -81,6 +81,7 @@ __all__ = [
     "TransitionContext",
     "TransitionResult",
     "TransitionSink",
+    "check_initial_state",
     "check_state",
     "clear",
     "forecast_category",

@@ -41,6 +41,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._io import ImportBatch, ImportJob
 from crmcore.model._principal import Principal
 from crmcore.model._registry import (
     COLLECTIONS,
@@ -80,6 +81,8 @@ __all__ = [
     "EmailAddress",
     "Entity",
     "Gender",
+    "ImportBatch",
+    "ImportJob",
     "KnowledgeArticle",
     "Lead",
     "MergeRecord",

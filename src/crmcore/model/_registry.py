@@ -28,6 +28,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._io import ImportBatch, ImportJob
 
 __all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
 
@@ -53,6 +54,8 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "transitions": TransitionRecord,
         "merges": MergeRecord,
         "audit_entries": AuditEntry,
+        "import_jobs": ImportJob,
+        "import_batches": ImportBatch,
     }
 )
 
