@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import unicodedata
-from collections import defaultdict
 from decimal import Decimal
 
 import crmcore
 from crmcore import Account, Customer, Money, Opportunity
 from crmcore.query import field
+from crmcore.services import forecast, transition
 
 PEOPLE = [
     {
@@ -69,11 +69,11 @@ PEOPLE = [
 ]
 
 DEALS = [
-    ("Cloud licences 2025", "negotiation", "480000", 0.8, "li.na"),
-    ("Support renewal", "proposal", "120000", 0.5, "li.na"),
-    ("Pilot project", "qualification", "36000", 0.2, "tom"),
-    ("Hardware refresh", "prospecting", "250000", 0.1, "tom"),
-    ("Training package", "closed_won", "18000", 1.0, "li.na"),
+    ("Cloud licences 2025", "negotiation", "480000", "li.na"),
+    ("Support renewal", "proposal", "120000", "li.na"),
+    ("Pilot project", "qualification", "36000", "tom"),
+    ("Hardware refresh", "prospecting", "250000", "tom"),
+    ("Training package", "closed_won", "18000", "li.na"),
 ]
 
 
@@ -94,19 +94,22 @@ def main() -> None:
             acme = s.accounts.add(Account(name="星辰科技有限公司", industry="software"))
             people = s.customers.add_many(Customer(**p) for p in PEOPLE)  # type: ignore[arg-type]
             close = dt.date.today() + dt.timedelta(days=45)
-            s.opportunities.add_many(
+            deals = s.opportunities.add_many(  # every deal starts at the first stage...
                 Opportunity(
                     name=name,
-                    stage=stage,
                     amount=Money(Decimal(amount), "CNY"),
-                    probability=p,
                     owner_id=owner,
                     account_id=acme.id,
                     customer_id=people[i % len(people)].id,
                     expected_close_date=close,
                 )
-                for i, (name, stage, amount, p, owner) in enumerate(DEALS)
+                for i, (name, _stage, amount, owner) in enumerate(DEALS)
             )
+            for deal, (_name, stage, _amount, _owner) in zip(deals, DEALS, strict=True):
+                # ...and moves through the pipeline with recorded transitions
+                event = "win" if stage == "closed_won" else f"move_to_{stage}"
+                if stage != deal.stage:
+                    transition(s, deal, event)
             print(f"created {len(people)} customers and {len(DEALS)} deals in {args.url}\n")
 
     with crm.session() as s:
@@ -119,15 +122,8 @@ def main() -> None:
         vip = s.customers.find(field("tags").has("vip") & (field("lifecycle_stage") == "customer"))
         print(f"\nVIP customers: {', '.join(c.display_name for c in vip)}")
 
-        print("\nPipeline by owner (open deals, weighted by stage probability):")
-        open_deals = s.opportunities.find(~field("stage").in_(["closed_won", "closed_lost"]))
-        totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-        for o in open_deals:
-            assert o.amount is not None
-            totals[o.owner_id or "-"][0] += o.amount.amount
-            totals[o.owner_id or "-"][1] += o.amount.amount * Decimal(str(o.probability or 0))
-        for owner, (total, weighted) in sorted(totals.items()):
-            print(f"  {owner:<8} pipeline {total:>12,.2f} CNY   weighted {weighted:>12,.2f} CNY")
+        print("\nPipeline by owner (the forecast: won, committed, best case, weighted):")
+        print(forecast(s, by=["owner"]))
     crm.close()
 
 

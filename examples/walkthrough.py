@@ -161,6 +161,7 @@ def lead_to_forecast(crm: crmcore.Crm, tenant: str) -> None:
         assert conv.opportunity is not None
         won = transition(s, conv.opportunity, "win")
         print(f"  {conv.customer.display_name} at {conv.account.name}: deal {won.stage}")
+    with crm.session(li, restore=True) as s:  # deals from the old CRM, in their stages
         s.opportunities.add_many(
             [
                 Opportunity(
@@ -179,6 +180,7 @@ def lead_to_forecast(crm: crmcore.Crm, tenant: str) -> None:
                 ),
             ]
         )
+    with crm.session(li) as s:
         print(forecast(s, by=["owner"]))
 
 

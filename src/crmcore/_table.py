@@ -43,7 +43,9 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, title
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, Decimal) and not isinstance(value, bool)
+    if isinstance(value, str):  # a formatted amount ("1,234.50") aligns like a number
+        return bool(value) and value.replace(",", "").replace(".", "", 1).lstrip("-").isdigit()
+    return isinstance(value, Decimal)
 
 
 def html_table(

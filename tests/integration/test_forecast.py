@@ -23,13 +23,18 @@ def _admin(tenant: str) -> Principal:
     return Principal(user_id="lead", tenant_id=tenant, roles={"admin"})
 
 
+def _history(crm: crmcore.Crm, tenant: str) -> crmcore.Session:
+    """A session that adds deals in any stage (restore mode: importing a pipeline's history)."""
+    return crm.session(_admin(tenant), restore=True)
+
+
 def _deal(stage: str, amount: str | None, **kw: object) -> Opportunity:
     money = Money(amount, kw.pop("currency", "CNY")) if amount is not None else None  # type: ignore[arg-type]
     return Opportunity(name=f"{stage} {amount}", stage=stage, amount=money, **kw)  # type: ignore[arg-type]
 
 
 def test_views_by_category_hand_computed(crm: crmcore.Crm, tenant: str) -> None:
-    with crm.session(_admin(tenant)) as s:
+    with _history(crm, tenant) as s:
         s.opportunities.add_many(
             [
                 _deal("prospecting", "1000"),  # pipeline, p=0.1
@@ -63,7 +68,7 @@ def test_views_by_category_hand_computed(crm: crmcore.Crm, tenant: str) -> None:
 
 
 def test_stage_decides_category_even_when_set_by_hand(crm: crmcore.Crm, tenant: str) -> None:
-    with crm.session(_admin(tenant)) as s:
+    with _history(crm, tenant) as s:
         d = s.opportunities.add(_deal("proposal", "300"))
     with crm.session(_admin(tenant)) as s:
         s.opportunities.update(attrs.evolve(s.opportunities.get(d.id), forecast_category="commit"))
@@ -74,7 +79,7 @@ def test_stage_decides_category_even_when_set_by_hand(crm: crmcore.Crm, tenant: 
 
 
 def test_by_owner_period_and_currency(crm: crmcore.Crm, tenant: str) -> None:
-    with crm.session(_admin(tenant)) as s:
+    with _history(crm, tenant) as s:
         s.opportunities.add_many(
             [
                 _deal("proposal", "100", owner_id="ann", expected_close_date=dt.date(2026, 1, 5)),
@@ -126,7 +131,7 @@ def test_policy_filter_applies(crm: crmcore.Crm, tenant: str) -> None:
 
     guard = PolicyGuard(policy)
     guarded = crmcore.Crm(crm.store, layers=[guard], policy=policy, authorizer=guard.authorize)
-    with guarded.session(_admin(tenant)) as s:
+    with guarded.session(_admin(tenant), restore=True) as s:
         s.opportunities.add_many(
             [_deal("proposal", "100", owner_id="ann"), _deal("proposal", "900", owner_id="bob")]
         )
@@ -147,10 +152,10 @@ def test_bad_dimension_and_period_are_typed_errors(crm: crmcore.Crm, tenant: str
 
 
 def test_repr_and_frame(crm: crmcore.Crm, tenant: str) -> None:
-    with crm.session(_admin(tenant)) as s:
+    with _history(crm, tenant) as s:
         s.opportunities.add(_deal("negotiation", "1234.50", owner_id="ann<b>"))
         f = forecast(s, by=["owner"])
-    assert "Forecast by owner" in repr(f) and "1234.50" in repr(f)
+    assert "Forecast by owner" in repr(f) and "1,234.50" in repr(f)
     assert "ann&lt;b&gt;" in f._repr_html_()
     frame = f.to_pandas()
     assert list(frame.columns) == [
@@ -191,7 +196,7 @@ def test_forecast_equals_a_brute_force_sum(deals: list[tuple[str, int, str | Non
     crm = crmcore.connect("memory://")
     tenant = "t"
     now = dt.datetime(2026, 3, 1, tzinfo=UTC)
-    with crm.session(_admin(tenant)) as s:
+    with _history(crm, tenant) as s:
         s.opportunities.add_many(
             [
                 _deal(
@@ -203,6 +208,7 @@ def test_forecast_equals_a_brute_force_sum(deals: list[tuple[str, int, str | Non
                 for stage, amount, owner in deals
             ]
         )
+    with crm.session(_admin(tenant)) as s:
         f = forecast(s, by=["owner"])
     for owner in ("ann", "bob", None):
         mine = [(st_, Decimal(a)) for st_, a, o in deals if o == owner]

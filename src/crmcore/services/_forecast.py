@@ -87,8 +87,13 @@ class Forecast:
     def _header(self) -> list[str]:
         return [*self.by, "currency", "deals", *_VIEWS]
 
-    def _cells(self) -> list[list[object]]:
-        return [[*r.key, r.currency, r.deals, *(getattr(r, v) for v in _VIEWS)] for r in self.rows]
+    def _cells(self, *, shown: bool = False) -> list[list[object]]:
+        def cell(value: Decimal) -> object:
+            return f"{value:,.2f}" if shown else value
+
+        return [
+            [*r.key, r.currency, r.deals, *(cell(getattr(r, v)) for v in _VIEWS)] for r in self.rows
+        ]
 
     def to_pandas(self) -> pd.DataFrame:
         """The rows as a DataFrame: one column per dimension, ``currency``, ``deals`` and the views.
@@ -104,7 +109,7 @@ class Forecast:
         title = f"Forecast by {by}: {len(self.rows)} rows"
         if self.without_amount:
             title += f", {self.without_amount} deals without an amount left out"
-        return text_table(self._header(), self._cells()[:30], title=title)
+        return text_table(self._header(), self._cells(shown=True)[:30], title=title)
 
     def _repr_html_(self) -> str:
         footer = (
@@ -112,7 +117,7 @@ class Forecast:
         )
         return html_table(
             self._header(),
-            self._cells()[:200],
+            self._cells(shown=True)[:200],
             title=f"Forecast by {', '.join(self.by) or 'nothing'}",
             footer=footer,
         )
