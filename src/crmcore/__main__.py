@@ -14,6 +14,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from crmcore.api import add_serve_command
+
 __all__ = ["main"]
 
 
@@ -30,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("revision", help='target revision: "-1", "base" or a revision id')
     current = actions.add_parser("current", help="show the schema revision")
     current.add_argument("url", help="database URL")
+    add_serve_command(commands)
     return parser
 
 
@@ -43,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status.
     """
     args = _parser().parse_args(argv)
+    if hasattr(args, "handler"):
+        return int(args.handler(args))
     from crmcore.errors import CrmError
     from crmcore.storage import sql
 

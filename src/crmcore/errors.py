@@ -27,6 +27,7 @@ __all__ = [
     "QueryError",
     "SchemaError",
     "StorageError",
+    "Unauthenticated",
     "ValidationError",
 ]
 
@@ -350,3 +351,18 @@ class ConfigurationError(CrmError, ValueError):
     """crmcore was set up with arguments that cannot work (unknown URL scheme...)."""
 
     code = "configuration"
+
+
+class Unauthenticated(CrmError, PermissionError):
+    """A caller could not be identified (no credentials, or ones nobody issued).
+
+    Unlike :class:`PermissionDenied` (a known principal may not do something),
+    nobody is acting yet; the HTTP API answers 401. The message never repeats
+    the credentials.
+    """
+
+    code = "unauthenticated"
+
+    def __init__(self, reason: str = "no valid credentials") -> None:
+        self.reason = reason
+        super().__init__(f"not authenticated: {reason}")
