@@ -140,8 +140,10 @@ class ApiDuplicate(pydantic.BaseModel):
     fields: list[ApiDuplicateField]
 
 
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
+#: the documented error responses of every route (one shared schema, added by _openapi)
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ApiError, "description": text}
+    status: {"description": text, "content": _ERROR_CONTENT}
     for status, text in (
         (400, "malformed query, cursor or request"),
         (401, "no valid credentials"),
@@ -429,12 +431,12 @@ def _register_transitions(
     label = cls.entity_name()
     history_model = api_models(TransitionRecord, api.lax).record
 
-    class Transitions(pydantic.BaseModel):
-        allowed: list[str]
-        history: list[history_model]  # type: ignore[valid-type]
-
-    Transitions.__name__ = Transitions.__qualname__ = f"{label}Transitions"
-    Transitions.__doc__ = f"The events the principal may fire on a {label} now, and its history."
+    transitions_model = pydantic.create_model(  # type: ignore[call-overload]
+        f"{label}Transitions",
+        __doc__=f"The events the principal may fire on a {label} now, and its history.",
+        allowed=(list[str], ...),
+        history=(list[history_model], ...),  # type: ignore[valid-type]
+    )
 
     def show(request: Request, id: uuid.UUID, principal: Who) -> JSONResponse:
         with api.session(principal, request) as s:
@@ -451,7 +453,7 @@ def _register_transitions(
         summary=f"Allowed lifecycle events and transition history of a {label}",
         operation_id=f"{name}_transitions",
         response_model=None,
-        responses={200: {"model": Transitions, "description": "events and history"}, **_ERRORS},
+        responses={200: {"model": transitions_model, "description": "events and history"}, **_ERRORS},
     )(show)
 
     def fire(request: Request, id: uuid.UUID, body: ApiTransition, principal: Who) -> JSONResponse:
@@ -574,6 +576,23 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, internal)
 
 
+def _document_errors(app: FastAPI) -> None:
+    """Put the ApiError schema the error responses refer to into the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            schema = ApiError.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.pop("$defs", {}))
+            components["ApiError"] = schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     crm: Crm,
     authenticate: Authenticate | Mapping[str, Principal],
@@ -620,6 +639,7 @@ def create_app(
         dependencies=[Depends(HTTPBearer(auto_error=False, description="a token issued to you"))],
     )
     app.state.crmcore_api = api
+    _document_errors(app)
     _install_error_handlers(app)
     _register_dedupe(app, api)
     for name, cls in COLLECTIONS.items():
