@@ -64,7 +64,7 @@ def shared(memory_crm: crmcore.Crm) -> tuple[ClientFor, TestClient]:
     return clients(memory_crm)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_clients() -> Callable[[crmcore.Crm], tuple[ClientFor, TestClient]]:
     """:func:`clients` as a fixture (test modules cannot import a conftest)."""
     return clients

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 from crmcore._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from crmcore.api._app import READ_ONLY, create_app
+    from crmcore.api._app import NOT_SERVED, READ_ONLY, create_app
     from crmcore.api._auth import Authenticate, bearer_tokens
     from crmcore.api._cli import add_serve_command, run_serve
     from crmcore.api._errors import api_error_body, api_error_status
     from crmcore.api._schema import ApiModels, api_models
 
 __all__ = [
+    "NOT_SERVED",
     "READ_ONLY",
     "ApiModels",
     "Authenticate",
@@ -37,6 +38,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "NOT_SERVED": "crmcore.api._app",
         "READ_ONLY": "crmcore.api._app",
         "create_app": "crmcore.api._app",
         "Authenticate": "crmcore.api._auth",

@@ -31,6 +31,7 @@ from crmcore.errors import (
     Conflict,
     CrmError,
     FieldError,
+    PermissionDenied,
     Unauthenticated,
     ValidationError,
 )
@@ -53,12 +54,17 @@ from crmcore.services import (
     history,
     transition,
     transition_history,
+    visible_audit_entries,
+    visible_transitions,
 )
 
 __all__ = ["create_app"]
 
-#: bookkeeping written by the library itself: readable through the API, never written
-READ_ONLY: frozenset[type[Entity]] = frozenset({AuditEntry, TransitionRecord, MergeRecord})
+#: bookkeeping written by the library itself: readable through the API (rows of records
+#: the principal may read, values at its field levels), never written
+READ_ONLY: frozenset[type[Entity]] = frozenset({AuditEntry, TransitionRecord})
+#: not served at all: merge journals hold whole replaced records (use services.unmerge)
+NOT_SERVED: frozenset[type[Entity]] = frozenset({MergeRecord})
 _INTERNAL = ("sealed", "search_keys")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -261,7 +267,16 @@ class _Api:
             after=after,
             include_deleted=include_deleted,
         )
-        return {"items": [_plain(e) for e in page.items], "next_cursor": page.next_cursor}
+        items = self.present(s, cls, page.items)
+        return {"items": [_plain(e) for e in items], "next_cursor": page.next_cursor}
+
+    def present(self, s: Session, cls: type[Entity], items: Iterable[Any]) -> list[Entity]:
+        """Records as the principal may see them (bookkeeping filtered and viewed)."""
+        if cls is AuditEntry:
+            return list(visible_audit_entries(s, items))
+        if cls is TransitionRecord:
+            return list(visible_transitions(s, items))
+        return list(items)
 
 
 def _register_collection(app: FastAPI, api: _Api, name: str, cls: type[Entity]) -> None:
@@ -337,7 +352,12 @@ def _register_collection(app: FastAPI, api: _Api, name: str, cls: type[Entity]) 
 
     def get(request: Request, id: uuid.UUID, principal: Who) -> JSONResponse:
         with api.session(principal, request) as s:
-            return JSONResponse(_plain(s.repo(cls).get(id)))
+            shown = api.present(s, cls, [s.repo(cls).get(id)])
+            if not shown:
+                raise PermissionDenied(
+                    "read", label, id=id, reason="the record it describes is not readable"
+                )
+            return JSONResponse(_plain(shown[0]))
 
     app.get(
         f"/{name}/{{id}}",
@@ -443,7 +463,9 @@ def _register_transitions(
             record = s.repo(cls).get(id)
             body = {
                 "allowed": list(allowed_events(s, record)),
-                "history": [_plain(t) for t in transition_history(s, cls, id)],
+                "history": [
+                    _plain(t) for t in visible_transitions(s, transition_history(s, cls, id))
+                ],
             }
         return JSONResponse(body)
 
@@ -617,7 +639,9 @@ def create_app(
         /{c}/find``, ``GET|PATCH|DELETE /{c}/{id}``, ``GET /{c}/{id}/history``;
         ``GET|POST /{c}/{id}/transitions`` where a lifecycle machine moves the
         entity; ``POST /customers/duplicates``; ``/openapi.json`` and ``/docs``.
-        Bookkeeping collections (audit entries, transitions, merges) are read-only.
+        Bookkeeping (audit entries, transition rows) is read-only and shows
+        only rows of records the principal may read, values at its field
+        levels; merge journals are not served.
 
     Raises:
         ConfigurationError: ``max_page_size`` is not positive.
@@ -643,5 +667,6 @@ def create_app(
     _install_error_handlers(app)
     _register_dedupe(app, api)
     for name, cls in COLLECTIONS.items():
-        _register_collection(app, api, name, cls)
+        if cls not in NOT_SERVED:
+            _register_collection(app, api, name, cls)
     return app
