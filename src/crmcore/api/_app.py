@@ -172,11 +172,22 @@ def _principal(request: Request) -> Principal:
 Who = Annotated[Principal, Depends(_principal)]
 
 
+_CONVERTER = make_converter()
+
+
 def _plain(entity: Entity) -> dict[str, Any]:
-    data = to_data(entity)
-    for name in _INTERNAL:
-        data.pop(name, None)
-    return data
+    """A record as JSON data, each value by its runtime type.
+
+    A policy mask turns a value of any field into text (a masked date of
+    birth reads ``"1********2"``), so values are converted by what they are,
+    not by the field's declared type.
+    """
+    unstructure = _CONVERTER.unstructure
+    return {
+        a.name: unstructure(getattr(entity, a.name))
+        for a in attrs.fields(type(entity))
+        if a.name not in _INTERNAL
+    }
 
 
 def _typed(fn: Callable[..., Any], **annotations: Any) -> Callable[..., Any]:
