@@ -18,12 +18,12 @@ from crmcore import Principal
 pytest.importorskip("fastapi", reason="the api extra (fastapi) is not installed")
 
 with warnings.catch_warnings():  # starlette nudges towards httpx2; the test client still works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*httpx2")
     from fastapi.testclient import TestClient
 
-from starlette.requests import Request  # noqa: E402
+from starlette.requests import Request
 
-from crmcore.api import create_app  # noqa: E402
+from crmcore.api import create_app
 
 #: a client of the app acting as the principal its token stands for
 ClientFor = Callable[[Principal], TestClient]
@@ -49,7 +49,7 @@ def clients(crm: crmcore.Crm) -> tuple[ClientFor, TestClient]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:fastapi.testclient")
+    config.addinivalue_line("filterwarnings", "ignore:.*httpx2")
 
 
 @pytest.fixture(scope="session")

@@ -29,8 +29,8 @@ from crmcore import Customer, Lead, Principal  # noqa: E402
 from crmcore.policy import Policy  # noqa: E402
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from crmcore.api import create_app  # noqa: E402
+    warnings.filterwarnings("ignore", message=".*httpx2")
+    from crmcore.api import create_app
 
 TENANT = "fuzz"
 POLICY = Policy.from_dict(

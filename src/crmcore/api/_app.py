@@ -22,10 +22,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crmcore import Crm, Session
 from crmcore.api._auth import Authenticate, bearer_tokens
 from crmcore.api._errors import api_error_body, api_error_status
 from crmcore.api._schema import ApiModels, api_models
-from crmcore import Crm, Session
 from crmcore.errors import (
     ConfigurationError,
     Conflict,
@@ -45,7 +45,6 @@ from crmcore.model import (
     TransitionRecord,
     from_data,
     make_converter,
-    to_data,
 )
 from crmcore.query import Filter, from_dict
 from crmcore.services import (
@@ -106,7 +105,9 @@ class ApiFind(pydantic.BaseModel):
     )
     order_by: (
         Annotated[str, pydantic.Field(max_length=200)]
-        | Annotated[list[Annotated[str, pydantic.Field(max_length=200)]], pydantic.Field(max_length=16)]
+        | Annotated[
+            list[Annotated[str, pydantic.Field(max_length=200)]], pydantic.Field(max_length=16)
+        ]
         | None
     ) = pydantic.Field(None, description='field names, "-" first for descending')
     limit: Annotated[int, pydantic.Field(ge=0, strict=True)] = 100
@@ -318,7 +319,10 @@ def _register_collection(app: FastAPI, api: _Api, name: str, cls: type[Entity]) 
             summary=f"Create a {label}",
             operation_id=f"{name}_create",
             response_model=None,
-            responses={201: {"model": models.record, "description": f"the stored {label}"}, **_ERRORS},
+            responses={
+                201: {"model": models.record, "description": f"the stored {label}"},
+                **_ERRORS,
+            },
         )(_typed(create, body=models.create))
 
     def list_(
@@ -404,7 +408,10 @@ def _register_collection(app: FastAPI, api: _Api, name: str, cls: type[Entity]) 
             summary=f"Change fields of a {label} as of its version",
             operation_id=f"{name}_update",
             response_model=None,
-            responses={200: {"model": models.record, "description": f"the stored {label}"}, **_ERRORS},
+            responses={
+                200: {"model": models.record, "description": f"the stored {label}"},
+                **_ERRORS,
+            },
         )(_typed(update, body=models.patch))
 
         def delete(
@@ -428,6 +435,8 @@ def _register_collection(app: FastAPI, api: _Api, name: str, cls: type[Entity]) 
             responses={204: {"description": "deleted"}, **_ERRORS},
         )(delete)
 
+    entries = api_models(AuditEntry, api.lax).record
+
     def audit(request: Request, id: uuid.UUID, principal: Who) -> JSONResponse:
         with api.session(principal, request) as s:
             return JSONResponse([_plain(e) for e in history(s, cls, id)])
@@ -440,7 +449,7 @@ def _register_collection(app: FastAPI, api: _Api, name: str, cls: type[Entity]) 
         response_model=None,
         responses={
             200: {
-                "model": list[api_models(AuditEntry, api.lax).record],  # type: ignore[name-defined]
+                "model": list[entries],  # type: ignore[valid-type]
                 "description": "audit entries, oldest first",
             },
             **_ERRORS,
@@ -462,7 +471,7 @@ def _register_transitions(
     label = cls.entity_name()
     history_model = api_models(TransitionRecord, api.lax).record
 
-    transitions_model = pydantic.create_model(  # type: ignore[call-overload]
+    transitions_model = pydantic.create_model(
         f"{label}Transitions",
         __doc__=f"The events the principal may fire on a {label} now, and its history.",
         allowed=(list[str], ...),
@@ -486,7 +495,10 @@ def _register_transitions(
         summary=f"Allowed lifecycle events and transition history of a {label}",
         operation_id=f"{name}_transitions",
         response_model=None,
-        responses={200: {"model": transitions_model, "description": "events and history"}, **_ERRORS},
+        responses={
+            200: {"model": transitions_model, "description": "events and history"},
+            **_ERRORS,
+        },
     )(show)
 
     def fire(request: Request, id: uuid.UUID, body: ApiTransition, principal: Who) -> JSONResponse:
@@ -553,7 +565,10 @@ def _register_dedupe(app: FastAPI, api: _Api) -> None:
         operation_id="customers_duplicates",
         response_model=None,
         responses={
-            200: {"model": list[ApiDuplicate], "description": "possible duplicates, strongest first"},
+            200: {
+                "model": list[ApiDuplicate],
+                "description": "possible duplicates, strongest first",
+            },
             **_ERRORS,
         },
     )(_typed(duplicates, body=models.create))
@@ -571,12 +586,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def request_invalid(_: Request, exc: Exception) -> JSONResponse:
         problems = [
-            {"path": _loc(e.get("loc", ())), "code": str(e.get("type", "invalid")), "message": str(e.get("msg", "invalid"))}
+            {
+                "path": _loc(e.get("loc", ())),
+                "code": str(e.get("type", "invalid")),
+                "message": str(e.get("msg", "invalid")),
+            }
             for e in cast(RequestValidationError, exc).errors()
         ]
-        error = ValidationError(
-            [FieldError(p["path"], p["code"], p["message"]) for p in problems]
-        )
+        error = ValidationError([FieldError(p["path"], p["code"], p["message"]) for p in problems])
         return JSONResponse(api_error_body(error, status=422, errors=problems), status_code=422)
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -33,7 +33,7 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     The parser's ``handler`` default is :func:`run_serve`: a command line
     calls ``args.handler(args)`` and exits with what it returns.
     """
-    serve = subparsers.add_parser(
+    serve: argparse.ArgumentParser = subparsers.add_parser(
         "serve",
         help="serve the HTTP API (needs the api extra)",
         description="Serve the crmcore HTTP API over a database (uvicorn).",
@@ -51,7 +51,9 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help=f"JSON file of bearer token -> principal (default: ${TOKENS_ENV} as JSON)",
     )
-    serve.add_argument("--audit", action="store_true", help="record every change in the audit trail")
+    serve.add_argument(
+        "--audit", action="store_true", help="record every change in the audit trail"
+    )
     serve.set_defaults(handler=run_serve)
     return serve
 
@@ -101,7 +103,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
         from crmcore.api._app import create_app
     except ImportError as exc:
-        print(f"crmcore serve needs the api extra (pip install crmcore[api]): {exc}", file=sys.stderr)
+        print(
+            f"crmcore serve needs the api extra (pip install crmcore[api]): {exc}", file=sys.stderr
+        )
         return 2
     from crmcore import connect
 

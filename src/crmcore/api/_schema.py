@@ -78,7 +78,9 @@ def _type_of(tp: Any, *, output: bool, lax: bool) -> Any:
         base = _Float
     elif tp is str:
         base = _Text
-    elif tp in (_dt.date, uuid.UUID, Decimal) or (isinstance(tp, type) and issubclass(tp, enum.Enum)):
+    elif tp in (_dt.date, uuid.UUID, Decimal) or (
+        isinstance(tp, type) and issubclass(tp, enum.Enum)
+    ):
         base = tp
     else:  # pragma: no cover - a new kind of field: accept any JSON value
         return Any
@@ -98,7 +100,7 @@ def _value_model(cls: type, output: bool) -> type[pydantic.BaseModel]:
             fields[a.name] = (tp | None, None)
         else:
             fields[a.name] = _optional(tp, required=a.default is attrs.NOTHING)
-    model = pydantic.create_model(  # type: ignore[call-overload]
+    model = pydantic.create_model(
         f"{cls.__name__}{'' if output else 'Input'}",
         __config__=_CONFIG,
         __doc__=(cls.__doc__ or cls.__name__).strip().splitlines()[0],
@@ -144,7 +146,9 @@ class ApiModels:
     settable: frozenset[str]
 
 
-@functools.cache
+_MODELS: dict[tuple[str, bool], ApiModels] = {}
+
+
 def api_models(entity_type: type[Entity], lax: bool = False) -> ApiModels:
     """The request and response models of ``entity_type``.
 
@@ -153,6 +157,14 @@ def api_models(entity_type: type[Entity], lax: bool = False) -> ApiModels:
         lax: describe every non-text field of a record as possibly text too
             (a policy that masks fields is in force).
     """
+    key = (f"{entity_type.__module__}.{entity_type.__qualname__}", lax)
+    found = _MODELS.get(key)
+    if found is None or found.entity_type is not entity_type:
+        found = _MODELS[key] = _build(entity_type, lax)
+    return found
+
+
+def _build(entity_type: type[Entity], lax: bool) -> ApiModels:
     attrs.resolve_types(entity_type)
     name = entity_type.__name__
     doc = (entity_type.__doc__ or name).strip().splitlines()[0]
@@ -175,19 +187,17 @@ def api_models(entity_type: type[Entity], lax: bool = False) -> ApiModels:
         Annotated[int, pydantic.Field(ge=0, le=2**62, strict=True)],
         pydantic.Field(..., description="the version the change is based on"),
     )
-    create_model = pydantic.create_model(  # type: ignore[call-overload]
+    create_model = pydantic.create_model(
         f"{name}Create", __config__=_CONFIG, __doc__=f"A new {name}: {doc}", **create
     )
-    patch_model = pydantic.create_model(  # type: ignore[call-overload]
+    patch_model = pydantic.create_model(
         f"{name}Patch",
         __config__=_CONFIG,
         __doc__=f"Changes to a {name}, based on its ``version``.",
         **patch,
     )
-    record_model = pydantic.create_model(  # type: ignore[call-overload]
-        name, __doc__=doc, **record
-    )
-    page_model = pydantic.create_model(  # type: ignore[call-overload]
+    record_model = pydantic.create_model(name, __doc__=doc, **record)
+    page_model = pydantic.create_model(
         f"{name}Page",
         __doc__=f"One page of {name} records; pass next_cursor as after for the next.",
         items=(list[record_model], ...),  # type: ignore[valid-type]

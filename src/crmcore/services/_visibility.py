@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from crmcore.errors import NotFound, PermissionDenied
-from crmcore.model import ENTITY_TYPES, AuditEntry, Entity, TransitionRecord, replace_trusted
+from crmcore.model import ENTITY_TYPES, AuditEntry, TransitionRecord, replace_trusted
 from crmcore.services._audit import _shown
 from crmcore.storage.ports import UnitOfWorkContext
 
@@ -25,9 +25,7 @@ R = TypeVar("R", AuditEntry, TransitionRecord)
 View = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
-def _visible(
-    uow: UnitOfWorkContext, rows: Iterable[R], show: Callable[[R, View], R]
-) -> list[R]:
+def _visible(uow: UnitOfWorkContext, rows: Iterable[R], show: Callable[[R, View], R]) -> list[R]:
     readable: dict[tuple[str, uuid.UUID | None], bool] = {}
     views: dict[str, View] = {}
     out: list[R] = []
@@ -59,7 +57,9 @@ def _shown_transition(row: TransitionRecord, view: View) -> TransitionRecord:
     return replace_trusted(row, data=dict(view(dict(row.data))))
 
 
-def visible_audit_entries(uow: UnitOfWorkContext, entries: Iterable[AuditEntry]) -> list[AuditEntry]:
+def visible_audit_entries(
+    uow: UnitOfWorkContext, entries: Iterable[AuditEntry]
+) -> list[AuditEntry]:
     """The entries among ``entries`` whose record the principal may read, values as it may see them.
 
     Changed values show at the principal's field levels for the entry's
