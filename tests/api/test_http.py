@@ -267,3 +267,36 @@ def test_each_request_is_one_unit_of_work(
     made = new_customer(client)
     with memory_crm.session(Principal.system_principal(api_tenant)) as s:
         assert isinstance(s.customers.get(made["id"]), Customer)
+
+
+def test_request_id_becomes_the_correlation_id(client: TestClient) -> None:
+    made = client.post(
+        "/customers", json={"first_name": "A"}, headers={"X-Request-ID": "req-42.a"}
+    ).json()
+    entries = client.get(f"/customers/{made['id']}/history").json()
+    assert entries[0]["correlation_id"] == "req-42.a"
+    odd = client.post("/customers", json={"first_name": "B"}, headers={"X-Request-ID": "a b\\c"})
+    entry = client.get(f"/customers/{odd.json()['id']}/history").json()[0]
+    assert entry["correlation_id"] != "a b\\c"
+
+
+def test_the_openapi_document_covers_every_collection(client: TestClient) -> None:
+    from crmcore.model import COLLECTIONS
+
+    doc = client.get("/openapi.json").json()
+    paths = doc["paths"]
+    for name in COLLECTIONS:
+        if name == "merges":
+            assert f"/{name}" not in paths
+            continue
+        assert {"get"} <= set(paths[f"/{name}"]) and "post" in paths[f"/{name}/find"]
+        assert "get" in paths[f"/{name}/{{id}}"]
+    assert set(paths["/customers/{id}"]) == {"get", "patch", "delete"}
+    assert set(paths["/audit_entries/{id}"]) == {"get"}
+    schemas = doc["components"]["schemas"]
+    assert schemas["CustomerCreate"]["additionalProperties"] is False
+    assert "version" in schemas["CustomerPatch"]["required"]
+    assert schemas["AccountCreate"]["required"] == ["name"]
+    assert "ApiError" in schemas and "HTTPBearer" in doc["components"]["securitySchemes"]
+    create = paths["/customers"]["post"]["responses"]
+    assert {"201", "400", "401", "403", "409", "422"} <= set(create)

@@ -8,6 +8,7 @@ dedupe explanations); refused actions are 403s naming the rule, never a value.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -108,13 +109,25 @@ POLICY = Policy.from_dict(
 PHONE, EMAIL, NATIONAL_ID, SALARY = "+8613800138000", "a@example.cn", "11010519491231002X", 98765
 
 
-@pytest.fixture(scope="module", params=["memory", "sqlite"])
+SERVERS = {"postgresql": "CRMCORE_TEST_POSTGRES_URL", "mysql": "CRMCORE_TEST_MYSQL_URL"}
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite", "postgresql", "mysql"])
 def guarded_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, make_clients: Any
 ) -> Iterator[tuple[crmcore.Crm, Any]]:
-    """A guarded CRM with audit on a backend, and its app's ``client_for`` (one per module)."""
-    db = tmp_path_factory.mktemp("policy") / "p.db"
-    url = "memory://" if request.param == "memory" else f"sqlite:///{db}"
+    """A guarded CRM with audit on a backend, and its app's ``client_for`` (one per module).
+
+    Every test acts in a tenant of its own, so a server database needs no cleaning.
+    """
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('policy') / 'p.db'}"
+    else:
+        url = os.environ.get(SERVERS[request.param], "")
+        if not url:
+            pytest.skip(f"{SERVERS[request.param]} is not set: no {request.param} server")
     crm = crmcore.connect(url, validation=False)
     guarded = crmcore.Crm(crm.store, layers=[PolicyGuard(POLICY), AuditLayer()], policy=POLICY)
     client_for, _ = make_clients(guarded)
