@@ -29,6 +29,23 @@ from crmcore.api import create_app
 ClientFor = Callable[[Principal], TestClient]
 
 
+#: clients kept open (one event loop each, instead of one per request) until their test ends
+_OPEN: list[TestClient] = []
+
+
+def _opened(client: TestClient) -> TestClient:
+    client.__enter__()
+    _OPEN.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().__exit__(None, None, None)
+
+
 def clients(crm: crmcore.Crm) -> tuple[ClientFor, TestClient]:
     """``(client_for, anonymous)``: ``client_for(principal)`` sends a token mapped to it."""
     tokens: dict[str, Principal] = {}
@@ -43,7 +60,7 @@ def clients(crm: crmcore.Crm) -> tuple[ClientFor, TestClient]:
     def client_for(principal: Principal) -> TestClient:
         token = uuid.uuid4().hex
         tokens[token] = principal
-        return TestClient(app, headers={"Authorization": f"Bearer {token}"})
+        return _opened(TestClient(app, headers={"Authorization": f"Bearer {token}"}))
 
     return client_for, anonymous
 
