@@ -300,3 +300,32 @@ def test_the_openapi_document_covers_every_collection(client: TestClient) -> Non
     assert "ApiError" in schemas and "HTTPBearer" in doc["components"]["securitySchemes"]
     create = paths["/customers"]["post"]["responses"]
     assert {"201", "400", "401", "403", "409", "422"} <= set(create)
+
+
+def test_encrypted_fields_through_the_api(make_clients: Any) -> None:
+    import os
+
+    from crmcore.crypto import Encryption, Keyring, StaticKeyProvider
+    from crmcore.services import shred_subject
+
+    encryption = Encryption(keyring=Keyring(StaticKeyProvider([os.urandom(32)])))
+    crm = crmcore.connect("memory://", encryption=encryption)
+    client_for, _ = make_clients(crm)
+    client = client_for(Principal.system_principal("enc"))
+    made = new_customer(client, email="wei@example.cn", national_id="11010519491231002X")
+    assert "sealed" not in made and made["email"] == "wei@example.cn"
+    found = client.post("/customers/find", json={"where": {"eq": ["email", "wei@example.cn"]}})
+    assert [c["id"] for c in found.json()["items"]] == [made["id"]]  # via the blind index
+    with crm.session(Principal.system_principal("enc")) as s:
+        stored = s.inner(Customer).get(uuid.UUID(made["id"]))
+        assert "wei@example.cn" not in repr(stored.sealed) and stored.email is None
+        shred_subject(s, encryption, uuid.UUID(made["id"]))
+    r = client.get(f"/customers/{made['id']}")
+    assert r.status_code == 200, r.text  # erased fields read as null, the rest stays
+    assert (r.json()["email"], r.json()["national_id"], r.json()["first_name"]) == (
+        None,
+        None,
+        "伟",
+    )
+    assert "wei@example.cn" not in r.text and "11010519491231002X" not in r.text
+    crm.close()
