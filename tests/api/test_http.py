@@ -329,3 +329,20 @@ def test_encrypted_fields_through_the_api(make_clients: Any) -> None:
     )
     assert "wei@example.cn" not in r.text and "11010519491231002X" not in r.text
     crm.close()
+
+
+def test_malformed_bodies_are_client_errors(client: TestClient) -> None:
+    headers = {"Content-Type": "application/json"}
+    deep = '{"where":' + '{"not":' * 50_000 + '{"const": true}' + "}" * 50_001
+    for content, status in (
+        ("[" * 100_000 + "]" * 100_000, 400),  # nesting the JSON parser refuses
+        (deep, 400),
+        ('{"where": ' + '{"not": ' * 100 + '{"const": true}' + "}" * 101, 400),  # too deep
+        ("{not json", 422),
+        ('{"first_name": "\\ud800"}', 422),  # a lone surrogate
+    ):
+        r = client.post("/customers/find", content=content, headers=headers)
+        if content.startswith('{"first'):
+            r = client.post("/customers", content=content, headers=headers)
+        assert r.status_code == status, (content[:40], r.text[:200])
+        assert r.json()["error"]["codes"]

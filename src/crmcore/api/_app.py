@@ -598,7 +598,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         http = cast(StarletteHTTPException, exc)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(http.status_code, "http_error")
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            http.status_code, "http_error"
+        )
         body = {
             "error": {
                 "status": http.status_code,

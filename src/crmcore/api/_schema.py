@@ -46,7 +46,9 @@ _INTERNAL = frozenset({"sealed", "search_keys"})
 
 _Int = Annotated[int, pydantic.Field(ge=-(2**63), le=2**63 - 1, strict=True)]
 _Float = Annotated[float, pydantic.Field(allow_inf_nan=False)]
-_Text = Annotated[str, pydantic.Field(max_length=65_536)]
+#: the longest text a field takes through the API (a knowledge article's body, a note)
+MAX_TEXT = 1_048_576
+_Text = Annotated[str, pydantic.Field(max_length=MAX_TEXT)]
 _CONFIG = pydantic.ConfigDict(extra="forbid")
 
 
