@@ -410,6 +410,15 @@ def _register_report(commands: Any) -> None:
     add_report_command(commands, connect)  # crmcore report URL --out report.html
 
 
+# -- serve
+
+
+def _register_serve(commands: Any) -> None:
+    from crmcore.api import add_serve_command
+
+    add_serve_command(commands)  # crmcore serve --url ... (needs the api extra to run)
+
+
 #: the commands, each registered by a function given the subparsers; add yours here
 COMMANDS: list[Callable[[Any], None]] = [
     _register_db,
@@ -419,6 +428,7 @@ COMMANDS: list[Callable[[Any], None]] = [
     _register_restore,
     _register_dedupe,
     _register_report,
+    _register_serve,
 ]
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "QueryError",
     "SchemaError",
     "StorageError",
+    "Unauthenticated",
     "ValidationError",
 ]
 
@@ -369,3 +370,18 @@ class BackupError(CrmError, ValueError):
         self.reason = reason
         where = f" ({member})" if member else ""
         super().__init__(f"backup refused{where}: {reason}")
+
+
+class Unauthenticated(CrmError, PermissionError):
+    """A caller could not be identified (no credentials, or ones nobody issued).
+
+    Unlike :class:`PermissionDenied` (a known principal may not do something),
+    nobody is acting yet; the HTTP API answers 401. The message never repeats
+    the credentials.
+    """
+
+    code = "unauthenticated"
+
+    def __init__(self, reason: str = "no valid credentials") -> None:
+        self.reason = reason
+        super().__init__(f"not authenticated: {reason}")

@@ -11,6 +11,8 @@ policy and the audit trail apply to use cases too.
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
+- bookkeeping as a principal may see it: :func:`visible_audit_entries`,
+  :func:`visible_transitions`
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from crmcore.services._transitions import (
     transition,
     transition_history,
 )
+from crmcore.services._visibility import visible_audit_entries, visible_transitions
 
 __all__ = [
     "DEFAULT_MACHINES",
@@ -74,4 +77,6 @@ __all__ = [
     "transition_history",
     "unmerge",
     "verify_trail",
+    "visible_audit_entries",
+    "visible_transitions",
 ]
