@@ -18,6 +18,7 @@ __all__ = [
     "Conflict",
     "CrmError",
     "DecryptionError",
+    "DeliveryError",
     "FieldError",
     "InvalidTransition",
     "KeyShredded",
@@ -350,3 +351,20 @@ class ConfigurationError(CrmError, ValueError):
     """crmcore was set up with arguments that cannot work (unknown URL scheme...)."""
 
     code = "configuration"
+
+
+class DeliveryError(CrmError):
+    """An event could not be delivered (a broker refused it, a webhook answered an error).
+
+    The relay retries it with backoff, then dead-letters it; ``event_id`` names
+    the event and ``target`` where it was going.
+    """
+
+    code = "delivery_failed"
+
+    def __init__(self, reason: str, *, event_id: object = None, target: str | None = None) -> None:
+        self.reason = reason
+        self.event_id = event_id
+        self.target = target
+        where = " ".join(p for p in (f"event {event_id}" if event_id else "", target or "") if p)
+        super().__init__(f"{where}: {reason}" if where else reason)

@@ -34,6 +34,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._events import OutboxEvent, WebhookDelivery, WebhookSubscription
 from crmcore.model._principal import Principal
 from crmcore.model._registry import (
     COLLECTIONS,
@@ -79,6 +80,7 @@ __all__ = [
     "Money",
     "Opportunity",
     "Order",
+    "OutboxEvent",
     "OrderLine",
     "PersonName",
     "PhoneNumber",
@@ -90,6 +92,8 @@ __all__ = [
     "SurveyResponse",
     "Ticket",
     "TransitionRecord",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "collection_of",
     "entity_type",
     "fields_of",

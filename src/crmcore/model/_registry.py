@@ -28,6 +28,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._events import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 __all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
 
@@ -53,6 +54,9 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "transitions": TransitionRecord,
         "merges": MergeRecord,
         "audit_entries": AuditEntry,
+        "outbox_events": OutboxEvent,
+        "webhook_subscriptions": WebhookSubscription,
+        "webhook_deliveries": WebhookDelivery,
     }
 )
 
