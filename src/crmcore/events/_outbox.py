@@ -216,25 +216,36 @@ class Outbox:
         """Forget what was collected (the unit rolled back)."""
         self._pending.clear()
 
-    def _last_sequences(self, keys: set[tuple[str, uuid.UUID]]) -> dict[tuple[str, uuid.UUID], int]:
+    def _last_sequences(
+        self, keys: set[tuple[str, uuid.UUID]], created: set[uuid.UUID]
+    ) -> dict[tuple[str, uuid.UUID], int]:
+        """The last stored number of each aggregate (absent: none yet).
+
+        Records created in this unit are looked up in bulk (they usually have
+        no events, unless an id came back, as an unmerge restores one); the
+        others one query each, for their newest event only.
+        """
         repo = self._uow.inner(OutboxEvent)
         tenant = self._uow.tenant_id
-        ids = sorted({k[1] for k in keys})
         found: dict[tuple[str, uuid.UUID], int] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            where = all_of(eq("tenant_id", tenant), in_("aggregate_id", chunk))
-            hits = {e.aggregate_id for e in repo.find(where, limit=len(chunk)).items}
-            if not hits:
-                continue  # the usual case for new records: nothing published before
-            for agg in hits:
-                last = repo.find(
-                    all_of(eq("tenant_id", tenant), eq("aggregate_id", agg)),
-                    order_by="-sequence",
-                    limit=1,
-                ).items
-                if last:
-                    found[(last[0].aggregate_type, agg)] = last[0].sequence
+        fresh = sorted(created)
+        for start in range(0, len(fresh), _CHUNK):
+            where = all_of(
+                eq("tenant_id", tenant), in_("aggregate_id", fresh[start : start + _CHUNK])
+            )
+            for e in repo.stream(where):
+                key = (e.aggregate_type, e.aggregate_id)
+                found[key] = max(found.get(key, 0), e.sequence)
+        for agg_type, agg in sorted(keys, key=lambda k: (k[0], k[1].int)):
+            if agg in created:
+                continue
+            last = repo.find(
+                all_of(eq("tenant_id", tenant), eq("aggregate_id", agg)),
+                order_by="-sequence",
+                limit=1,
+            ).items
+            if last:
+                found[(agg_type, agg)] = last[0].sequence
         return found
 
     def _flush(self) -> None:
@@ -242,7 +253,14 @@ class Outbox:
             return
         uow = self._uow
         keys = {(p[1], p[2]) for p in self._pending}
-        last = self._last_sequences(keys)
+        created: set[uuid.UUID] = set()
+        opened: set[uuid.UUID] = set()
+        for event_type, _, agg_id, _ in self._pending:
+            if agg_id not in opened:
+                opened.add(agg_id)
+                if event_type.endswith(".created"):
+                    created.add(agg_id)
+        last = self._last_sequences(keys, created)
         tenant = uow.tenant_id
         now = uow.now()
         actor = uow.principal.user_id

@@ -9,6 +9,7 @@ policy and the audit trail apply to use cases too.
 - sales: :func:`transition`, :func:`allowed_events`, :func:`convert_lead`,
   :func:`time_in_stages`, :func:`stage_report`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
+- webhooks: :func:`subscribe_webhook`, :func:`webhook_deliveries`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
 """
@@ -42,6 +43,7 @@ from crmcore.services._transitions import (
     transition,
     transition_history,
 )
+from crmcore.services._webhooks import subscribe_webhook, webhook_deliveries
 
 __all__ = [
     "DEFAULT_MACHINES",
@@ -64,9 +66,11 @@ __all__ = [
     "reencrypt_all",
     "shred_subject",
     "stage_report",
+    "subscribe_webhook",
     "time_in_stages",
     "transition",
     "transition_history",
     "unmerge",
     "verify_trail",
+    "webhook_deliveries",
 ]
