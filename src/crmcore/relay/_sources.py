@@ -143,16 +143,23 @@ class LeaseOutboxSource:
             candidates: list[OutboxEvent] = []
             blocked: set[_Key] = set()
             ordered = repo.stream(pending, order_by=["occurred_at", "sequence"], batch_size=500)
-            for seen, e in enumerate(ordered, 1):
-                key = _key(e)
-                held = e.lease_until is not None and e.lease_until > now and e.lease_owner != owner
-                waiting = e.next_attempt_at is not None and e.next_attempt_at > now
-                if held or waiting:
-                    blocked.add(key)
-                elif key not in blocked:
-                    candidates.append(e)
-                if len(candidates) >= limit or seen >= self._scan:
-                    break
+            try:
+                for seen, e in enumerate(ordered, 1):
+                    key = _key(e)
+                    held = (
+                        e.lease_until is not None and e.lease_until > now and e.lease_owner != owner
+                    )
+                    waiting = e.next_attempt_at is not None and e.next_attempt_at > now
+                    if held or waiting:
+                        blocked.add(key)
+                    elif key not in blocked:
+                        candidates.append(e)
+                    if len(candidates) >= limit or seen >= self._scan:
+                        break
+            finally:
+                close = getattr(ordered, "close", None)
+                if close is not None:
+                    close()  # a stream left open would keep the unit from committing
             if not candidates:
                 return []
             first = _first_pending(repo, candidates)
