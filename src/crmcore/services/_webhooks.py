@@ -40,7 +40,7 @@ def subscribe_webhook(
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValidationError.single("$.url", "invalid_url", "expected an http(s) URL")
-    types = tuple(event_types)
+    types = (event_types,) if isinstance(event_types, str) else tuple(event_types)
     if not types or any(not isinstance(t, str) or not t for t in types):
         raise ValidationError.single(
             "$.event_types", "invalid_event_types", "give at least one event type or '*'"
