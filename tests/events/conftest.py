@@ -1,7 +1,7 @@
 """Fixtures of the events tests: CRMs with the outbox on, server URLs, broker reachability.
 
 Server databases come from ``CRMCORE_TEST_POSTGRES_URL`` / ``CRMCORE_TEST_MYSQL_URL``
-(a scratch database is created per test module); brokers from
+(emptied once per test module); brokers from
 ``CRMCORE_TEST_REDIS_URL`` / ``CRMCORE_TEST_NATS_URL`` (default: the local
 servers). Without one, the tests that need it skip and say why.
 """
@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import urllib.parse
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,32 +34,6 @@ def reachable(url: str, default_port: int) -> str | None:
         return f"{host}:{port} is unreachable ({exc})"
 
 
-def scratch_database(backend: str) -> tuple[str, Callable[[], None]]:
-    """A new empty database on the server of ``backend`` (skips without one)."""
-    import sqlalchemy as sa
-
-    base = os.environ.get(ENV[backend])
-    if not base:
-        pytest.skip(f"{ENV[backend]} is not set: no {backend} server to test against")
-    url = sa.make_url(base)
-    name = f"crmcore_ev_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sa.exc.SQLAlchemyError as exc:
-        admin.dispose()
-        pytest.skip(f"cannot create a scratch database on {backend}: {exc}")
-
-    def drop() -> None:
-        force = " WITH (FORCE)" if url.get_backend_name() == "postgresql" else ""
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 @pytest.fixture(params=["memory", "sqlite"])
 def crm(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[crmcore.Crm]:
     """A CRM with the outbox on, in memory and on a temp SQLite file."""
@@ -70,20 +43,30 @@ def crm(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[crmcore.Crm]
     c.close()
 
 
+def server_database(backend: str) -> str:
+    """The engineer's own database on ``backend``'s server, emptied (skips without a URL)."""
+    url = os.environ.get(ENV[backend])
+    if not url:
+        pytest.skip(f"{ENV[backend]} is not set: no {backend} server to test against")
+    from crmcore.storage.sql import drop_schema
+
+    try:
+        drop_schema(url)
+    except crmcore.errors.CrmError as exc:
+        pytest.skip(f"cannot reach the {backend} server: {exc}")
+    return url
+
+
 @pytest.fixture(params=["postgresql", "mysql"], scope="module")
-def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A scratch database URL on PostgreSQL and on MariaDB."""
-    url, drop = scratch_database(str(request.param))
-    yield url
-    drop()
+def server_url(request: pytest.FixtureRequest) -> str:
+    """The database of ``CRMCORE_TEST_POSTGRES_URL`` / ``CRMCORE_TEST_MYSQL_URL``, emptied."""
+    return server_database(str(request.param))
 
 
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    """A scratch database URL on PostgreSQL."""
-    url, drop = scratch_database("postgresql")
-    yield url
-    drop()
+def pg_url() -> str:
+    """The PostgreSQL database of ``CRMCORE_TEST_POSTGRES_URL``, emptied."""
+    return server_database("postgresql")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Publishing to the real brokers: Redis Streams (XADD) and NATS JetStream (skip when unreachable)."""
+"""Publishing to the real brokers: Redis Streams (XADD) and NATS JetStream (skip if down)."""
 
 from __future__ import annotations
 

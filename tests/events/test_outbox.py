@@ -1,4 +1,4 @@
-"""The outbox layer: events written in the unit of work, numbered per record, never leaking values."""
+"""The outbox layer: events in the unit of work, numbered per record, never leaking values."""
 
 from __future__ import annotations
 
@@ -45,7 +45,11 @@ def test_customer_writes_publish_field_names(crm: crmcore.Crm) -> None:
     with crm.session() as s:
         s.customers.delete(c.id, hard=True)
     assert of(crm, c.id) == [
-        ("customer.created", 1, {"fields": ["email", "first_name", "last_name", "lifecycle_stage"], "source": None}),
+        (
+            "customer.created",
+            1,
+            {"fields": ["email", "first_name", "last_name", "lifecycle_stage"], "source": None},
+        ),
         ("customer.updated", 2, {"fields": ["email", "first_name"]}),
         ("customer.updated", 3, {"fields": ["tags"]}),
         ("customer.deleted", 4, {"hard": False}),
@@ -84,7 +88,9 @@ def test_opportunity_ticket_and_consent_events(crm: crmcore.Crm) -> None:
         )
         lost = s.opportunities.add(Opportunity(name="lost", customer_id=c.id))
         t = s.tickets.add(Ticket(subject="broken"))
-        consent = s.consents.add(Consent(customer_id=c.id, purpose="marketing", status=ConsentStatus.GRANTED))
+        consent = s.consents.add(
+            Consent(customer_id=c.id, purpose="marketing", status=ConsentStatus.GRANTED)
+        )
     with crm.session() as s:
         deal = transition(s, deal, "advance")
         transition(s, deal, "win")
@@ -154,7 +160,11 @@ def test_use_cases_emit_their_events(crm: crmcore.Crm) -> None:
     ]
     merged = of(crm, a.id)[2][2]
     assert merged == {"merge_id": str(result.merge_id), "merged_ids": [str(b.id)]}
-    assert [t for t, _, _ in of(crm, b.id)] == ["customer.created", "customer.deleted", "customer.restored"]
+    assert [t for t, _, _ in of(crm, b.id)] == [
+        "customer.created",
+        "customer.deleted",
+        "customer.restored",
+    ]
     converted = [p for t, _, p in of(crm, lead.id) if t == "lead.converted"]
     assert converted == [
         {
@@ -183,7 +193,11 @@ def test_protected_values_never_reach_the_outbox() -> None:
     text = repr([(e.payload, e.custom) for e in rows])
     for value in ("wei@example.cn", "new-secret@example.cn", secret_id, "伟", "张"):
         assert value not in text
-    assert [e.event_type for e in rows] == ["customer.created", "customer.updated", "customer.erased"]
+    assert [e.event_type for e in rows] == [
+        "customer.created",
+        "customer.updated",
+        "customer.erased",
+    ]
     assert rows[1].payload == {"fields": ["email"]}
     assert rows[2].payload["keys_destroyed"] >= 1
 
@@ -210,7 +224,7 @@ def test_concurrent_writers_keep_sequences_gapless(tmp_path: object) -> None:
 
     def work() -> None:
         for n in range(15):
-            for attempt in range(50):
+            for _attempt in range(50):
                 try:
                     with crm.session() as s:
                         emit(s, "ticket.breached", (Ticket, ids[n % 3]), {"n": n})

@@ -1,4 +1,4 @@
-"""The relay on memory and SQLite: order per record, at least once, backoff, dead letters, leases."""
+"""The relay on memory and SQLite: order per record, at least once, backoff, dead letters."""
 
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ def test_any_failure_pattern_delivers_all_in_order(
     crm = crmcore.connect("memory://", events=True, validation=False)
     with crm.session() as s:
         ids = [s.tickets.add(Ticket(subject=f"t{i}")).id for i in range(4)]
-    expected = {i: 1 for i in ids}
+    expected = dict.fromkeys(ids, 1)
     for record, count in plan:  # the reference: how many events each record has
         with crm.session() as s:
             for _ in range(count):

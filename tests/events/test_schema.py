@@ -23,7 +23,9 @@ from crmcore.events import (
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -36,9 +38,7 @@ events = st.builds(
     aggregate_type=st.sampled_from(["Customer", "Ticket", "Opportunity"]),
     aggregate_id=st.uuids(),
     sequence=st.integers(1, 10**9),
-    occurred_at=st.datetimes(
-        min_value=dt.datetime(2000, 1, 1), timezones=st.just(dt.timezone.utc)
-    ),
+    occurred_at=st.datetimes(min_value=dt.datetime(2000, 1, 1), timezones=st.just(dt.timezone.utc)),
     correlation_id=st.none() | st.text(max_size=12),
     actor=st.none() | st.text(max_size=12),
     payload=st.dictionaries(st.text(max_size=8), json_values, max_size=5),

@@ -1,4 +1,4 @@
-"""Webhooks against a local http.server: signed, retried after a 500, logged, per tenant and type."""
+"""Webhooks against a local http.server: signed, retried after a 500, logged, per tenant."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((self.path, dict(self.headers.items()), body))
                 queue = receiver.statuses.get(self.path, [])
@@ -68,7 +68,10 @@ def test_signed_delivery_retried_after_a_500_and_logged(
         webhook_sessions(crm), sleep=waits.append, backoff=Backoff(base=0.5, jitter=0)
     )
     assert Relay(crm, publisher).drain().delivered == 1
-    assert [r[0] for r in receiver.requests] == ["/hook", "/hook"]  # the ticket hook: not subscribed
+    assert [r[0] for r in receiver.requests] == [
+        "/hook",
+        "/hook",
+    ]  # the ticket hook: not subscribed
     assert waits == [0.5]
     for _, headers, body in receiver.requests:
         verify_webhook("s3cret", body, headers)  # raises if the signature were wrong
@@ -79,7 +82,10 @@ def test_signed_delivery_retried_after_a_500_and_logged(
     assert receiver.requests[1][1][EVENT_ID_HEADER] == str(event.id)
     with crm.session() as s:
         log = webhook_deliveries(s, hook.id)
-    assert sorted((d.attempt, d.ok, d.status_code) for d in log) == [(1, False, 500), (2, True, 200)]
+    assert sorted((d.attempt, d.ok, d.status_code) for d in log) == [
+        (1, False, 500),
+        (2, True, 200),
+    ]
     assert all(d.event_id == event.id for d in log)
 
 
