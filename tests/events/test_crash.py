@@ -27,7 +27,8 @@ def test_sigkilled_writer_and_relay_lose_nothing(pg_url: str, tmp_path: Path) ->
     harness = _harness()
     crmcore.connect(pg_url, events=True).close()  # the schema, before two processes race for it
     sink = str(tmp_path / "sink.jsonl")
-    figures = harness.run(pg_url, 2000, 40, sink, seed=7, kills=6, gap=(1.5, 5.0), timeout=420)
+    figures = harness.run(pg_url, 2000, 40, sink, seed=7, kills=4, gap=(2.0, 6.0), timeout=480)
     assert figures["committed_changes"] == 2000 - len([i for i in range(2000) if i % 7 == 3])
     assert figures["kills"]["writer"] + figures["kills"]["relay"] >= 4
+    assert figures["events"] == 40 + figures["committed_changes"]  # creations + assignments
     print(figures)

@@ -48,7 +48,7 @@ def test_customer_writes_publish_field_names(crm: crmcore.Crm) -> None:
         (
             "customer.created",
             1,
-            {"fields": ["email", "first_name", "last_name", "lifecycle_stage"], "source": None},
+            {"fields": ["email", "first_name", "last_name", "lifecycle_stage"]},
         ),
         ("customer.updated", 2, {"fields": ["email", "first_name"]}),
         ("customer.updated", 3, {"fields": ["tags"]}),

@@ -77,7 +77,7 @@ def _lifecycle(before: Entity | None, after: Entity | None, prefix: str) -> Desc
 
 def _customer(before: Entity | None, after: Entity | None) -> Described:
     if before is None and isinstance(after, Customer):
-        return [("customer.created", {"fields": _set_fields(after), "source": after.source})]
+        return [("customer.created", {"fields": _set_fields(after)})]
     done = _lifecycle(before, after, "customer")
     if done is not None:
         return done

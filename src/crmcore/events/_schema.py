@@ -37,7 +37,7 @@ class EventType:
 
 
 _TYPES = [
-    EventType("customer.created", 1, "Customer", "a customer was added", ("fields", "source")),
+    EventType("customer.created", 1, "Customer", "a customer was added (field names)", ("fields",)),
     EventType(
         "customer.updated", 1, "Customer", "fields of a customer changed (names only)", ("fields",)
     ),
