@@ -14,8 +14,17 @@ from hypothesis import strategies as st
 import crmcore
 from crmcore.errors import DeliveryError
 from crmcore.events import Event, emit
-from crmcore.model import OutboxEvent, Ticket
-from crmcore.relay import Backoff, FanOut, InProcessBus, LeaseOutboxSource, Relay, deliverable
+from crmcore.model import OutboxEvent, Ticket, replace_trusted
+from crmcore.relay import (
+    Backoff,
+    FanOut,
+    InProcessBus,
+    LeaseOutboxSource,
+    Relay,
+    SqliteLeaseOutboxSource,
+    deliverable,
+    outbox_source_for,
+)
 from crmcore.testing import FrozenClock
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
@@ -125,17 +134,29 @@ def test_dead_letter_after_max_attempts_then_redeliver(crm: crmcore.Crm) -> None
 def test_an_expired_lease_is_taken_over(crm: crmcore.Crm) -> None:
     seed(crm, 2, 2)
     clock = FrozenClock(T0)
-    source = LeaseOutboxSource(crm.store)
+    source = outbox_source_for(crm.store)
+    kind = LeaseOutboxSource if crm.store.url.startswith("memory") else SqliteLeaseOutboxSource
+    assert isinstance(source, kind)
     held = source.claim("crashed-relay", 100, clock(), dt.timedelta(seconds=30))
     assert len(held) == 4
+    assert all(e.lease_owner == "crashed-relay" for e in held)
     rec = Recorder()
-    relay = Relay(crm, rec, clock=clock, source=LeaseOutboxSource(crm.store))
+    relay = Relay(crm, rec, clock=clock)
     assert relay.drain().delivered == 0  # leased by a relay that never came back
     clock.advance(dt.timedelta(seconds=31))
     assert relay.drain().delivered == 4
     # the crashed relay wakes up and settles: the new holder already decided
-    source.settle("crashed-relay", [], [], clock())
+    source.settle("crashed-relay", [], [replace_trusted(held[0], attempts=9)], clock())
+    with crm.session() as s:
+        assert s.repo(OutboxEvent).get(held[0].id).attempts == 0
     assert relay.counts()["delivered"] == 4
+
+
+def test_the_store_lease_source_works_on_sqlite_too(crm: crmcore.Crm) -> None:
+    ids = seed(crm, 3, 3)
+    rec = Recorder()
+    assert Relay(crm, rec, source=LeaseOutboxSource(crm.store), batch_size=4).drain().delivered == 9
+    assert first_deliveries(rec.got) == {i: [1, 2, 3] for i in ids}
 
 
 def test_several_relays_share_the_outbox(crm: crmcore.Crm) -> None:

@@ -29,6 +29,7 @@ from crmcore.relay._sources import (
     LeaseOutboxSource,
     LockingOutboxSource,
     OutboxSource,
+    SqliteLeaseOutboxSource,
     deliverable,
     outbox_source_for,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "RedisStreamPublisher",
     "Relay",
     "RelayReport",
+    "SqliteLeaseOutboxSource",
     "Subscription",
     "WebhookPublisher",
     "WebhookResponse",

@@ -34,6 +34,7 @@ __all__ = [
     "LeaseOutboxSource",
     "LockingOutboxSource",
     "OutboxSource",
+    "SqliteLeaseOutboxSource",
     "deliverable",
     "outbox_source_for",
 ]
@@ -369,18 +370,7 @@ class LockingOutboxSource:
                 conn.rollback()
                 return []
             claimed = [_row_event(r) for r in rows]
-            ids = sorted({e.aggregate_id for e in claimed})
-            first: dict[_Key, int] = {}
-            stmt = (
-                sa.select(t.c.tenant_id, t.c.aggregate_id, sa.func.min(t.c.sequence))
-                .where(
-                    t.c.status == PENDING, t.c.aggregate_id.in_(sa.bindparam("ids", expanding=True))
-                )
-                .group_by(t.c.tenant_id, t.c.aggregate_id)
-            )
-            for start in range(0, len(ids), 500):
-                for tenant, agg, seq in conn.execute(stmt, {"ids": ids[start : start + 500]}):
-                    first[(tenant, agg)] = int(seq)
+            first = self._first_pending(conn, rows)
             chosen = deliverable(claimed, first)
             if not chosen:
                 conn.rollback()
@@ -388,6 +378,23 @@ class LockingOutboxSource:
         except BaseException:
             self.abandon()
             raise
+
+    def _first_pending(self, conn: sa.Connection, rows: Sequence[Any]) -> dict[_Key, int]:
+        """The lowest pending sequence of each record among ``rows`` (a plain read)."""
+        import sqlalchemy as sa
+
+        t = self._table
+        ids = sorted({r._mapping["aggregate_id"] for r in rows})
+        first: dict[_Key, int] = {}
+        stmt = (
+            sa.select(t.c.tenant_id, t.c.aggregate_id, sa.func.min(t.c.sequence))
+            .where(t.c.status == PENDING, t.c.aggregate_id.in_(sa.bindparam("ids", expanding=True)))
+            .group_by(t.c.tenant_id, t.c.aggregate_id)
+        )
+        for start in range(0, len(ids), 500):
+            for tenant, agg, seq in conn.execute(stmt, {"ids": ids[start : start + 500]}):
+                first[(tenant, agg)] = int(seq)
+        return first
 
     def settle(
         self,
@@ -475,10 +482,134 @@ class LockingOutboxSource:
         return out
 
 
+class SqliteLeaseOutboxSource(LockingOutboxSource):
+    """Claims on a SQLite file with a lease column and conditional ``UPDATE`` statements.
+
+    SQLite has no row locks: a claim takes the database's write lock
+    (``BEGIN IMMEDIATE``), picks the deliverable events whose lease is free
+    and sets ``lease_owner`` / ``lease_until`` on them in one conditional
+    ``UPDATE``, then commits; the relay publishes outside any transaction.
+    Settling updates only rows still leased to this relay. A relay that dies
+    leaves leases that expire after ``lease``; another relay then takes over.
+    """
+
+    def _begin(self) -> sa.Connection:
+        conn = self._connection()
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return conn
+
+    def claim(
+        self, owner: str, limit: int, now: _dt.datetime, lease: _dt.timedelta
+    ) -> list[OutboxEvent]:
+        import sqlalchemy as sa
+
+        t = self._table
+        prior = t.alias("prior")
+        free = sa.or_(t.c.lease_until.is_(None), t.c.lease_until <= now, t.c.lease_owner == owner)
+        blocked = (
+            sa.exists()
+            .where(
+                prior.c.tenant_id == t.c.tenant_id,
+                prior.c.aggregate_id == t.c.aggregate_id,
+                prior.c.status == PENDING,
+                prior.c.sequence < t.c.sequence,
+                sa.or_(
+                    prior.c.next_attempt_at > now,
+                    sa.and_(prior.c.lease_until > now, prior.c.lease_owner != owner),
+                ),
+            )
+            .correlate(t)
+        )
+        due = sa.and_(
+            t.c.status == PENDING,
+            t.c.deleted_at.is_(None),
+            sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+            free,
+            ~blocked,
+        )
+        conn = self._begin()
+        try:
+            rows = conn.execute(
+                sa.select(t).where(due).order_by(t.c.occurred_at, t.c.sequence, t.c.id).limit(limit)
+            ).all()
+            chosen = deliverable([_row_event(r) for r in rows], self._first_pending(conn, rows))
+            if chosen:
+                until = now + lease
+                ids = [e.id for e in chosen]
+                result = conn.execute(
+                    sa.update(t)
+                    .where(t.c.id.in_(ids), t.c.status == PENDING, free)
+                    .values(
+                        lease_owner=owner,
+                        lease_until=until,
+                        updated_at=now,
+                        version=t.c.version + 1,
+                    )
+                )
+                if result.rowcount != len(ids):  # pragma: no cover - the write lock forbids it
+                    conn.rollback()
+                    return []
+                chosen = [
+                    replace_trusted(
+                        e,
+                        lease_owner=owner,
+                        lease_until=until,
+                        updated_at=now,
+                        version=e.version + 1,
+                    )
+                    for e in chosen
+                ]
+            conn.commit()
+            return chosen
+        except BaseException:
+            self.abandon()
+            raise
+
+    def settle(
+        self,
+        owner: str,
+        delivered: Sequence[OutboxEvent],
+        retried: Sequence[OutboxEvent],
+        now: _dt.datetime,
+    ) -> None:
+        import sqlalchemy as sa
+
+        t = self._table
+        mine = sa.and_(t.c.lease_owner == owner, t.c.status == PENDING)
+        conn = self._begin()
+        try:
+            ids = [e.id for e in delivered]
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    sa.update(t)
+                    .where(t.c.id.in_(ids[start : start + 500]), mine)
+                    .values(
+                        status=DELIVERED,
+                        delivered_at=now,
+                        updated_at=now,
+                        version=t.c.version + 1,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                )
+            for e in retried:
+                conn.execute(
+                    sa.update(t)
+                    .where(t.c.id == e.id, mine)
+                    .values(updated_at=now, version=t.c.version + 1, **_retry_values(e))
+                )
+            conn.commit()
+        except BaseException:
+            self.abandon()
+            raise
+
+
 def outbox_source_for(store: Store) -> OutboxSource:
-    """Row locks on PostgreSQL / MariaDB, a lease on SQLite, in memory and elsewhere."""
+    """Row locks on PostgreSQL / MariaDB, SQL leases on a SQLite file, store leases elsewhere."""
     engine = getattr(store, "engine", None)
     backend = getattr(getattr(store, "backend", None), "name", None)
     if engine is not None and backend in ("postgresql", "mariadb"):
         return LockingOutboxSource(engine)
+    if engine is not None and backend == "sqlite" and not getattr(store, "shared", True):
+        return SqliteLeaseOutboxSource(engine)
     return LeaseOutboxSource(store)
