@@ -319,22 +319,16 @@ class LockingOutboxSource:
 
         t = self._table
         prior = t.alias("prior")
-        waiting = (
-            sa.exists()
-            .where(
-                prior.c.tenant_id == t.c.tenant_id,
-                prior.c.aggregate_id == t.c.aggregate_id,
-                prior.c.status == PENDING,
-                prior.c.sequence < t.c.sequence,
-                prior.c.next_attempt_at > now,
-            )
-            .correlate(t)
+        # records with an event waiting for its retry: their later events wait too
+        # (an uncorrelated set, computed once: planners misjudge a correlated one)
+        waiting = sa.select(prior.c.aggregate_id).where(
+            prior.c.status == PENDING, prior.c.next_attempt_at > now
         )
         due = sa.and_(
             t.c.status == PENDING,
             t.c.deleted_at.is_(None),
             sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
-            ~waiting,
+            t.c.aggregate_id.not_in(waiting),
         )
         order = (t.c.occurred_at, t.c.sequence, t.c.id)
         conn = self._connection()
@@ -506,26 +500,20 @@ class SqliteLeaseOutboxSource(LockingOutboxSource):
         t = self._table
         prior = t.alias("prior")
         free = sa.or_(t.c.lease_until.is_(None), t.c.lease_until <= now, t.c.lease_owner == owner)
-        blocked = (
-            sa.exists()
-            .where(
-                prior.c.tenant_id == t.c.tenant_id,
-                prior.c.aggregate_id == t.c.aggregate_id,
-                prior.c.status == PENDING,
-                prior.c.sequence < t.c.sequence,
-                sa.or_(
-                    prior.c.next_attempt_at > now,
-                    sa.and_(prior.c.lease_until > now, prior.c.lease_owner != owner),
-                ),
-            )
-            .correlate(t)
+        # records with an event waiting for a retry or leased by another relay
+        blocked = sa.select(prior.c.aggregate_id).where(
+            prior.c.status == PENDING,
+            sa.or_(
+                prior.c.next_attempt_at > now,
+                sa.and_(prior.c.lease_until > now, prior.c.lease_owner != owner),
+            ),
         )
         due = sa.and_(
             t.c.status == PENDING,
             t.c.deleted_at.is_(None),
             sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
             free,
-            ~blocked,
+            t.c.aggregate_id.not_in(blocked),
         )
         conn = self._begin()
         try:
