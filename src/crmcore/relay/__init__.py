@@ -10,7 +10,7 @@
 
 Events go out at least once, in sequence order per record; consumers
 de-duplicate on the event id. Claims use ``SELECT ... FOR UPDATE SKIP
-LOCKED`` on PostgreSQL and MariaDB and a lease elsewhere, so several relays
+LOCKED`` on PostgreSQL and MariaDB and a lease column elsewhere, so several relays
 may run side by side.
 """
 

@@ -8,9 +8,13 @@ right before it.
 - :class:`LockingOutboxSource` (PostgreSQL, MariaDB): ``SELECT ... FOR UPDATE
   SKIP LOCKED`` in a transaction held while the batch is published and
   marked; a relay that dies drops its locks with its connection.
-- :class:`LeaseOutboxSource` (SQLite, memory, any store): a lease column set
-  by a version-checked (conditional) ``UPDATE``; an expired lease can be
-  taken over, so a dead relay's events come back after ``lease`` seconds.
+- :class:`SqliteLeaseOutboxSource` (a SQLite file): a lease column set by a
+  conditional ``UPDATE`` under the write lock (``BEGIN IMMEDIATE``).
+- :class:`LeaseOutboxSource` (memory, any store): the same lease through the
+  store's version-checked updates.
+
+An expired lease can be taken over, so a dead relay's events come back after
+``lease`` seconds.
 """
 
 from __future__ import annotations
