@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crmcore
-from crmcore.errors import DeliveryError
+from crmcore.errors import ConfigurationError, DeliveryError
 from crmcore.events import Event, emit
 from crmcore.model import OutboxEvent, Ticket, replace_trusted
 from crmcore.relay import (
@@ -288,5 +288,5 @@ def test_run_survives_a_failing_round(crm: crmcore.Crm) -> None:
 def test_relay_accepts_a_store_or_a_crm(crm: crmcore.Crm) -> None:
     seed(crm, 1, 1)
     assert Relay(crm.store, Recorder()).drain().delivered == 1
-    with pytest.raises(AttributeError):
-        Relay(object(), Recorder()).drain()
+    with pytest.raises(ConfigurationError, match="needs a Crm"):
+        Relay(object(), Recorder())

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from crmcore.errors import ConfigurationError
 from crmcore.events import Event
 from crmcore.model import OutboxEvent, replace_trusted, utcnow
 from crmcore.relay._sources import DEAD, OutboxSource, outbox_source_for
@@ -92,8 +93,12 @@ class RelayReport:
 
 
 def _store_of(target: Any) -> Store:
-    store = getattr(target, "store", None)
-    return store if store is not None and hasattr(store, "begin") else target  # type: ignore[no-any-return]
+    store = getattr(target, "store", target)
+    if not hasattr(store, "begin"):
+        raise ConfigurationError(
+            f"a relay needs a Crm (crmcore.connect(...)) or its store, not {type(target).__name__}"
+        )
+    return store  # type: ignore[no-any-return]
 
 
 def _error_text(exc: BaseException) -> str:
