@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
     from crmcore.audit import AuditLayer
     from crmcore.crypto import Encryption
+    from crmcore.events import OutboxLayer
     from crmcore.lifecycle import Machine
     from crmcore.policy import Policy
     from crmcore.validation import EntityValidation
@@ -100,6 +101,7 @@ def connect(
     policy: Policy | None = None,
     audit: bool | AuditLayer = False,
     encryption: Encryption | None = None,
+    events: bool | OutboxLayer = False,
     machines: Mapping[type[Entity], Machine] | None = None,
     create_schema: bool = True,
     **store_options: Any,
@@ -132,6 +134,10 @@ def connect(
             head checkpoints).
         encryption: field-level encryption (:class:`crmcore.crypto.Encryption`):
             protected fields are stored as ciphertext plus blind indexes.
+        events: write domain events to the transactional outbox
+            (:mod:`crmcore.events`) in the same unit of work; an
+            :class:`crmcore.events.OutboxLayer` instead of ``True`` configures it.
+            A relay (:mod:`crmcore.relay`) publishes them.
         machines: per entity type, the lifecycle machine to use instead of the
             built-in one (see :mod:`crmcore.services`).
         create_schema: on a new SQL database, create the schema at head.
@@ -181,6 +187,10 @@ def connect(
             built.append(attrs.evolve(audit, redact={**redact, **audit.redact}))
         else:
             built.append(AuditLayer(redact=redact))
+    if events:
+        from crmcore.events import OutboxLayer
+
+        built.append(events if isinstance(events, OutboxLayer) else OutboxLayer())
     inner: list[Layer] = [encryption] if encryption is not None else []
     hooks = _validators(validation, region, validators or {}, machines or {})
     starts = _initial_checks(machines or {}) if validation is not False else {}

@@ -19,6 +19,7 @@ __all__ = [
     "Conflict",
     "CrmError",
     "DecryptionError",
+    "DeliveryError",
     "FieldError",
     "InvalidTransition",
     "KeyShredded",
@@ -385,3 +386,20 @@ class Unauthenticated(CrmError, PermissionError):
     def __init__(self, reason: str = "no valid credentials") -> None:
         self.reason = reason
         super().__init__(f"not authenticated: {reason}")
+
+
+class DeliveryError(CrmError):
+    """An event could not be delivered (a broker refused it, a webhook answered an error).
+
+    The relay retries it with backoff, then dead-letters it; ``event_id`` names
+    the event and ``target`` where it was going.
+    """
+
+    code = "delivery_failed"
+
+    def __init__(self, reason: str, *, event_id: object = None, target: str | None = None) -> None:
+        self.reason = reason
+        self.event_id = event_id
+        self.target = target
+        where = " ".join(p for p in (f"event {event_id}" if event_id else "", target or "") if p)
+        super().__init__(f"{where}: {reason}" if where else reason)

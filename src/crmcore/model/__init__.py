@@ -41,6 +41,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._events import OutboxEvent, WebhookDelivery, WebhookSubscription
 from crmcore.model._io import ImportBatch, ImportJob
 from crmcore.model._principal import Principal
 from crmcore.model._registry import (
@@ -90,6 +91,7 @@ __all__ = [
     "Opportunity",
     "Order",
     "OrderLine",
+    "OutboxEvent",
     "PersonName",
     "PhoneNumber",
     "Principal",
@@ -101,6 +103,8 @@ __all__ = [
     "SurveyResponse",
     "Ticket",
     "TransitionRecord",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "collection_of",
     "entity_type",
     "fields_of",

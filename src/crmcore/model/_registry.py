@@ -28,6 +28,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._events import OutboxEvent, WebhookDelivery, WebhookSubscription
 from crmcore.model._io import ImportBatch, ImportJob
 
 __all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
@@ -56,6 +57,9 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "audit_entries": AuditEntry,
         "import_jobs": ImportJob,
         "import_batches": ImportBatch,
+        "outbox_events": OutboxEvent,
+        "webhook_subscriptions": WebhookSubscription,
+        "webhook_deliveries": WebhookDelivery,
     }
 )
 

@@ -9,6 +9,7 @@ policy and the audit trail apply to use cases too.
 - sales: :func:`transition`, :func:`allowed_events`, :func:`convert_lead`,
   :func:`time_in_stages`, :func:`stage_report`, :func:`forecast`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
+- webhooks: :func:`subscribe_webhook`, :func:`webhook_deliveries`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
 - bookkeeping as a principal may see it: :func:`visible_audit_entries`,
@@ -46,6 +47,7 @@ from crmcore.services._transitions import (
     transition_history,
 )
 from crmcore.services._visibility import visible_audit_entries, visible_transitions
+from crmcore.services._webhooks import subscribe_webhook, webhook_deliveries
 
 __all__ = [
     "DEFAULT_MACHINES",
@@ -72,6 +74,7 @@ __all__ = [
     "reencrypt_all",
     "shred_subject",
     "stage_report",
+    "subscribe_webhook",
     "time_in_stages",
     "transition",
     "transition_history",
@@ -79,4 +82,5 @@ __all__ = [
     "verify_trail",
     "visible_audit_entries",
     "visible_transitions",
+    "webhook_deliveries",
 ]

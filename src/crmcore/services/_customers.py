@@ -32,6 +32,7 @@ import attrs
 
 from crmcore.dedupe import BOOKKEEPING, DEFAULT_SURVIVORSHIP, Survivorship, build_survivor
 from crmcore.errors import Conflict, NotFound, ValidationError
+from crmcore.events import emit
 from crmcore.model import (
     ENTITY_TYPES,
     Entity,
@@ -180,6 +181,12 @@ def merge(
             journal=journal,
         )
     )
+    emit(
+        uow,
+        f"{entity_type.entity_name().lower()}.merged",
+        survivor,
+        {"merge_id": str(record.id), "merged_ids": [str(i) for i in merged_ids]},
+    )
     return MergeResult(
         record.id,
         survivor,
@@ -250,4 +257,10 @@ def unmerge(uow: UnitOfWorkContext, merge_id: uuid.UUID) -> UnmergeResult:
         else:
             left.append((p["entity"], rid, field))
     uow.repo(MergeRecord).update(attrs.evolve(record, undone_at=uow.now()))
+    emit(
+        uow,
+        f"{entity_type.entity_name().lower()}.unmerged",
+        survivor,
+        {"merge_id": str(merge_id), "restored_ids": [str(i) for i in restored_ids]},
+    )
     return UnmergeResult(merge_id, survivor, tuple(restored_ids), tuple(kept), tuple(left))

@@ -14,6 +14,7 @@ import attrs
 from crmcore.audit import note
 from crmcore.crypto import RECORD, Encryption
 from crmcore.errors import NotFound
+from crmcore.events import emit
 from crmcore.model import Customer, Entity, Protectable, replace_trusted
 from crmcore.query import all_of, eq, gt
 from crmcore.storage.ports import UnitOfWorkContext
@@ -124,4 +125,10 @@ def shred_subject(uow: UnitOfWorkContext, encryption: Encryption, customer_id: u
     erased = sorted(k for k in record.sealed if k != RECORD)
     raw.update(replace_trusted(record, sealed={}, search_keys=frozenset()))
     note(uow, "shred", Customer, customer_id, {"fields": erased, "keys_destroyed": destroyed})
+    emit(
+        uow,
+        "customer.erased",
+        (Customer, customer_id),
+        {"fields": erased, "keys_destroyed": destroyed},
+    )
     return destroyed

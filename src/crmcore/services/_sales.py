@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import attrs
 
+from crmcore.events import emit
 from crmcore.model import Account, ContactRole, Customer, Lead, Money, Opportunity
 from crmcore.query import Filter, any_of, eq
 from crmcore.services._transitions import atomic, transition
@@ -141,4 +142,15 @@ def convert_lead(
             converted_at=uow.now(),
         )
         converted = transition(uow, linked, "convert", comment=comment)
+        emit(
+            uow,
+            "lead.converted",
+            converted,
+            {
+                "customer_id": str(customer.id),
+                "account_id": str(account.id) if account else None,
+                "opportunity_id": str(opp.id) if opp else None,
+                "existing_customer": existing is not None,
+            },
+        )
     return Conversion(converted, customer, account, opp, existing is not None, reused_account)
