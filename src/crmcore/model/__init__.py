@@ -34,6 +34,12 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._knowledge import (
+    ArticleFeedback,
+    ArticleSearchEntry,
+    ArticleVersion,
+    SurveyRequest,
+)
 from crmcore.model._principal import Principal
 from crmcore.model._registry import (
     COLLECTIONS,
@@ -61,6 +67,9 @@ __all__ = [
     "Activity",
     "ActivityType",
     "Address",
+    "ArticleFeedback",
+    "ArticleSearchEntry",
+    "ArticleVersion",
     "AuditEntry",
     "Campaign",
     "CampaignEvent",
@@ -87,6 +96,7 @@ __all__ = [
     "Product",
     "Segment",
     "SurveyKind",
+    "SurveyRequest",
     "SurveyResponse",
     "Ticket",
     "TransitionRecord",

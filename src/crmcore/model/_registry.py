@@ -28,6 +28,12 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._knowledge import (
+    ArticleFeedback,
+    ArticleSearchEntry,
+    ArticleVersion,
+    SurveyRequest,
+)
 
 __all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
 
@@ -53,6 +59,10 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "transitions": TransitionRecord,
         "merges": MergeRecord,
         "audit_entries": AuditEntry,
+        "article_versions": ArticleVersion,
+        "article_feedback": ArticleFeedback,
+        "article_search_entries": ArticleSearchEntry,
+        "survey_requests": SurveyRequest,
     }
 )
 

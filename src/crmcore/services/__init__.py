@@ -9,6 +9,11 @@ policy and the audit trail apply to use cases too.
 - sales: :func:`transition`, :func:`allowed_events`, :func:`convert_lead`,
   :func:`time_in_stages`, :func:`stage_report`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
+- knowledge base: :func:`create_article`, :func:`submit_article`, :func:`publish_article`,
+  :func:`edit_article`, :func:`archive_article`, :func:`article_versions`,
+  :func:`search_articles`, :func:`suggest_articles`, :func:`record_article_feedback`
+- satisfaction: :func:`request_survey`, :func:`record_survey_answer`, :func:`satisfaction_report`
+- service history: :func:`service_history`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
 """
@@ -31,7 +36,42 @@ from crmcore.services._customers import (
     unmerge,
 )
 from crmcore.services._keys import ReencryptReport, reencrypt_all, shred_subject
+from crmcore.services._knowledge import (
+    ARTICLE_MACHINE,
+    ArticleFeedbackSummary,
+    ArticleMatch,
+    archive_article,
+    article_feedback_summary,
+    article_search_index,
+    article_versions,
+    create_article,
+    edit_article,
+    publish_article,
+    record_article_feedback,
+    reindex_articles,
+    reject_article,
+    restore_article,
+    search_articles,
+    submit_article,
+    suggest_articles,
+    unpublish_article,
+)
 from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
+from crmcore.services._satisfaction import (
+    SURVEY_REQUESTED,
+    SatisfactionRow,
+    SurveyInvitation,
+    nps_score,
+    record_survey_answer,
+    request_survey,
+    satisfaction_report,
+)
+from crmcore.services._service_history import (
+    HISTORY_KINDS,
+    HistoryPage,
+    TimelineEvent,
+    service_history,
+)
 from crmcore.services._transitions import (
     DEFAULT_MACHINES,
     allowed_events,
@@ -44,29 +84,58 @@ from crmcore.services._transitions import (
 )
 
 __all__ = [
+    "ARTICLE_MACHINE",
     "DEFAULT_MACHINES",
+    "HISTORY_KINDS",
+    "SURVEY_REQUESTED",
+    "ArticleFeedbackSummary",
+    "ArticleMatch",
     "Conversion",
     "FieldChange",
+    "HistoryPage",
     "MergeResult",
     "ReencryptReport",
+    "SatisfactionRow",
+    "SurveyInvitation",
+    "TimelineEvent",
     "UnmergeResult",
     "allowed_events",
+    "archive_article",
+    "article_feedback_summary",
+    "article_search_index",
+    "article_versions",
     "atomic",
     "checkpoint",
     "convert_lead",
+    "create_article",
+    "edit_article",
     "exact_contact_match",
     "export_trail",
     "field_history",
     "history",
     "machine_for",
     "merge",
+    "nps_score",
     "preview_merge",
+    "publish_article",
+    "record_article_feedback",
+    "record_survey_answer",
     "reencrypt_all",
+    "reindex_articles",
+    "reject_article",
+    "request_survey",
+    "restore_article",
+    "satisfaction_report",
+    "search_articles",
+    "service_history",
     "shred_subject",
     "stage_report",
+    "submit_article",
+    "suggest_articles",
     "time_in_stages",
     "transition",
     "transition_history",
     "unmerge",
+    "unpublish_article",
     "verify_trail",
 ]
