@@ -58,6 +58,7 @@ _SUBPACKAGES = (
     "lifecycle",
     "model",
     "policy",
+    "search",
     "services",
     "storage",
     "testing",
