@@ -137,7 +137,7 @@ QUERIES: list[tuple[str, str]] = [
 
 
 def generate(n: int, seed: int = 7) -> list[tuple[str, str, str, str]]:
-    """``n`` articles ``(topic, title, body, language)``: every topic in both languages, then variants.
+    """``n`` articles ``(topic, title, body, language)``: topics in both languages, then variants.
 
     The first ``2 * len(TOPICS)`` articles are the canonical ones (the labelled
     answers); the rest are noisy variants mixing a topic with filler and words

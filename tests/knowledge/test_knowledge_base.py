@@ -1,4 +1,4 @@
-"""Knowledge-base use cases on every backend: lifecycle, versions, index upkeep, search, feedback."""
+"""Knowledge-base use cases on every backend: lifecycle, versions, index, search, feedback."""
 
 from __future__ import annotations
 
@@ -196,9 +196,7 @@ def test_every_backend_ranks_like_the_pure_python_reference(session: Factory) ->
             want = rank(index, query, scope="ref", limit=5)
             assert [m.score for m in got] == pytest.approx([h.score for h in want], rel=1e-9)
             for m, h in zip(got, want, strict=True):
-                if not any(
-                    abs(h.score - o.score) < 1e-9 * h.score for o in want if o.id != h.id
-                ):
+                if not any(abs(h.score - o.score) < 1e-9 * h.score for o in want if o.id != h.id):
                     assert m.article.id == h.id, query
 
 

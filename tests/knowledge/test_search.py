@@ -86,7 +86,7 @@ def _docs(*pairs: tuple[str, str]) -> tuple[MemorySearchIndex, list[uuid.UUID]]:
 
 
 def test_chinese_substring_and_english_plural_are_found() -> None:
-    index, (cn, en, other) = _docs(
+    index, (cn, en, _other) = _docs(
         ("申请退款流程", "七天内可申请"), ("Refund", "how to ask"), ("发票", "开具")
     )
     assert [h.id for h in rank(index, "退款", scope="t")] == [cn]
@@ -131,8 +131,8 @@ def _reference(
             idf = idf if idf > 0 else 1e-6
             f = BM25.title_weight * title.count(term) + BM25.body_weight * body.count(term)
             if f:
-                dl = len(title) + len(body)
-                score += idf * f * (BM25.k1 + 1) / (f + BM25.k1 * (1 - BM25.b + BM25.b * dl / avgdl))
+                norm = 1 - BM25.b + BM25.b * (len(title) + len(body)) / avgdl
+                score += idf * f * (BM25.k1 + 1) / (f + BM25.k1 * norm)
         if score:
             out[id] = score
     return out
