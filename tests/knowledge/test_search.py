@@ -16,7 +16,7 @@ from crmcore.search import (
     SearchDocument,
     SearchQuery,
     analyze,
-    normalize_text,
+    fold_text,
     parse_query,
     porter_stem,
     rank,
@@ -36,7 +36,7 @@ def test_english_is_folded_stemmed_and_stop_words_dropped() -> None:
 
 def test_mixed_script_width_and_accents_are_normalised() -> None:
     assert analyze("ＶＩＰ会员Café") == ["vip", "会员", "会", "员", "cafe"]
-    assert normalize_text("Ｃａｆé") == "cafe"
+    assert fold_text("Ｃａｆé") == "cafe"
 
 
 @pytest.mark.parametrize(

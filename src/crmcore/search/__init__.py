@@ -14,8 +14,8 @@ from crmcore.search._analyze import (
     ENGLISH_STOPWORDS,
     analyze,
     analyze_query_words,
+    fold_text,
     is_cjk_char,
-    normalize_text,
 )
 from crmcore.search._bm25 import (
     BM25,
@@ -43,8 +43,8 @@ __all__ = [
     "SearchQuery",
     "analyze",
     "analyze_query_words",
+    "fold_text",
     "is_cjk_char",
-    "normalize_text",
     "parse_query",
     "porter_stem",
     "rank",

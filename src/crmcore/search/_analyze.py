@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from crmcore.search._stem import porter_stem
 
-__all__ = ["ENGLISH_STOPWORDS", "analyze", "analyze_query_words", "is_cjk_char", "normalize_text"]
+__all__ = ["ENGLISH_STOPWORDS", "analyze", "analyze_query_words", "fold_text", "is_cjk_char"]
 
 #: English words too common to help ranking (dropped from documents and queries)
 ENGLISH_STOPWORDS = frozenset(
@@ -44,7 +44,7 @@ def is_cjk_char(ch: str) -> bool:
     )
 
 
-def normalize_text(text: str) -> str:
+def fold_text(text: str) -> str:
     """NFKC, case-folded, without combining marks (``Café`` -> ``cafe``, ``ＡＢＣ`` -> ``abc``)."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     bare = "".join(ch for ch in folded if not unicodedata.combining(ch))
@@ -103,7 +103,7 @@ def analyze(text: str | None, *, query: bool = False) -> list[str]:
     if not text:
         return []
     out: list[str] = []
-    for cjk, run in _runs(normalize_text(text)):
+    for cjk, run in _runs(fold_text(text)):
         if cjk:
             out += _cjk_tokens(run, unigrams=not query)
         else:
