@@ -89,7 +89,7 @@ ARTICLE_MACHINE = Machine(
 )
 
 #: how many more hits than asked a search fetches, for those the policy hides
-_OVERFETCH = 2
+_OVERFETCH = 1.5
 #: most hits one search looks at before giving up filling the page
 _MAX_CANDIDATES = 1000
 
@@ -382,7 +382,7 @@ def _ranked(
         return []
     index = article_search_index(uow)
     repo = uow.repo(KnowledgeArticle)
-    fetch = limit * _OVERFETCH + 5
+    fetch = int(limit * _OVERFETCH) + 5
     while True:
         hits = rank(index, query, scope=uow.tenant_id, limit=fetch, params=BM25)
         visible = {a.id: a for a in repo.get_many([h.id for h in hits])}  # the policy filters

@@ -38,28 +38,50 @@ __all__ = ["SqlSearchIndex", "search_ddl", "search_index_for"]
 _ENTRIES = "article_search_entries"
 _FTS = "article_search_fts"
 _VOCAB = "article_search_vocab"
-_GIN = "ix_article_search_terms_gin"
+_GIN = "ix_article_search_scope_terms"
 
-_SQLITE_ROW = "new.id, new.tenant_id, new.article_id, new.length, new.title_tokens, new.body_tokens"
-_SQLITE_COLS = "entry_id, tenant_id, article_id, length, title, body"
+_DOCS = "article_search_docs"
+#: the FTS5 column holding one token naming the tenant, so a tenant's rows are found in the index
+_SCOPE = "'s' || hex({row}.tenant_id)"
+_FTS_NEW = (
+    f" INSERT INTO {_FTS}(rowid, scope, title, body) SELECT d.rid, {_SCOPE.format(row='new')},"
+    f" new.title_tokens, new.body_tokens FROM {_DOCS} d WHERE d.entry_id = new.id;"
+)
+_FTS_OLD = (
+    f" INSERT INTO {_FTS}({_FTS}, rowid, scope, title, body) SELECT 'delete', d.rid,"
+    f" {_SCOPE.format(row='old')}, old.title_tokens, old.body_tokens"
+    f" FROM {_DOCS} d WHERE d.entry_id = old.id;"
+)
 
 _SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE {_FTS} USING fts5(entry_id UNINDEXED, tenant_id UNINDEXED,"
-    " article_id UNINDEXED, length UNINDEXED, title, body,"
+    # rowid -> entry, tenant, article, length: what ranking reads per candidate, by integer key
+    f"CREATE TABLE {_DOCS} (rid INTEGER PRIMARY KEY, entry_id TEXT NOT NULL UNIQUE,"
+    " tenant_id TEXT NOT NULL, article_id TEXT NOT NULL, length INTEGER NOT NULL)",
+    f"CREATE INDEX ix_{_DOCS}_tenant ON {_DOCS} (tenant_id, length)",
+    # contentless: the index only (the tokens live in the entries table)
+    f"CREATE VIRTUAL TABLE {_FTS} USING fts5(scope, title, body, content='',"
     " tokenize='unicode61 remove_diacritics 0')",
     f"CREATE VIRTUAL TABLE {_VOCAB} USING fts5vocab({_FTS}, instance)",
     f"CREATE TRIGGER {_FTS}_ai AFTER INSERT ON {_ENTRIES} BEGIN"
-    f" INSERT INTO {_FTS}({_SQLITE_COLS}) VALUES ({_SQLITE_ROW}); END",
-    f"CREATE TRIGGER {_FTS}_ad AFTER DELETE ON {_ENTRIES} BEGIN"
-    f" DELETE FROM {_FTS} WHERE entry_id = old.id; END",
-    f"CREATE TRIGGER {_FTS}_au AFTER UPDATE ON {_ENTRIES} BEGIN"
-    f" DELETE FROM {_FTS} WHERE entry_id = old.id;"
-    f" INSERT INTO {_FTS}({_SQLITE_COLS}) VALUES ({_SQLITE_ROW}); END",
-    f"INSERT INTO {_FTS}({_SQLITE_COLS}) SELECT id, tenant_id, article_id, length,"
-    f" title_tokens, body_tokens FROM {_ENTRIES}",
+    f" INSERT INTO {_DOCS}(entry_id, tenant_id, article_id, length)"
+    f" VALUES (new.id, new.tenant_id, new.article_id, new.length);{_FTS_NEW} END",
+    f"CREATE TRIGGER {_FTS}_ad AFTER DELETE ON {_ENTRIES} BEGIN{_FTS_OLD}"
+    f" DELETE FROM {_DOCS} WHERE entry_id = old.id; END",
+    f"CREATE TRIGGER {_FTS}_au AFTER UPDATE ON {_ENTRIES} BEGIN{_FTS_OLD}"
+    f" UPDATE {_DOCS} SET entry_id = new.id, tenant_id = new.tenant_id,"
+    f" article_id = new.article_id, length = new.length WHERE entry_id = old.id;{_FTS_NEW} END",
+    f"INSERT INTO {_DOCS}(entry_id, tenant_id, article_id, length)"
+    f" SELECT id, tenant_id, article_id, length FROM {_ENTRIES}",
+    f"INSERT INTO {_FTS}(rowid, scope, title, body) SELECT d.rid, {_SCOPE.format(row='e')},"
+    f" e.title_tokens, e.body_tokens FROM {_ENTRIES} e JOIN {_DOCS} d ON d.entry_id = e.id",
 )
 
-_PG_VECTOR = "array_to_tsvector(string_to_array({t}terms, ' '))"
+#: the entry's terms plus one lexeme naming its tenant (``'s' || md5(tenant_id)``), so one GIN
+#: index answers "this tenant's entries holding these terms"
+_PG_VECTOR = (
+    "array_to_tsvector(array_append(string_to_array({t}terms, ' '), 's' || md5({t}tenant_id)))"
+)
+_PG_SCOPE = "CAST(quote_literal('s' || md5(CAST(:tenant AS text))) AS tsquery)"
 _PG_DDL = (
     f"CREATE INDEX IF NOT EXISTS {_GIN} ON {_ENTRIES} USING gin ({_PG_VECTOR.format(t='')})",
 )
@@ -111,7 +133,7 @@ def _ensure(uow: SqlUnitOfWork) -> None:
                         )
                     }
                     if f"{_FTS}_ai" not in names:  # new, or left behind by a dropped schema
-                        for stale in (_VOCAB, _FTS):
+                        for stale in (_VOCAB, _FTS, _DOCS):
                             if stale in names:
                                 conn.exec_driver_sql(f"DROP TABLE {stale}")
                         for stmt in _SQLITE_DDL:
@@ -134,6 +156,16 @@ def _uuid(value: Any) -> uuid.UUID:
     return uuid.UUID(str(value))
 
 
+def _phrase(term: str) -> str:
+    """An FTS5 phrase of one analysed token (tokens are letters and digits, never quotes)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _scope_match(tenant: str) -> str:
+    """The FTS5 filter on a tenant's scope token (``'s' || hex(tenant_id)``, folded)."""
+    return f"scope : {_phrase('s' + tenant.encode('utf-8').hex())}"
+
+
 def _params(prefix: str, values: Sequence[Any]) -> tuple[list[str], dict[str, Any]]:
     names = [f"{prefix}{i}" for i in range(len(values))]
     return [f":{n}" for n in names], dict(zip(names, values, strict=True))
@@ -152,10 +184,12 @@ class SqlSearchIndex:
         _ensure(uow)
 
     def corpus_stats(self, scope: str, terms: Sequence[str]) -> tuple[int, int, Mapping[str, int]]:
+        sqlite = self._dialect == "sqlite"
+        table = _DOCS if sqlite else _ENTRIES
         with self._uow.reading() as conn, guard("ArticleSearchEntry"):
             n, total = conn.execute(
                 sa.text(
-                    f"SELECT count(*), coalesce(sum(length), 0) FROM {_ENTRIES}"
+                    f"SELECT count(*), coalesce(sum(length), 0) FROM {table}"
                     " WHERE tenant_id = :tenant"
                 ),
                 {"tenant": scope},
@@ -163,21 +197,25 @@ class SqlSearchIndex:
             if not n or not terms:
                 return int(n), int(total), {}
             marks, binds = _params("t", list(terms))
-            if self._dialect == "sqlite":
-                sql = (
-                    f"SELECT v.term, count(DISTINCT v.doc) FROM {_VOCAB} v"
-                    f" JOIN {_FTS} f ON f.rowid = v.doc"
-                    f" WHERE v.term IN ({', '.join(marks)}) AND f.tenant_id = :tenant"
-                    " GROUP BY v.term"
+            if sqlite:
+                sql = " UNION ALL ".join(
+                    f"SELECT {i}, count(*) FROM {_FTS} WHERE {_FTS} MATCH {m}"
+                    for i, m in enumerate(marks)
                 )
+                binds = {
+                    k: f"{_scope_match(scope)} AND {_phrase(t)}"
+                    for k, t in zip(binds, terms, strict=True)
+                }
+                rows = [(terms[i], c) for i, c in conn.execute(sa.text(sql), binds).all()]
             else:
                 sql = (
                     "SELECT q.term, (SELECT count(*) FROM article_search_entries e"
-                    " WHERE e.tenant_id = :tenant"
-                    f" AND {_PG_VECTOR.format(t='e.')} @@ CAST(quote_literal(q.term) AS tsquery))"
+                    f" WHERE {_PG_VECTOR.format(t='e.')}"
+                    f" @@ ({_PG_SCOPE} && CAST(quote_literal(q.term) AS tsquery))"
+                    " AND e.tenant_id || '' = :tenant)"
                     f" FROM (VALUES {', '.join(f'(CAST({m} AS text))' for m in marks)}) AS q(term)"
                 )
-            rows = conn.execute(sa.text(sql), {"tenant": scope, **binds}).all()
+                rows = [tuple(r) for r in conn.execute(sa.text(sql), {"tenant": scope, **binds})]
         return int(n), int(total), {str(t): int(c) for t, c in rows if c}
 
     def top(
@@ -221,23 +259,23 @@ class SqlSearchIndex:
         binds: dict[str, Any],
     ) -> str:
         values = ", ".join(f"({t}, {i})" for t, i in zip(tmarks, imarks, strict=True))
-        skip = ""
-        for g, group in enumerate(excluded):
-            marks, b = _params(f"x{g}_", list(group))
-            binds |= b
-            inter = " INTERSECT ".join(f"SELECT doc FROM {_VOCAB} WHERE term = {m}" for m in marks)
-            skip += f" AND h.rid NOT IN ({inter})"
+        terms = [binds[m[1:]] for m in tmarks]
+        match = f"({_scope_match(binds['tenant'])} AND ({' OR '.join(map(_phrase, terms))}))"
+        for group in excluded:
+            match = f"({match} NOT ({' AND '.join(map(_phrase, group))}))"
+        binds["match"] = match
         return (
             f"WITH q(term, idf) AS (VALUES {values}),"
+            f" cand(rid) AS MATERIALIZED (SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH :match),"
             " hits AS (SELECT v.doc AS rid, max(q.idf) AS idf,"
             " sum(CASE v.col WHEN 'title' THEN :tw WHEN 'body' THEN :bw ELSE 0.0 END) AS f"
             f" FROM q JOIN {_VOCAB} v ON v.term = q.term GROUP BY v.doc, v.term)"
-            " SELECT f.article_id,"
-            " sum(h.idf * h.f * (:k1 + 1.0) / (h.f + :k1 * (1.0 - :b + :b * f.length / :avgdl)))"
+            " SELECT d.article_id,"
+            " sum(h.idf * h.f * (:k1 + 1.0) / (h.f + :k1 * (1.0 - :b + :b * d.length / :avgdl)))"
             " AS score"
-            f" FROM hits h JOIN {_FTS} f ON f.rowid = h.rid"
-            f" WHERE f.tenant_id = :tenant AND h.f > 0{skip}"
-            " GROUP BY f.rowid ORDER BY score DESC, f.article_id LIMIT :limit"
+            f" FROM hits h JOIN cand c ON c.rid = h.rid JOIN {_DOCS} d ON d.rid = h.rid"
+            " WHERE h.f > 0"
+            " GROUP BY h.rid ORDER BY score DESC, d.article_id LIMIT :limit"
         )
 
     @staticmethod
@@ -260,10 +298,13 @@ class SqlSearchIndex:
             skip += f" AND NOT ({vector} @@ ({every}))"
         return (
             f"WITH q(term, idf) AS (VALUES {values}),"
-            " cand AS (SELECT e.article_id, e.length,"
+            " cand AS MATERIALIZED (SELECT e.article_id, e.length,"
             " string_to_array(e.title_tokens, ' ') AS ta, string_to_array(e.body_tokens, ' ') AS ba"
-            f" FROM {_ENTRIES} e WHERE e.tenant_id = :tenant AND {vector} @@ ({any_term}){skip}),"
-            " tf AS (SELECT c.article_id, c.length, q.idf,"
+            f" FROM {_ENTRIES} e WHERE {vector} @@ ({_PG_SCOPE} && ({any_term})){skip}"
+            # the scope lexeme finds the tenant's rows in the index; this re-checks the tenant
+            # (written so that the planner does not prefer the tenant's B-tree index)
+            " AND e.tenant_id || '' = :tenant),"
+            " tf AS MATERIALIZED (SELECT c.article_id, c.length, q.idf,"
             " (:tw * coalesce(cardinality(array_positions(c.ta, q.term)), 0)"
             " + :bw * coalesce(cardinality(array_positions(c.ba, q.term)), 0)) AS f"
             " FROM cand c CROSS JOIN q)"
