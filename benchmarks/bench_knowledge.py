@@ -115,7 +115,8 @@ def run(name: str, url: str, n: int, repeat: int) -> None:
     med_b, p99_b = statistics.median(bm25_times) * 1e3, pct(bm25_times, 0.99) * 1e3
     med_l, p99_l = statistics.median(like_times) * 1e3, pct(like_times, 0.99) * 1e3
     print(
-        f"{name}: {n} articles loaded and indexed in {loaded:.1f}s; {len(QUERIES)} queries x {repeat}"
+        f"{name}: {n} articles loaded and indexed in {loaded:.1f}s;"
+        f" {len(QUERIES)} queries x {repeat}"
     )
     print(f"  BM25 search : median {med_b:7.2f} ms  p99 {p99_b:7.2f} ms  MRR@10 {m_bm25:.3f}")
     print(f"  LIKE scan   : median {med_l:7.2f} ms  p99 {p99_l:7.2f} ms  MRR@10 {m_like:.3f}")
