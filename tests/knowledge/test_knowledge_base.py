@@ -233,3 +233,14 @@ def test_search_shows_only_articles_the_policy_lets_the_principal_read(
         hits = search_articles(s, "refund 退款", limit=3)
         assert [m.article.id for m in hits] == [en.id]
     crm.close()
+
+
+def test_one_memory_session_sees_its_own_publications_in_search() -> None:
+    crm = crmcore.connect("memory://")
+    with crm.session() as s:
+        _published(s, "退款", "一")
+        assert _titles(s, "退款") == ["退款"]  # builds the session's index
+        _published(s, "退款二", "二")  # must drop it
+        assert sorted(_titles(s, "退款")) == ["退款", "退款二"]
+        s.rollback()
+        assert _titles(s, "退款") == []

@@ -305,6 +305,7 @@ def _entry_fields(article: KnowledgeArticle) -> dict[str, object] | None:
 
 def _sync_entry(uow: UnitOfWorkContext, article: KnowledgeArticle) -> None:
     """Make the article's index entry match it: present with its tokens iff published."""
+    _cache(uow).index = None
     inner = uow.inner(ArticleSearchEntry)
     existing = inner.find(eq("article_id", article.id), limit=2).items
     fields = (
@@ -333,6 +334,7 @@ def reindex_articles(uow: UnitOfWorkContext) -> int:
     after an upgrade of the analyser. Needs read access to the articles.
     """
     indexed = 0
+    _cache(uow).index = None
     with atomic(uow):
         inner = uow.inner(ArticleSearchEntry)
         stale = list(inner.stream(eq("tenant_id", uow.tenant_id)))
@@ -351,12 +353,40 @@ def reindex_articles(uow: UnitOfWorkContext) -> int:
     return indexed
 
 
+class _IndexCache:
+    """The pure-Python index built once per unit of work (memory, MariaDB).
+
+    Dropped when this unit changes an entry or rolls back; changes other
+    units commit meanwhile show in the next unit of work.
+    """
+
+    __slots__ = ("hooked", "index")
+
+    def __init__(self) -> None:
+        self.index: MemorySearchIndex | None = None
+        self.hooked = False
+
+    def clear(self) -> None:
+        self.index = None
+
+
+def _cache(uow: UnitOfWorkContext) -> _IndexCache:
+    cache = uow.extension("crmcore.knowledge.index", _IndexCache)
+    if not cache.hooked:
+        uow.on_rollback(cache.clear)
+        cache.hooked = True
+    return cache
+
+
 def _memory_index(uow: UnitOfWorkContext) -> MemorySearchIndex:
-    index = MemorySearchIndex()
-    for e in uow.inner(ArticleSearchEntry).stream(eq("tenant_id", uow.tenant_id)):
-        doc = SearchDocument(e.article_id, e.title_tokens.split(), e.body_tokens.split())
-        index.add(uow.tenant_id, doc)
-    return index
+    cache = _cache(uow)
+    if cache.index is None:
+        index = MemorySearchIndex()
+        for e in uow.inner(ArticleSearchEntry).stream(eq("tenant_id", uow.tenant_id)):
+            doc = SearchDocument(e.article_id, e.title_tokens.split(), e.body_tokens.split())
+            index.add(uow.tenant_id, doc)
+        cache.index = index
+    return cache.index
 
 
 def article_search_index(uow: UnitOfWorkContext) -> SearchIndex:
