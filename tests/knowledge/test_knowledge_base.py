@@ -244,3 +244,29 @@ def test_one_memory_session_sees_its_own_publications_in_search() -> None:
         assert sorted(_titles(s, "退款")) == ["退款", "退款二"]
         s.rollback()
         assert _titles(s, "退款") == []
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite"])
+def test_a_principal_who_cannot_read_the_body_still_indexes_and_versions_it_whole(
+    url: str, tmp_path: Path
+) -> None:
+    policy = (
+        Policy.builder()
+        .allow("editors", roles="editor", entities=["KnowledgeArticle"], actions="*")
+        .fields(roles="editor", entities="KnowledgeArticle", body="hidden", all="write")
+        .build()
+    )
+    target = f"sqlite:///{tmp_path / 'kb.db'}" if url == "sqlite" else url
+    crm = crmcore.connect(target, policy=policy)
+    admin = Principal.system_principal("acme")
+    editor = Principal(user_id="e1", tenant_id="acme", roles="editor")
+    with crm.session(admin) as s:
+        draft = submit_article(s, create_article(s, "退款", "七天内可以申请"))
+    with crm.session(editor) as s:
+        shown = publish_article(s, s.repo(KnowledgeArticle).get(draft.id))
+        assert shown.body is None  # the editor does not see the body...
+    with crm.session(admin) as s:
+        assert _titles(s, "七天") == ["退款"]  # ...but it was indexed whole
+        assert [v.body for v in article_versions(s, draft.id)] == ["七天内可以申请"]
+        assert s.repo(KnowledgeArticle).get(draft.id).body == "七天内可以申请"
+    crm.close()

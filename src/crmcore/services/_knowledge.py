@@ -32,7 +32,7 @@ from crmcore.model import (
     replace_trusted,
     stamp_new,
 )
-from crmcore.query import all_of, eq
+from crmcore.query import all_of, eq, is_null
 from crmcore.search import (
     BM25,
     MAX_QUERY_TERMS,
@@ -156,10 +156,22 @@ def _fire(
 ) -> KnowledgeArticle:
     with atomic(uow):
         stored = transition(uow, article, event, comment=comment, machine=_machine(uow))
+        text = _source(uow, stored)
         if stored.status == "published":
-            _new_version(uow, stored)
-        _sync_entry(uow, stored)
+            _new_version(uow, text)
+        _sync_entry(uow, text)
     return stored
+
+
+def _source(uow: UnitOfWorkContext, article: KnowledgeArticle) -> KnowledgeArticle:
+    """The article's full text for versions and the index, whatever the principal may see.
+
+    The adapter's record, unmasked (what the session returns may have fields
+    masked by the policy); if fields of it are encrypted, the session's
+    decrypted record instead.
+    """
+    raw = uow.inner(KnowledgeArticle).get(article.id)
+    return article if raw.sealed else raw
 
 
 def submit_article(
@@ -244,10 +256,12 @@ def edit_article(
     if language is not None:
         changes["language"] = language
     with atomic(uow):
+        before = _source(uow, article)
         stored = uow.repo(KnowledgeArticle).update(attrs.evolve(article, **changes))
-        if stored.status == "published" and _content(stored) != _content(article):
-            _new_version(uow, stored)
-        _sync_entry(uow, stored)
+        text = _source(uow, stored)
+        if stored.status == "published" and _content(text) != _content(before):
+            _new_version(uow, text)
+        _sync_entry(uow, text)
     return stored
 
 
@@ -330,8 +344,10 @@ def _sync_entry(uow: UnitOfWorkContext, article: KnowledgeArticle) -> None:
 def reindex_articles(uow: UnitOfWorkContext) -> int:
     """Rebuild the tenant's search entries from its articles; returns how many are indexed.
 
-    For articles changed outside these use cases (``s.articles.update``) or
-    after an upgrade of the analyser. Needs read access to the articles.
+    For articles changed outside these use cases (``s.articles.update``),
+    bulk loads, or after an upgrade of the analyser. Index upkeep is
+    bookkeeping: it reads the articles below the policy (nothing of them is
+    returned) and writes only index entries.
     """
     indexed = 0
     _cache(uow).index = None
@@ -342,7 +358,11 @@ def reindex_articles(uow: UnitOfWorkContext) -> int:
             inner.delete(e.id)
         now = uow.now()
         rows = []
-        for article in uow.repo(KnowledgeArticle).stream(eq("status", "published")):
+        where = all_of(
+            eq("tenant_id", uow.tenant_id), eq("status", "published"), is_null("deleted_at")
+        )
+        for raw in uow.inner(KnowledgeArticle).stream(where):
+            article = uow.repo(KnowledgeArticle).get(raw.id) if raw.sealed else raw
             fields = _entry_fields(article)
             if fields is not None:
                 entry = ArticleSearchEntry(article_id=article.id, **fields)  # type: ignore[arg-type]
