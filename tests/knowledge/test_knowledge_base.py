@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import crmcore
 from crmcore import Principal
@@ -270,3 +272,37 @@ def test_a_principal_who_cannot_read_the_body_still_indexes_and_versions_it_whol
         assert [v.body for v in article_versions(s, draft.id)] == ["七天内可以申请"]
         assert s.repo(KnowledgeArticle).get(draft.id).body == "七天内可以申请"
     crm.close()
+
+
+_VOCAB = ["退款", "申请", "密码", "发票", "refund", "password", "invoice", "order", "账户锁定"]
+_text = st.lists(st.sampled_from(_VOCAB), max_size=6).map(" ".join)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    docs=st.lists(st.tuples(_text, _text), min_size=1, max_size=8),
+    words=st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=3),
+    exclude=st.none() | st.sampled_from(_VOCAB),
+)
+def test_random_corpora_rank_like_the_reference_in_a_fresh_tenant(
+    crm: crmcore.Crm,
+    docs: list[tuple[str, str]],
+    words: list[str],
+    exclude: str | None,
+) -> None:
+    principal = Principal.system_principal(f"t-{uuid.uuid4().hex[:12]}")
+    index = MemorySearchIndex()
+    with crm.session(principal) as s:
+        for title, body in docs:
+            a = _published(s, title or "空", body)
+            index.add("ref", SearchDocument.from_text(a.id, a.title, body))
+    query = " ".join(words) + (f" -{exclude}" if exclude else "")
+    with crm.session(principal) as s:
+        got = search_articles(s, query, limit=20)
+    want = rank(index, query, scope="ref", limit=20)
+    assert {m.article.id for m in got} == {h.id for h in want}
+    by_id = {h.id: h.score for h in want}
+    for m in got:
+        assert m.score == pytest.approx(by_id[m.article.id], rel=1e-9)
