@@ -60,6 +60,7 @@ _SUBPACKAGES = (
     "lifecycle",
     "model",
     "policy",
+    "search",
     "services",
     "storage",
     "testing",

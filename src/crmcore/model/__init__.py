@@ -43,6 +43,12 @@ from crmcore.model._entities import (
 )
 from crmcore.model._events import OutboxEvent, WebhookDelivery, WebhookSubscription
 from crmcore.model._io import ImportBatch, ImportJob
+from crmcore.model._knowledge import (
+    ArticleFeedback,
+    ArticleSearchEntry,
+    ArticleVersion,
+    SurveyRequest,
+)
 from crmcore.model._principal import Principal
 from crmcore.model._registry import (
     COLLECTIONS,
@@ -70,6 +76,9 @@ __all__ = [
     "Activity",
     "ActivityType",
     "Address",
+    "ArticleFeedback",
+    "ArticleSearchEntry",
+    "ArticleVersion",
     "AuditEntry",
     "Campaign",
     "CampaignEvent",
@@ -100,6 +109,7 @@ __all__ = [
     "Protectable",
     "Segment",
     "SurveyKind",
+    "SurveyRequest",
     "SurveyResponse",
     "Ticket",
     "TransitionRecord",

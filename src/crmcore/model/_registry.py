@@ -30,6 +30,12 @@ from crmcore.model._entities import (
 )
 from crmcore.model._events import OutboxEvent, WebhookDelivery, WebhookSubscription
 from crmcore.model._io import ImportBatch, ImportJob
+from crmcore.model._knowledge import (
+    ArticleFeedback,
+    ArticleSearchEntry,
+    ArticleVersion,
+    SurveyRequest,
+)
 
 __all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
 
@@ -60,6 +66,10 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "outbox_events": OutboxEvent,
         "webhook_subscriptions": WebhookSubscription,
         "webhook_deliveries": WebhookDelivery,
+        "article_versions": ArticleVersion,
+        "article_feedback": ArticleFeedback,
+        "article_search_entries": ArticleSearchEntry,
+        "survey_requests": SurveyRequest,
     }
 )
 

@@ -10,6 +10,11 @@ policy and the audit trail apply to use cases too.
   :func:`time_in_stages`, :func:`stage_report`, :func:`forecast`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
 - webhooks: :func:`subscribe_webhook`, :func:`webhook_deliveries`
+- knowledge base: :func:`create_article`, :func:`submit_article`, :func:`publish_article`,
+  :func:`edit_article`, :func:`archive_article`, :func:`article_versions`,
+  :func:`search_articles`, :func:`suggest_articles`, :func:`record_article_feedback`
+- satisfaction: :func:`request_survey`, :func:`record_survey_answer`, :func:`satisfaction_report`
+- service history: :func:`service_history`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
 - bookkeeping as a principal may see it: :func:`visible_audit_entries`,
@@ -35,7 +40,42 @@ from crmcore.services._customers import (
 )
 from crmcore.services._forecast import FORECAST_DIMENSIONS, Forecast, ForecastRow, forecast
 from crmcore.services._keys import ReencryptReport, reencrypt_all, shred_subject
+from crmcore.services._knowledge import (
+    ARTICLE_MACHINE,
+    ArticleFeedbackSummary,
+    ArticleMatch,
+    archive_article,
+    article_feedback_summary,
+    article_search_index,
+    article_versions,
+    create_article,
+    edit_article,
+    publish_article,
+    record_article_feedback,
+    reindex_articles,
+    reject_article,
+    restore_article,
+    search_articles,
+    submit_article,
+    suggest_articles,
+    unpublish_article,
+)
 from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
+from crmcore.services._satisfaction import (
+    SURVEY_REQUESTED,
+    SatisfactionRow,
+    SurveyInvitation,
+    nps_score,
+    record_survey_answer,
+    request_survey,
+    satisfaction_report,
+)
+from crmcore.services._service_history import (
+    HISTORY_KINDS,
+    HistoryPage,
+    TimelineEvent,
+    service_history,
+)
 from crmcore.services._transitions import (
     DEFAULT_MACHINES,
     allowed_events,
@@ -50,19 +90,34 @@ from crmcore.services._visibility import visible_audit_entries, visible_transiti
 from crmcore.services._webhooks import subscribe_webhook, webhook_deliveries
 
 __all__ = [
+    "ARTICLE_MACHINE",
     "DEFAULT_MACHINES",
     "FORECAST_DIMENSIONS",
+    "HISTORY_KINDS",
+    "SURVEY_REQUESTED",
+    "ArticleFeedbackSummary",
+    "ArticleMatch",
     "Conversion",
     "FieldChange",
     "Forecast",
     "ForecastRow",
+    "HistoryPage",
     "MergeResult",
     "ReencryptReport",
+    "SatisfactionRow",
+    "SurveyInvitation",
+    "TimelineEvent",
     "UnmergeResult",
     "allowed_events",
+    "archive_article",
+    "article_feedback_summary",
+    "article_search_index",
+    "article_versions",
     "atomic",
     "checkpoint",
     "convert_lead",
+    "create_article",
+    "edit_article",
     "exact_contact_match",
     "export_trail",
     "field_history",
@@ -70,15 +125,29 @@ __all__ = [
     "history",
     "machine_for",
     "merge",
+    "nps_score",
     "preview_merge",
+    "publish_article",
+    "record_article_feedback",
+    "record_survey_answer",
     "reencrypt_all",
+    "reindex_articles",
+    "reject_article",
+    "request_survey",
+    "restore_article",
+    "satisfaction_report",
+    "search_articles",
+    "service_history",
     "shred_subject",
     "stage_report",
+    "submit_article",
     "subscribe_webhook",
+    "suggest_articles",
     "time_in_stages",
     "transition",
     "transition_history",
     "unmerge",
+    "unpublish_article",
     "verify_trail",
     "visible_audit_entries",
     "visible_transitions",

@@ -7,6 +7,7 @@ a :class:`SqlStore`; :func:`upgrade`, :func:`downgrade` and
 
 from __future__ import annotations
 
+from crmcore.storage.sql._fts import SqlSearchIndex, search_ddl, search_index_for
 from crmcore.storage.sql._migrate import (
     current_revision,
     downgrade,
@@ -19,6 +20,7 @@ from crmcore.storage.sql._store import SqlRepository, SqlStore, SqlUnitOfWork
 
 __all__ = [
     "SqlRepository",
+    "SqlSearchIndex",
     "SqlStore",
     "SqlUnitOfWork",
     "current_revision",
@@ -26,5 +28,7 @@ __all__ = [
     "drop_schema",
     "head_revision",
     "metadata",
+    "search_ddl",
+    "search_index_for",
     "upgrade",
 ]
