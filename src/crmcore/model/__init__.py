@@ -34,6 +34,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._marketing import CampaignCost, CampaignVariant, ChannelSuppression, SegmentEntry
 from crmcore.model._principal import Principal
 from crmcore.model._registry import (
     COLLECTIONS,
@@ -63,9 +64,12 @@ __all__ = [
     "Address",
     "AuditEntry",
     "Campaign",
+    "CampaignCost",
     "CampaignEvent",
     "CampaignMember",
+    "CampaignVariant",
     "Channel",
+    "ChannelSuppression",
     "Consent",
     "ConsentStatus",
     "ContactRole",
@@ -86,6 +90,7 @@ __all__ = [
     "Priority",
     "Product",
     "Segment",
+    "SegmentEntry",
     "SurveyKind",
     "SurveyResponse",
     "Ticket",

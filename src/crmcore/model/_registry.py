@@ -28,6 +28,7 @@ from crmcore.model._entities import (
     Ticket,
     TransitionRecord,
 )
+from crmcore.model._marketing import CampaignCost, CampaignVariant, ChannelSuppression, SegmentEntry
 
 __all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
 
@@ -53,6 +54,10 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "transitions": TransitionRecord,
         "merges": MergeRecord,
         "audit_entries": AuditEntry,
+        "segment_entries": SegmentEntry,
+        "channel_suppressions": ChannelSuppression,
+        "campaign_variants": CampaignVariant,
+        "campaign_costs": CampaignCost,
     }
 )
 
