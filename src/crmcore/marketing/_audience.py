@@ -41,6 +41,7 @@ EXCLUSION_REASONS = (
     "quiet_hours",
     "duplicate",
     "withdrawn_on_duplicate",
+    "already_sent",
 )
 
 

@@ -9,6 +9,9 @@ policy and the audit trail apply to use cases too.
 - sales: :func:`transition`, :func:`allowed_events`, :func:`convert_lead`,
   :func:`time_in_stages`, :func:`stage_report`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
+- marketing: :func:`create_segment`, :func:`create_static_list`, :func:`segment_count`,
+  :func:`segment_preview`, :func:`segment_members`, :func:`build_audience`,
+  :func:`send_campaign`, :func:`ingest_events`, :func:`campaign_report`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
 """
@@ -31,6 +34,27 @@ from crmcore.services._customers import (
     unmerge,
 )
 from crmcore.services._keys import ReencryptReport, reencrypt_all, shred_subject
+from crmcore.services._marketing import (
+    CampaignReport,
+    IngestReport,
+    SendReport,
+    VariantMetrics,
+    add_to_list,
+    build_audience,
+    campaign_report,
+    channel_address,
+    create_segment,
+    create_static_list,
+    ingest_events,
+    record_campaign_cost,
+    remove_from_list,
+    schedule_campaign,
+    segment_count,
+    segment_filter,
+    segment_members,
+    segment_preview,
+    send_campaign,
+)
 from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
 from crmcore.services._transitions import (
     DEFAULT_MACHINES,
@@ -45,23 +69,42 @@ from crmcore.services._transitions import (
 
 __all__ = [
     "DEFAULT_MACHINES",
+    "CampaignReport",
     "Conversion",
     "FieldChange",
+    "IngestReport",
     "MergeResult",
     "ReencryptReport",
+    "SendReport",
     "UnmergeResult",
+    "VariantMetrics",
+    "add_to_list",
     "allowed_events",
     "atomic",
+    "build_audience",
+    "campaign_report",
+    "channel_address",
     "checkpoint",
     "convert_lead",
+    "create_segment",
+    "create_static_list",
     "exact_contact_match",
     "export_trail",
     "field_history",
     "history",
+    "ingest_events",
     "machine_for",
     "merge",
     "preview_merge",
+    "record_campaign_cost",
     "reencrypt_all",
+    "remove_from_list",
+    "schedule_campaign",
+    "segment_count",
+    "segment_filter",
+    "segment_members",
+    "segment_preview",
+    "send_campaign",
     "shred_subject",
     "stage_report",
     "time_in_stages",

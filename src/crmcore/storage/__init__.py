@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from crmcore.storage._campaigns import FunnelRow, campaign_funnel, campaign_timeline
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import Repository, Store, UnitOfWork
 
-__all__ = ["MemoryStore", "Repository", "Store", "UnitOfWork"]
+__all__ = [
+    "FunnelRow",
+    "MemoryStore",
+    "Repository",
+    "Store",
+    "UnitOfWork",
+    "campaign_funnel",
+    "campaign_timeline",
+]
