@@ -990,6 +990,7 @@ def campaign_report(
     cost: dict[str, Decimal] = defaultdict(Decimal)
     for k in uow.repo(CampaignCost).stream(eq("campaign_id", c.id)):
         cost[k.amount.currency] += k.amount.amount
+    cents = Decimal("0.01")
     return CampaignReport(
         campaign=c,
         total=total,
@@ -999,6 +1000,6 @@ def campaign_report(
         chi_square=chi,
         attribution=attribution,
         revenue=revenue,
-        cost=dict(cost),
+        cost={cur: v.quantize(cents) for cur, v in cost.items()},
         timeline=tuple(timeline),
     )
