@@ -670,6 +670,7 @@ def ingest_events(
     for cid in campaign_ids:
         if cid not in campaigns:
             raise NotFound("Campaign", cid)
+    fresh = _fill_variants(uow, fresh)
     uow.repo(CampaignEvent).add_many(fresh)
 
     consents: list[Consent] = []
@@ -732,6 +733,29 @@ def ingest_events(
         suppressions=len(new_sup),
         by_kind=dict(by_kind),
     )
+
+
+def _fill_variants(uow: UnitOfWorkContext, rows: list[CampaignEvent]) -> list[CampaignEvent]:
+    """Events that came without a variant get the one the recipient was sent (the snapshot)."""
+    missing: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for r in rows:
+        if r.variant is None:
+            missing[r.campaign_id].add(r.customer_id)
+    if not missing:
+        return rows
+    sent: dict[tuple[uuid.UUID, uuid.UUID], str] = {}
+    for cid, people in missing.items():
+        for chunk in _chunks(sorted(people, key=lambda u: u.int)):
+            where = all_of(eq("campaign_id", cid), in_("customer_id", chunk))
+            for m in uow.repo(CampaignMember).stream(where):
+                if m.variant is not None:
+                    sent[(cid, m.customer_id)] = m.variant
+    return [
+        attrs.evolve(r, variant=sent.get((r.campaign_id, r.customer_id)))
+        if r.variant is None
+        else r
+        for r in rows
+    ]
 
 
 # --------------------------------------------------------------------------- reports
@@ -982,7 +1006,7 @@ def campaign_report(
     ]
     recipients = list(dict.fromkeys(recipients))
     start = c.started_at or c.created_at
-    touches = _touches(uow, recipients, start)
+    touches = _touches(uow, recipients, start - window)  # earlier campaigns compete too
     until = uow.now()
     revenues = _revenues(uow, recipients, start, until)
     credited = attribute(touches, revenues, model=attribution, window=window)

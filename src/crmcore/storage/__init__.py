@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from crmcore.storage._campaigns import FunnelRow, campaign_funnel, campaign_timeline
+from crmcore.storage._campaigns import FUNNEL_RANK, FunnelRow, campaign_funnel, campaign_timeline
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import Repository, Store, UnitOfWork
 
 __all__ = [
+    "FUNNEL_RANK",
     "FunnelRow",
     "MemoryStore",
     "Repository",

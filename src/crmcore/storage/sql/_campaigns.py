@@ -71,16 +71,23 @@ def sql_campaign_funnel(
         *(sa.func.sum(p[k]) for k in outcomes),
     ).group_by(p.variant)
     amount, currency = _column(repo, "value.amount"), _column(repo, "value.currency")
-    values_stmt = (
-        sa.select(variant, currency, sa.func.sum(amount))
-        .where(_scope(repo, tenant_id, campaign_id), kind == "converted", amount.is_not(None))
-        .group_by(variant, currency)
+    converted = sa.and_(
+        _scope(repo, tenant_id, campaign_id), kind == "converted", amount.is_not(None)
     )
+    sqlite = repo._uow._store.backend.name == "sqlite"
+    if sqlite:  # decimals are order-preserving text there: SUM cannot add them
+        values_stmt = sa.select(variant, currency, amount).where(converted)
+    else:
+        values_stmt = (
+            sa.select(variant, currency, sa.func.sum(amount))
+            .where(converted)
+            .group_by(variant, currency)
+        )
     with guard("CampaignEvent"), repo._uow.reading() as conn:
         rows = conn.execute(stmt).all()
         values: dict[str | None, dict[str, Decimal]] = defaultdict(dict)
         for v, cur, total in conn.execute(values_stmt):
-            values[v][cur] = Decimal(str(total))
+            values[v][cur] = values[v].get(cur, Decimal(0)) + Decimal(str(total))
     out = [
         FunnelRow(
             r[0],
