@@ -345,3 +345,39 @@ def test_related_codec_round_trip_and_checks() -> None:
         from crmcore.query import compile_predicate
 
         compile_predicate(related("orders", "customer_id"))
+
+
+def test_policy_confines_related_records_to_readable_ones(crm: crmcore.Crm, tenant: str) -> None:
+    from crmcore.policy import Policy, PolicyGuard
+
+    policy = Policy.from_dict(
+        {
+            "name": "shop",
+            "roles": {"rep": {}},
+            "rules": [
+                {
+                    "name": "rep-customers",
+                    "roles": ["rep"],
+                    "entities": ["Customer"],
+                    "actions": ["read"],
+                },
+                {
+                    "name": "rep-own-orders",
+                    "roles": ["rep"],
+                    "entities": ["Order"],
+                    "actions": ["read"],
+                    "condition": "resource.owner_id == principal.user_id",
+                },
+            ],
+        }
+    )
+    guarded = crmcore.Crm(crm.store, layers=[PolicyGuard(policy)], policy=policy)
+    with crm.session(crmcore.Principal.system_principal(tenant)) as s:
+        a, b = s.customers.add_many([Customer(first_name="a"), Customer(first_name="b")])
+        s.repo(Order).add(Order(customer_id=a.id, owner_id="rep1"))
+        s.repo(Order).add(Order(customer_id=b.id, owner_id="rep2"))
+    rep = crmcore.Principal(user_id="rep1", tenant_id=tenant, roles=frozenset({"rep"}))
+    with guarded.session(rep) as s:
+        # rep1 sees customer b, but not b's order: b must not match "has an order"
+        assert [c.id for c in s.customers.find(related("orders", "customer_id"))] == [a.id]
+        assert s.customers.count(~related("orders", "customer_id")) == 1
