@@ -638,33 +638,25 @@ def ingest_events(
     """
     parsed = [parse_event(e, i) for i, e in enumerate(events)]
     tenant = uow.tenant_id
-    rows: list[CampaignEvent] = []
-    seen: set[uuid.UUID] = set()
-    for e in parsed:
-        eid = _event_id(tenant, e.provider_event_id)
-        if eid in seen:
-            continue
-        seen.add(eid)
-        rows.append(
-            CampaignEvent(
-                id=eid,
-                campaign_id=e.campaign_id,
-                customer_id=e.customer_id,
-                kind=e.kind.value,
-                occurred_at=e.occurred_at,
-                value=e.value,
-                variant=e.variant,
-                link=e.link,
-                provider_event_id=e.provider_event_id,
-            )
+    unique: dict[uuid.UUID, IncomingEvent] = {}
+    for e in parsed:  # the first of repeated provider ids wins
+        unique.setdefault(_event_id(tenant, e.provider_event_id), e)
+    rows = [
+        CampaignEvent(
+            id=eid,
+            campaign_id=e.campaign_id,
+            customer_id=e.customer_id,
+            kind=e.kind.value,
+            occurred_at=e.occurred_at,
+            value=e.value,
+            variant=e.variant,
+            link=e.link,
+            provider_event_id=e.provider_event_id,
         )
+        for eid, e in unique.items()
+    ]
     fresh = _new_only(uow, CampaignEvent, rows)
-    fresh_ids = {r.id for r in fresh}
-    new_events = [e for e in parsed if _event_id(tenant, e.provider_event_id) in fresh_ids]
-    # first occurrence of each id only
-    firsts: dict[uuid.UUID, IncomingEvent] = {}
-    for e in new_events:
-        firsts.setdefault(_event_id(tenant, e.provider_event_id), e)
+    firsts = {r.id: unique[r.id] for r in fresh}
     campaign_ids = list({e.campaign_id for e in firsts.values()})
     campaigns = {c.id: c for c in uow.repo(Campaign).get_many(campaign_ids)}
     for cid in campaign_ids:
