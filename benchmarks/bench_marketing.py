@@ -118,16 +118,16 @@ def run(url: str, label: str, n: int, n_customers: int) -> None:
     with crm.session(p) as s:
         first = sv.ingest_events(s, events)
     took = time.perf_counter() - start
-    print(
-        f"[{label}] ingest {n} events: {took:.2f} s = {n / took:,.0f} events/s ({first.stored} stored)"
-    )
+    rate = n / took
+    print(f"[{label}] ingest {n} events: {took:.2f} s = {rate:,.0f} events/s", end="")
+    print(f" ({first.stored} stored, {first.unsubscribes} unsubscribes, {first.suppressions} supp.)")
     start = time.perf_counter()
     with crm.session(p) as s:
         again = sv.ingest_events(s, events)
     took2 = time.perf_counter() - start
-    print(
-        f"[{label}] re-ingest (all duplicates): {took2:.2f} s = {n / took2:,.0f} events/s, {again.stored} stored"
-    )
+    rate2 = n / took2
+    print(f"[{label}] re-ingest (all duplicates): {took2:.2f} s = {rate2:,.0f} events/s", end="")
+    print(f", {again.stored} stored")
     with crm.session(p) as s:
         start = time.perf_counter()
         rows = campaign_funnel(s.inner(CampaignEvent), tenant, camp.id)
