@@ -120,7 +120,7 @@ def run(url: str, label: str, n: int, n_customers: int) -> None:
     took = time.perf_counter() - start
     rate = n / took
     print(f"[{label}] ingest {n} events: {took:.2f} s = {rate:,.0f} events/s", end="")
-    print(f" ({first.stored} stored, {first.unsubscribes} unsubscribes, {first.suppressions} supp.)")
+    print(f" ({first.stored} stored, {first.unsubscribes} unsub., {first.suppressions} supp.)")
     start = time.perf_counter()
     with crm.session(p) as s:
         again = sv.ingest_events(s, events)
