@@ -46,7 +46,7 @@ from crmcore.model import (
     stamp_new,
     utcnow,
 )
-from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, where
+from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, resolve_times, where
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import (
     Authorizer,
@@ -705,7 +705,9 @@ class SessionRepository(Generic[E]):
         parts = [eq("tenant_id", self._session.tenant_id)]
         if not include_deleted:
             parts.append(is_null("deleted_at"))
-        return all_of(*parts, where(where_, **equals))
+        scoped = all_of(*parts, where(where_, **equals))
+        # relative times (query.ago) are resolved against this session's clock
+        return resolve_times(scoped, self._session.now()) if where_ is not None else scoped
 
     def find(
         self,

@@ -559,19 +559,29 @@ def related_nodes(f: Filter) -> Iterator[Related]:
 
 
 def resolve_times(f: Filter, now: _dt.datetime) -> Filter:
-    """The filter with every :class:`Ago` value replaced by the absolute time before ``now``."""
+    """The filter with every :class:`Ago` value replaced by the absolute time before ``now``.
+
+    Returns ``f`` itself when it holds no relative time (sessions call this on every query).
+    """
     if now.tzinfo is None:
         raise QueryError("resolve_times needs an aware (UTC) now")
-    if isinstance(f, And):
-        return all_of(*(resolve_times(i, now) for i in f.items))
-    if isinstance(f, Or):
-        return any_of(*(resolve_times(i, now) for i in f.items))
+    return _resolve(f, now)
+
+
+def _resolve(f: Filter, now: _dt.datetime) -> Filter:
+    if isinstance(f, (And, Or)):
+        items = tuple(_resolve(i, now) for i in f.items)
+        if all(a is b for a, b in zip(items, f.items, strict=True)):
+            return f
+        return all_of(*items) if isinstance(f, And) else any_of(*items)
     if isinstance(f, Not):
-        return not_(resolve_times(f.item, now))
+        item = _resolve(f.item, now)
+        return f if item is f.item else not_(item)
     if isinstance(f, Related):
-        return attrs.evolve(f, where=resolve_times(f.where, now))
-    if isinstance(f, (Compare, Has)) and isinstance(f.value, Ago):
-        return attrs.evolve(f, value=f.value.at(now))
+        inner = _resolve(f.where, now)
+        return f if inner is f.where else attrs.evolve(f, where=inner)
+    if isinstance(f, (Compare, Has)):
+        return attrs.evolve(f, value=f.value.at(now)) if isinstance(f.value, Ago) else f
     if isinstance(f, In) and any(isinstance(v, Ago) for v in f.values):
         return In(f.field, tuple(v.at(now) if isinstance(v, Ago) else v for v in f.values))
     return f
