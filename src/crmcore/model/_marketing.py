@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -62,7 +62,7 @@ class CampaignVariant(Entity):
     subject: str | None = None
     body: str | None = None
     #: link name -> target URL; tracking parameters are added per link when sending
-    links: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    links: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
 
 @attrs.frozen(kw_only=True)

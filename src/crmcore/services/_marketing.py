@@ -82,7 +82,7 @@ from crmcore.query import (
     to_dict,
 )
 from crmcore.services._transitions import transition
-from crmcore.storage import FunnelRow, campaign_funnel, campaign_timeline
+from crmcore.storage import FunnelRow, campaign_funnel, campaign_timeline, stored_ids
 from crmcore.storage.ports import UnitOfWorkContext
 
 __all__ = [
@@ -409,7 +409,7 @@ def _slug(text: str) -> str:
 def _render(
     text: str | None,
     customer: Customer,
-    links: Mapping[str, str],
+    links: Mapping[str, Any],
     utm: Callable[[str], str],
 ) -> str:
     if not text:
@@ -417,9 +417,12 @@ def _render(
 
     def link(m: re.Match[str]) -> str:
         url = links.get(m.group(1))
-        if url is None:
+        if not isinstance(url, str):
             raise ValidationError.single(
-                "$.body", "unknown_link", f"the template uses an undefined link {m.group(1)!r}"
+                f"$.links.{m.group(1)}",
+                "unknown_link",
+                "the template uses a link the variant does not define as a URL",
+                entity="CampaignVariant",
             )
         return utm(url)
 
@@ -596,10 +599,7 @@ def _suppression_id(tenant: str, channel: Channel, address: str) -> uuid.UUID:
 def _new_only(uow: UnitOfWorkContext, etype: type[Any], rows: list[Any]) -> list[Any]:
     """The rows whose (deterministic) id is not stored yet, the first of repeated ids."""
     unique = list({r.id: r for r in reversed(rows)}.values())[::-1]
-    taken: set[uuid.UUID] = set()
-    inner = uow.inner(etype)
-    for chunk in _chunks(unique, 1000):
-        taken |= {r.id for r in inner.get_many([r.id for r in chunk])}
+    taken = stored_ids(uow.inner(etype), [r.id for r in unique])
     return [r for r in unique if r.id not in taken]
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from crmcore.storage._campaigns import FUNNEL_RANK, FunnelRow, campaign_funnel, campaign_timeline
+from crmcore.storage._campaigns import (
+    FUNNEL_RANK,
+    FunnelRow,
+    campaign_funnel,
+    campaign_timeline,
+    stored_ids,
+)
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import Repository, Store, UnitOfWork
 
@@ -15,4 +21,5 @@ __all__ = [
     "UnitOfWork",
     "campaign_funnel",
     "campaign_timeline",
+    "stored_ids",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from crmcore.model import CampaignEvent
 from crmcore.query import all_of, eq, is_null
 from crmcore.storage.ports import Repository
 
-__all__ = ["FUNNEL_RANK", "FunnelRow", "campaign_funnel", "campaign_timeline"]
+__all__ = ["FUNNEL_RANK", "FunnelRow", "campaign_funnel", "campaign_timeline", "stored_ids"]
 
 #: the funnel stage each event kind proves was reached (sent 0, delivered 1, opened 2,
 #: clicked 3): an unsubscribe or a complaint means the message arrived, a click that it
@@ -62,12 +62,25 @@ def _is_sql(repo: Repository[Any]) -> bool:
     return mod is not None and isinstance(repo, mod.SqlRepository)
 
 
+def stored_ids(repo: Repository[Any], ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` the repository holds (committed or staged), reading ids only.
+
+    The idempotency check of bulk ingestion: on SQL one ``SELECT id ... IN``
+    per chunk instead of loading whole records.
+    """
+    if _is_sql(repo):
+        from crmcore.storage.sql import sql_stored_ids
+
+        return sql_stored_ids(repo, ids)
+    return {e.id for e in repo.get_many(ids)}
+
+
 def campaign_funnel(
     repo: Repository[CampaignEvent], tenant_id: str, campaign_id: uuid.UUID
 ) -> list[FunnelRow]:
     """The funnel of one campaign per variant, ordered by variant name (None first)."""
     if _is_sql(repo):
-        from crmcore.storage.sql._campaigns import sql_campaign_funnel
+        from crmcore.storage.sql import sql_campaign_funnel
 
         return sql_campaign_funnel(repo, tenant_id, campaign_id)
     where = all_of(
@@ -107,7 +120,7 @@ def campaign_timeline(
 ) -> list[tuple[str, str, int]]:
     """``(day "YYYY-MM-DD" in UTC, kind, distinct recipients)`` rows, by day then kind."""
     if _is_sql(repo):
-        from crmcore.storage.sql._campaigns import sql_campaign_timeline
+        from crmcore.storage.sql import sql_campaign_timeline
 
         return sql_campaign_timeline(repo, tenant_id, campaign_id)
     where = all_of(

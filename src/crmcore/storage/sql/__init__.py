@@ -7,6 +7,11 @@ a :class:`SqlStore`; :func:`upgrade`, :func:`downgrade` and
 
 from __future__ import annotations
 
+from crmcore.storage.sql._campaigns import (
+    sql_campaign_funnel,
+    sql_campaign_timeline,
+    sql_stored_ids,
+)
 from crmcore.storage.sql._migrate import (
     current_revision,
     downgrade,
@@ -26,5 +31,8 @@ __all__ = [
     "drop_schema",
     "head_revision",
     "metadata",
+    "sql_campaign_funnel",
+    "sql_campaign_timeline",
+    "sql_stored_ids",
     "upgrade",
 ]

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from crmcore.errors import QueryError
-from crmcore.model import CampaignEvent
+from crmcore.model import CampaignEvent, Entity
 from crmcore.storage._campaigns import FUNNEL_RANK, FunnelRow
 from crmcore.storage.ports import Repository
 from crmcore.storage.sql._errors import guard
 from crmcore.storage.sql._schema import ColumnTerm
 from crmcore.storage.sql._store import SqlRepository
 
-__all__ = ["sql_campaign_funnel", "sql_campaign_timeline"]
+__all__ = ["sql_campaign_funnel", "sql_campaign_timeline", "sql_stored_ids"]
+
+
+def sql_stored_ids(repo: Repository[Any], ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The ids among ``ids`` stored or staged (not staged for deletion) in the unit of work."""
+    assert isinstance(repo, SqlRepository)
+    uow, etype = repo._uow, repo.entity_type
+    staged = uow.staged(etype)
+    with guard(repo.entity_type.__name__), uow.reading() as conn:
+        found = repo._ops.existing_ids(conn, list(ids))
+    for i in ids:
+        row = staged.get(i.int)
+        if row is not None:
+            if isinstance(row, Entity):
+                found.add(i)
+            else:
+                found.discard(i)
+    return found
 
 
 def _column(repo: SqlRepository[Any], name: str) -> sa.ColumnElement[Any]:
