@@ -119,3 +119,45 @@ def test_gives_up_after_the_retries_and_survives_a_dead_server() -> None:
     assert not r.accepted and not r.permanent
     assert r.error is not None and r.error.startswith("connect")
     assert waits == [1, 2]
+
+
+def test_send_campaign_through_smtp(smtp: tuple[Handler, int]) -> None:
+    import crmcore
+    from crmcore import services as sv
+    from crmcore.model import (
+        Campaign,
+        CampaignMember,
+        CampaignVariant,
+        ChannelSuppression,
+        Consent,
+        ConsentStatus,
+        Customer,
+        Principal,
+    )
+    from crmcore.query import TRUE
+
+    handler, port = smtp
+    crm = crmcore.connect("memory://", validation=False)
+    me = Principal.system_principal("smtp")
+    with crm.session(me) as s:
+        people = s.customers.add_many(
+            [Customer(first_name="甲", email="a@x.cn"), Customer(first_name="乙", email="bad@x.cn")]
+        )
+        s.repo(Consent).add_many(
+            Consent(customer_id=c.id, purpose="marketing", status=ConsentStatus.GRANTED)
+            for c in people
+        )
+        seg = sv.create_segment(s, "all", TRUE)
+        camp = s.repo(Campaign).add(Campaign(name="News", channel=Channel.EMAIL, segment_id=seg.id))
+        s.repo(CampaignVariant).add(
+            CampaignVariant(campaign_id=camp.id, name="A", subject="Hi {first_name}", body="x")
+        )
+    with crm.session(me) as s:
+        rep = sv.send_campaign(
+            s, camp.id, SmtpChannel("127.0.0.1", port, sender="news@x.cn", backoff=0)
+        )
+        assert (rep.sent, rep.failed) == (1, 1)
+    with crm.session(me) as s:
+        assert sorted(m.status for m in s.repo(CampaignMember).stream()) == ["failed", "sent"]
+        assert [x.address for x in s.repo(ChannelSuppression).stream()] == ["bad@x.cn"]
+    assert [m["To"] for m in handler.messages] == ["a@x.cn"]
