@@ -705,9 +705,9 @@ class SessionRepository(Generic[E]):
         parts = [eq("tenant_id", self._session.tenant_id)]
         if not include_deleted:
             parts.append(is_null("deleted_at"))
-        scoped = all_of(*parts, where(where_, **equals))
-        # relative times (query.ago) are resolved against this session's clock
-        return resolve_times(scoped, self._session.now()) if where_ is not None else scoped
+        # relative times (query.ago) are resolved against this session's clock (read only
+        # when the filter holds one)
+        return resolve_times(all_of(*parts, where(where_, **equals)), self._session.now)
 
     def find(
         self,

@@ -558,17 +558,31 @@ def related_nodes(f: Filter) -> Iterator[Related]:
         yield f
 
 
-def resolve_times(f: Filter, now: _dt.datetime) -> Filter:
+def resolve_times(f: Filter, now: _dt.datetime | Callable[[], _dt.datetime]) -> Filter:
     """The filter with every :class:`Ago` value replaced by the absolute time before ``now``.
 
-    Returns ``f`` itself when it holds no relative time (sessions call this on every query).
+    ``now`` may be a clock (called once, only if the filter holds a relative
+    time). Returns ``f`` itself when it holds none (sessions call this on every query).
+
+    Raises:
+        QueryError: ``now`` is naive.
     """
-    if now.tzinfo is None:
+    cache: list[_dt.datetime] = []
+
+    def clock() -> _dt.datetime:
+        if not cache:
+            t = now() if callable(now) else now
+            if t.tzinfo is None:
+                raise QueryError("resolve_times needs an aware (UTC) now")
+            cache.append(t)
+        return cache[0]
+
+    if not callable(now) and now.tzinfo is None:
         raise QueryError("resolve_times needs an aware (UTC) now")
-    return _resolve(f, now)
+    return _resolve(f, clock)
 
 
-def _resolve(f: Filter, now: _dt.datetime) -> Filter:
+def _resolve(f: Filter, now: Callable[[], _dt.datetime]) -> Filter:
     if isinstance(f, (And, Or)):
         items = tuple(_resolve(i, now) for i in f.items)
         if all(a is b for a, b in zip(items, f.items, strict=True)):
@@ -581,9 +595,10 @@ def _resolve(f: Filter, now: _dt.datetime) -> Filter:
         inner = _resolve(f.where, now)
         return f if inner is f.where else attrs.evolve(f, where=inner)
     if isinstance(f, (Compare, Has)):
-        return attrs.evolve(f, value=f.value.at(now)) if isinstance(f.value, Ago) else f
+        return attrs.evolve(f, value=f.value.at(now())) if isinstance(f.value, Ago) else f
     if isinstance(f, In) and any(isinstance(v, Ago) for v in f.values):
-        return In(f.field, tuple(v.at(now) if isinstance(v, Ago) else v for v in f.values))
+        t = now()
+        return In(f.field, tuple(v.at(t) if isinstance(v, Ago) else v for v in f.values))
     return f
 
 

@@ -72,6 +72,7 @@ from crmcore.model import (
 from crmcore.query import (
     Filter,
     all_of,
+    bind,
     eq,
     from_dict,
     ge,
@@ -151,8 +152,6 @@ def create_segment(
     if etype is None:
         raise ValidationError.single("$.entity", "invalid", f"unknown entity type {entity!r}")
     # check the fields now: a typo must not wait for the first send to surface
-    from crmcore.query import bind
-
     bind(resolve_times(where, uow.now()), etype)
     return uow.repo(Segment).add(
         Segment(name=name, entity=entity, filter=to_dict(where), description=description)
