@@ -56,7 +56,7 @@ def make_events(n: int, customers: list[uuid.UUID], campaign: uuid.UUID) -> list
             "customer_id": cust,
             "variant": "A" if cust.int % 2 else "B",
             "occurred_at": t0 + dt.timedelta(seconds=rng.randrange(86400 * 7)),
-            "address": f"{cust.hex[:8]}@example.com",
+            "address": f"{cust.hex}@example.com",
             "permanent": True,
         }
         if kind == "converted":
