@@ -640,7 +640,8 @@ def ingest_events(
     unique: dict[uuid.UUID, IncomingEvent] = {}
     for e in parsed:  # the first of repeated provider ids wins
         unique.setdefault(_event_id(tenant, e.provider_event_id), e)
-    rows = [
+    taken = stored_ids(uow.inner(CampaignEvent), list(unique))
+    fresh = [
         CampaignEvent(
             id=eid,
             campaign_id=e.campaign_id,
@@ -653,8 +654,8 @@ def ingest_events(
             provider_event_id=e.provider_event_id,
         )
         for eid, e in unique.items()
+        if eid not in taken
     ]
-    fresh = _new_only(uow, CampaignEvent, rows)
     firsts = {r.id: unique[r.id] for r in fresh}
     campaign_ids = list({e.campaign_id for e in firsts.values()})
     campaigns = {c.id: c for c in uow.repo(Campaign).get_many(campaign_ids)}
