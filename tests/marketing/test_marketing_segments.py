@@ -381,3 +381,16 @@ def test_policy_confines_related_records_to_readable_ones(crm: crmcore.Crm, tena
         # rep1 sees customer b, but not b's order: b must not match "has an order"
         assert [c.id for c in s.customers.find(related("orders", "customer_id"))] == [a.id]
         assert s.customers.count(~related("orders", "customer_id")) == 1
+
+
+def test_staged_records_are_matched_against_committed_related_ones(session: Any) -> None:
+    cid = uuid.uuid4()
+    with session() as s:
+        s.repo(Order).add(Order(customer_id=cid, status="paid"))
+    with session() as s:
+        s.customers.add(Customer(id=cid, first_name="new"))
+        s.customers.add(Customer(first_name="other"))
+        paid = related("orders", "customer_id", f("status") == "paid")
+        assert [c.id for c in s.customers.find(paid)] == [cid]
+        assert s.customers.count(paid) == 1
+        assert s.customers.count(~paid) == 1
