@@ -9,6 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -272,3 +273,25 @@ def test_send_rules_channel_must_match(session: Any) -> None:
     camp, _ = _setup(session, 1)
     with session() as s, pytest.raises(ValidationError):
         sv.send_campaign(s, camp.id, FakeChannel(), rules=AudienceRules(channel=Channel.SMS))
+
+
+def test_due_campaigns_are_sent_and_budget_is_tracked(session: Any) -> None:
+    camp, _ = _setup(session, 3)
+    with session() as s:
+        c = s.repo(Campaign).get(camp.id)
+        s.repo(Campaign).update(attrs.evolve(c, budget=Money("250", "CNY")))
+    with session() as s:
+        at = s.now() + dt.timedelta(hours=1)
+        sv.schedule_campaign(s, camp.id, at)
+    channels = {Channel.EMAIL: FakeChannel()}
+    minute = dt.timedelta(minutes=1)
+    with session() as s:
+        assert sv.send_due_campaigns(s, channels, now=at - minute) == []
+        (rep,) = sv.send_due_campaigns(s, channels, now=at + minute)
+        assert rep.sent == 3 and rep.campaign.status == "running"
+        sv.record_campaign_cost(s, camp.id, Money("300", "CNY"))
+    with session() as s:
+        r = sv.campaign_report(s, camp.id)
+        assert r.budget == Money("250", "CNY")
+        assert r.budget_left == Decimal("-50")
+        assert sv.send_due_campaigns(s, channels, now=at + dt.timedelta(days=1)) == []

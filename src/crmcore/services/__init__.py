@@ -54,6 +54,7 @@ from crmcore.services._marketing import (
     segment_members,
     segment_preview,
     send_campaign,
+    send_due_campaigns,
 )
 from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
 from crmcore.services._transitions import (
@@ -105,6 +106,7 @@ __all__ = [
     "segment_members",
     "segment_preview",
     "send_campaign",
+    "send_due_campaigns",
     "shred_subject",
     "stage_report",
     "time_in_stages",

@@ -106,6 +106,7 @@ __all__ = [
     "segment_members",
     "segment_preview",
     "send_campaign",
+    "send_due_campaigns",
 ]
 
 _CHUNK = 500
@@ -591,6 +592,27 @@ def send_campaign(
     )
 
 
+def send_due_campaigns(
+    uow: UnitOfWorkContext,
+    channels: Mapping[Channel, MarketingChannel],
+    *,
+    now: _dt.datetime | None = None,
+) -> list[SendReport]:
+    """Send every ``scheduled`` campaign whose ``scheduled_at`` has come (a scheduler's tick).
+
+    Each goes through :func:`send_campaign` with the channel registered for its
+    channel; a campaign whose channel has none is left scheduled.
+    """
+    at = now or uow.now()
+    due = all_of(eq("status", "scheduled"), le("scheduled_at", at))
+    reports = []
+    for c in list(uow.repo(Campaign).stream(due, order_by="scheduled_at")):
+        channel = channels.get(c.channel) if c.channel is not None else None
+        if channel is not None:
+            reports.append(send_campaign(uow, c, channel))
+    return reports
+
+
 def _suppression_id(tenant: str, channel: Channel, address: str) -> uuid.UUID:
     return uuid.uuid5(_EVENT_NS, f"suppression\x1f{tenant}\x1f{channel.value}\x1f{address}")
 
@@ -869,6 +891,19 @@ class CampaignReport:
     revenue: Mapping[str, Decimal]
     cost: Mapping[str, Decimal]
     timeline: tuple[tuple[str, str, int], ...]
+
+    @property
+    def budget(self) -> Money | None:
+        """The campaign's budget."""
+        return self.campaign.budget
+
+    @property
+    def budget_left(self) -> Decimal | None:
+        """Budget minus booked cost in the budget's currency (negative: over budget)."""
+        b = self.campaign.budget
+        if b is None:
+            return None
+        return b.amount - self.cost.get(b.currency, Decimal(0))
 
     @property
     def roi(self) -> dict[str, Decimal | None]:
