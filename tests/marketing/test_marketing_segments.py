@@ -394,3 +394,28 @@ def test_staged_records_are_matched_against_committed_related_ones(session: Any)
         assert [c.id for c in s.customers.find(paid)] == [cid]
         assert s.customers.count(paid) == 1
         assert s.customers.count(~paid) == 1
+
+
+def test_related_compiles_to_exists_subqueries() -> None:
+    sa = pytest.importorskip("sqlalchemy")
+    from crmcore.storage.sql._dialect import backend_for
+    from crmcore.storage.sql._schema import mapper
+    from crmcore.storage.sql._translate import Translator
+
+    engine = sa.create_engine("sqlite://")
+    tr = Translator(mapper(Customer), backend_for(engine))
+
+    def sql(flt: Filter) -> str:
+        bound = tr.bind(flt)
+        assert bound is not None
+        return str(tr.where(bound).compile(engine, compile_kwargs={"literal_binds": False}))
+
+    has = sql(related("orders", "customer_id", f("status") == "paid"))
+    assert "EXISTS (SELECT" in has and "NOT EXISTS" not in has
+    assert "orders_1.tenant_id = customers.tenant_id" in has
+    assert "NOT (EXISTS (SELECT" in sql(~related("orders", "customer_id")) or "NOT EXISTS" in sql(
+        ~related("orders", "customer_id")
+    )
+    counted = sql(related("orders", "customer_id", op="ge", n=3))
+    assert "count(*)" in counted.lower() and ">=" in counted
+    engine.dispose()
