@@ -83,17 +83,22 @@ with crm.session(admin) as s:
     )
 
 with crm.session(admin) as s:  # segments see committed related records (orders)
-
     # "customers (lifecycle) who are gold and ordered in the last 90 days"
     where = (
-        (f("lifecycle_stage") == "customer")
-        & (f("custom.tier") == "gold")
-        & related("orders", "customer_id", f("ordered_at") >= ago(days=90))
-    ) | (f("email") == "USER0@example.com") | (f("email") == "user0@example.com")
+        (
+            (f("lifecycle_stage") == "customer")
+            & (f("custom.tier") == "gold")
+            & related("orders", "customer_id", f("ordered_at") >= ago(days=90))
+        )
+        | (f("email") == "USER0@example.com")
+        | (f("email") == "user0@example.com")
+    )
     seg = sv.create_segment(s, "gold buyers, 90 days", where)
     print("segment size:", sv.segment_count(s, seg))
 
-    camp = s.repo(Campaign).add(Campaign(name="Spring tea", channel=Channel.EMAIL, segment_id=seg.id))
+    camp = s.repo(Campaign).add(
+        Campaign(name="Spring tea", channel=Channel.EMAIL, segment_id=seg.id)
+    )
     for name in ("A", "B"):
         s.repo(CampaignVariant).add(
             CampaignVariant(
