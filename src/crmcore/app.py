@@ -46,7 +46,7 @@ from crmcore.model import (
     stamp_new,
     utcnow,
 )
-from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, where
+from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, resolve_times, where
 from crmcore.storage.aggregate import GroupKey, Measure
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import (
@@ -790,7 +790,9 @@ class SessionRepository(Generic[E]):
         parts = [eq("tenant_id", self._session.tenant_id)]
         if not include_deleted:
             parts.append(is_null("deleted_at"))
-        return all_of(*parts, where(where_, **equals))
+        # relative times (query.ago) are resolved against this session's clock (read only
+        # when the filter holds one)
+        return resolve_times(all_of(*parts, where(where_, **equals)), self._session.now)
 
     def find(
         self,

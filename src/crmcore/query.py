@@ -52,6 +52,7 @@ __all__ = [
     "MAX_FILTER_DEPTH",
     "MAX_LIMIT",
     "TRUE",
+    "Ago",
     "And",
     "Compare",
     "Const",
@@ -63,8 +64,11 @@ __all__ = [
     "Not",
     "Or",
     "Page",
+    "Related",
+    "RelatedCounts",
     "Sort",
     "StartsWith",
+    "ago",
     "all_of",
     "any_of",
     "asc",
@@ -93,6 +97,9 @@ __all__ = [
     "ne",
     "normalize_order",
     "not_",
+    "related",
+    "related_nodes",
+    "resolve_times",
     "same_kind",
     "sort_key_values",
     "sort_records",
@@ -117,6 +124,8 @@ _PAREN_HINT = (
 
 def _check_value(name: str, value: object) -> object:
     """Canonicalise a filter value (enums to their value) and refuse odd types."""
+    if isinstance(value, Ago):
+        return value
     if isinstance(value, enum.Enum):
         value = value.value
     if value is None or isinstance(value, _SCALARS):
@@ -254,6 +263,74 @@ class Not(Filter):
     """``item`` does not match (the exact complement)."""
 
     item: Filter
+
+
+@attrs.frozen
+class Related(Filter):
+    """How many records of another collection point at this record, compared with ``n``.
+
+    A record matches when the number of records of ``collection`` (same
+    tenant) whose ``key`` equals this record's ``field`` and that match
+    ``where`` satisfies ``<op> n``: ``("ge", 1)`` is *has any* (SQL
+    ``EXISTS``), ``("eq", 0)`` *has none* (``NOT EXISTS``), anything else a
+    counted subquery. Build one with :func:`related`.
+    """
+
+    collection: str
+    key: str
+    where: Filter
+    op: CompareOp = "ge"
+    n: int = 1
+    field: str = "id"
+
+    @property
+    def quantifier(self) -> Literal["any", "none", "count", "all", "never"]:
+        """``any`` (EXISTS), ``none`` (NOT EXISTS), ``all``/``never`` (constant), ``count``."""
+        op, n = self.op, self.n
+        if (op == "ge" and n == 1) or (op == "gt" and n == 0) or (op == "ne" and n == 0):
+            return "any"
+        if (op == "eq" and n == 0) or (op == "lt" and n == 1) or (op == "le" and n == 0):
+            return "none"
+        if (op == "ge" and n <= 0) or (op == "gt" and n < 0) or (op == "ne" and n < 0):
+            return "all"
+        if (op in ("lt", "le", "eq") and n < 0) or (op == "lt" and n == 0):
+            return "never"
+        return "count"
+
+    def matches(self, count: int) -> bool:
+        """Whether ``count`` related records satisfy the quantifier."""
+        if self.op == "eq":
+            return count == self.n
+        if self.op == "ne":
+            return count != self.n
+        return _PY_OPS[self.op](count, self.n)
+
+
+#: per related filter, ``{(tenant_id, key value): number of matching related records}``
+RelatedCounts = Callable[[Related], Mapping[tuple[str, Any], int]]
+
+
+@attrs.frozen
+class Ago:
+    """A time relative to "now" (``ago(days=90)``), resolved by :func:`resolve_times`.
+
+    Saved filters (segments) keep it as such, so "in the last 90 days" stays
+    relative; adapters only ever see the resolved, absolute datetime.
+    """
+
+    seconds: int
+
+    def at(self, now: _dt.datetime) -> _dt.datetime:
+        """The absolute time ``seconds`` before ``now``."""
+        return now - _dt.timedelta(seconds=self.seconds)
+
+
+def ago(*, days: int = 0, hours: int = 0, minutes: int = 0, seconds: int = 0) -> Ago:
+    """A filter value meaning "that long before now" (negative values: in the future)."""
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if type(total) is not int:
+        raise QueryError("ago() needs whole numbers of days, hours, minutes or seconds")
+    return Ago(total)
 
 
 # --------------------------------------------------------------------------- builders
@@ -413,6 +490,118 @@ def has(name: str, value: object) -> Filter:
     return Has(name, value)
 
 
+def related(
+    collection: str,
+    key: str,
+    where: Filter | None = None,
+    *,
+    field: str = "id",
+    op: CompareOp = "ge",
+    n: int = 1,
+    include_deleted: bool = False,
+) -> Filter:
+    """Records with (at least one, none, or some number of) related records of ``collection``.
+
+    ``related("orders", "customer_id", f("status") == "paid")`` matches customers
+    with a paid order; ``~related(...)`` (or ``op="eq", n=0``) those without;
+    ``op="ge", n=3`` those with three or more. The related records are those of
+    the same tenant whose ``key`` equals this record's ``field`` (``id`` by
+    default); soft-deleted ones count only with ``include_deleted``. Filters
+    nest: ``where`` may itself hold a ``related``.
+
+    Args:
+        collection: the related records' collection (``"orders"``, ``"campaign_events"``).
+        key: the related records' field pointing at this record.
+        where: a filter on the related records (all of them when None).
+        field: this record's field the key points at.
+        op: how the count compares with ``n`` (eq, ne, lt, le, gt, ge).
+        n: the count to compare with.
+        include_deleted: count soft-deleted related records too.
+
+    Raises:
+        QueryError: a malformed name, operator or count.
+    """
+    if not isinstance(collection, str) or not collection.isidentifier():
+        raise QueryError(f"invalid collection name {collection!r}")
+    key = _check_field(key)
+    field = _check_field(field)
+    if op not in _COMPARE_OPS:
+        raise QueryError(f"unknown count comparison {op!r}", field=key)
+    if type(n) is not int or bad_int_reason(n):
+        raise QueryError("related count must be an int", field=key)
+    inner = TRUE if where is None else where
+    if not isinstance(inner, Filter):
+        raise _not_a_filter(inner)
+    if not include_deleted:
+        inner = all_of(inner, IsNull("deleted_at"))
+    node = Related(collection, key, inner, op, n, field)
+    quant = node.quantifier
+    if quant == "all":
+        return TRUE
+    if quant == "never":
+        return FALSE
+    if quant == "any":
+        return Related(collection, key, inner, "ge", 1, field)
+    if quant == "none":
+        return Related(collection, key, inner, "eq", 0, field)
+    return node
+
+
+def related_nodes(f: Filter) -> Iterator[Related]:
+    """Every :class:`Related` node of a filter (outermost first, not inside one another)."""
+    if isinstance(f, (And, Or)):
+        for i in f.items:
+            yield from related_nodes(i)
+    elif isinstance(f, Not):
+        yield from related_nodes(f.item)
+    elif isinstance(f, Related):
+        yield f
+
+
+def resolve_times(f: Filter, now: _dt.datetime | Callable[[], _dt.datetime]) -> Filter:
+    """The filter with every :class:`Ago` value replaced by the absolute time before ``now``.
+
+    ``now`` may be a clock (called once, only if the filter holds a relative
+    time). Returns ``f`` itself when it holds none (sessions call this on every query).
+
+    Raises:
+        QueryError: ``now`` is naive.
+    """
+    cache: list[_dt.datetime] = []
+
+    def clock() -> _dt.datetime:
+        if not cache:
+            t = now() if callable(now) else now
+            if t.tzinfo is None:
+                raise QueryError("resolve_times needs an aware (UTC) now")
+            cache.append(t)
+        return cache[0]
+
+    if not callable(now) and now.tzinfo is None:
+        raise QueryError("resolve_times needs an aware (UTC) now")
+    return _resolve(f, clock)
+
+
+def _resolve(f: Filter, now: Callable[[], _dt.datetime]) -> Filter:
+    if isinstance(f, (And, Or)):
+        items = tuple(_resolve(i, now) for i in f.items)
+        if all(a is b for a, b in zip(items, f.items, strict=True)):
+            return f
+        return all_of(*items) if isinstance(f, And) else any_of(*items)
+    if isinstance(f, Not):
+        item = _resolve(f.item, now)
+        return f if item is f.item else not_(item)
+    if isinstance(f, Related):
+        inner = _resolve(f.where, now)
+        return f if inner is f.where else attrs.evolve(f, where=inner)
+    if isinstance(f, (Compare, Has)):
+        return attrs.evolve(f, value=f.value.at(now())) if isinstance(f.value, Ago) else f
+    if isinstance(f, In) and any(isinstance(v, Ago) for v in f.values):
+        t = now()
+        return In(f.field, tuple(v.at(t) if isinstance(v, Ago) else v for v in f.values))
+    return f
+
+
 def all_of(*filters: Filter) -> Filter:
     """Every filter matches; flattens nested ``And`` and drops ``TRUE``."""
     items: list[Filter] = []
@@ -474,7 +663,7 @@ def field_names(f: Filter) -> frozenset[str]:
         return field_names(f.item)
     if isinstance(f, Const):
         return frozenset()
-    return frozenset((f.field,))  # type: ignore[attr-defined]
+    return frozenset((f.field,))  # type: ignore[attr-defined]  # Related: this record's field
 
 
 # --------------------------------------------------------------------------- ordering
@@ -589,6 +778,17 @@ def to_dict(f: Filter) -> dict[str, Any]:
         return {"or": [to_dict(i) for i in f.items]}
     if isinstance(f, Not):
         return {"not": to_dict(f.item)}
+    if isinstance(f, Related):
+        return {
+            "related": {
+                "collection": f.collection,
+                "key": f.key,
+                "field": f.field,
+                "op": f.op,
+                "n": f.n,
+                "where": to_dict(f.where),
+            }
+        }
     raise QueryError(f"not a filter: {f!r}")
 
 
@@ -644,6 +844,22 @@ def _from_dict(data: Mapping[str, Any], depth: int) -> Filter:
         return any_of(*(_from_dict(i, depth + 1) for i in _items(arg)))
     if op == "not":
         return not_(_from_dict(arg, depth + 1))
+    if op == "related":
+        if not isinstance(arg, Mapping):
+            raise QueryError("related needs a mapping")
+        extra = set(arg) - {"collection", "key", "field", "op", "n", "where"}
+        if extra:
+            raise QueryError(f"unknown related keys {sorted(extra)}")
+        # the stored where already holds its deleted_at condition (or not)
+        return related(
+            arg["collection"],
+            arg["key"],
+            _from_dict(arg.get("where", {"const": True}), depth + 1),
+            field=arg.get("field", "id"),
+            op=arg.get("op", "ge"),
+            n=arg.get("n", 1),
+            include_deleted=True,
+        )
     raise QueryError(f"unknown filter operator {op!r}")
 
 
@@ -664,12 +880,18 @@ def _encode_value(v: object) -> object:
         return {"$date": v.isoformat()}
     if isinstance(v, uuid.UUID):
         return {"$uuid": str(v)}
+    if isinstance(v, Ago):
+        return {"$ago": v.seconds}
     raise QueryError(f"cannot encode value of type {type(v).__name__}")
 
 
 def _decode_value(v: object) -> object:
     if isinstance(v, Mapping):
         ((tag, text),) = v.items()
+        if tag == "$ago":
+            if type(text) is not int:
+                raise QueryError("value tag '$ago' needs whole seconds")
+            return Ago(text)
         if not isinstance(text, str):
             raise QueryError(f"value tag {tag!r} needs text, not {type(text).__name__}")
         if tag == "$decimal":
@@ -891,6 +1113,14 @@ def bind(f: Filter, entity_type: type) -> Filter:
         return not_(bind(f.item, entity_type))
     name: str = f.field  # type: ignore[attr-defined]
     tp = _field_type(entity_type, name)
+    if isinstance(f, Related):
+        return _bind_related(f, entity_type, tp)
+    value = getattr(f, "value", None)
+    values = getattr(f, "values", ())
+    if isinstance(value, Ago) or any(isinstance(v, Ago) for v in values):
+        raise QueryError(
+            "a relative time (ago) must be resolved first: resolve_times()", field=name
+        )
     if isinstance(f, Compare):
         return Compare(name, f.op, _coerce(name, tp, f.value))
     if isinstance(f, In):
@@ -900,6 +1130,25 @@ def bind(f: Filter, entity_type: type) -> Filter:
     if isinstance(f, (Contains, StartsWith)) and tp not in (str, Any):
         raise QueryError("contains/startswith need a text field", field=name)
     return f
+
+
+def _bind_related(f: Related, entity_type: type, local_type: Any) -> Filter:
+    from crmcore.model import COLLECTIONS  # layer 1; kept local so query stays self-contained
+
+    other = COLLECTIONS.get(f.collection)
+    if other is None:
+        raise QueryError(f"unknown collection {f.collection!r}", field=f.field)
+    key_type = _field_type(other, f.key)
+    if "." in f.key or "." in f.field:
+        raise QueryError("related needs plain fields on both sides", field=f.key)
+    if local_type is not Any and key_type is not Any and local_type is not key_type:
+        raise QueryError(
+            f"{other.__name__}.{f.key} ({getattr(key_type, '__name__', key_type)}) cannot point"
+            f" at {entity_type.__name__}.{f.field}"
+            f" ({getattr(local_type, '__name__', local_type)})",
+            field=f.key,
+        )
+    return attrs.evolve(f, where=bind(f.where, other))
 
 
 def check_order(order: Sequence[Sort], entity_type: type) -> None:
@@ -988,17 +1237,45 @@ def canonical(v: object) -> object:
     return v.value if isinstance(v, enum.Enum) else v
 
 
-def compile_predicate(f: Filter) -> Callable[[object], bool]:
+def compile_predicate(f: Filter, related: RelatedCounts | None = None) -> Callable[[object], bool]:
     """Compile a filter into a Python predicate over records (attrs objects or mappings).
 
     The predicate follows the module's semantics exactly; the in-memory adapter
     and policy checks use it.
+
+    Args:
+        f: the filter.
+        related: counts the related records of each :class:`Related` node (an
+            adapter supplies it); without it a filter with one raises.
+
+    Raises:
+        QueryError: a :class:`Related` node and no ``related`` counter.
     """
+    if isinstance(f, Related):
+        if related is None:
+            raise QueryError(
+                "a related filter needs a store to count in", field=f"{f.collection}.{f.key}"
+            )
+        counts = related(f)
+        get_local = getter(f.field)
+        get_tenant = getter("tenant_id")
+        node = f
+        zero_ok = node.matches(0)
+
+        def quantified(r: object) -> bool:
+            v = canonical(get_local(r))
+            if v is None:
+                return zero_ok
+            return node.matches(counts.get((get_tenant(r), v), 0))
+
+        return quantified
+    if related is not None and not isinstance(f, (And, Or, Not)):
+        return compile_predicate(f)
     if isinstance(f, Const):
         value = f.value
         return lambda _r: value
     if isinstance(f, And):
-        preds = tuple(compile_predicate(i) for i in f.items)
+        preds = tuple(compile_predicate(i, related) for i in f.items)
         if len(preds) == 2:
             p1, p2 = preds
             return lambda r: p1(r) and p2(r)
@@ -1014,7 +1291,7 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
 
         return all_match
     if isinstance(f, Or):
-        preds = tuple(compile_predicate(i) for i in f.items)
+        preds = tuple(compile_predicate(i, related) for i in f.items)
 
         def any_match(r: object) -> bool:
             for p in preds:
@@ -1024,7 +1301,7 @@ def compile_predicate(f: Filter) -> Callable[[object], bool]:
 
         return any_match
     if isinstance(f, Not):
-        inner = compile_predicate(f.item)
+        inner = compile_predicate(f.item, related)
         return lambda r: not inner(r)
     get = getter(f.field)  # type: ignore[attr-defined]
     loose = f.field.startswith("custom.")  # type: ignore[attr-defined]

@@ -38,7 +38,7 @@ _EXPORTS: dict[str, str | None] = {
     "BasketRules": "crmcore.analytics._basket",
     "BetaGeoModel": "crmcore.analytics._clv",
     "CHURN_FEATURES": "crmcore.analytics._churn",
-    "CampaignReport": _CAMPAIGN,
+    "CampaignEffectReport": _CAMPAIGN,
     "ChurnDrivers": "crmcore.analytics._churn",
     "ChurnRiskModel": "crmcore.analytics._churn",
     "ClvResult": "crmcore.analytics._clv",

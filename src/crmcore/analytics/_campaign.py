@@ -36,7 +36,7 @@ from crmcore.query import Filter, all_of, eq, in_
 from crmcore.storage.aggregate import count, count_distinct, sum_
 from crmcore.storage.ports import UnitOfWorkContext
 
-__all__ = ["CampaignReport", "campaign_effect", "two_proportion_z_test"]
+__all__ = ["CampaignEffectReport", "campaign_effect", "two_proportion_z_test"]
 
 _KINDS = ("sent", "delivered", "opened", "clicked", "converted", "bounced", "unsubscribed")
 
@@ -56,7 +56,7 @@ def two_proportion_z_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, fl
     return z, math.erfc(abs(z) / math.sqrt(2))
 
 
-class CampaignReport(ReportFrame):
+class CampaignEffectReport(ReportFrame):
     """Rates, conversions against the holdout, revenue and ROI per campaign."""
 
     x = "campaign"
@@ -91,7 +91,7 @@ def campaign_effect(
     *,
     conversion: str = "converted",
     holdout: str = "holdout",
-) -> CampaignReport:
+) -> CampaignEffectReport:
     """Per campaign: reach, open/click/conversion rates, lift over the holdout, revenue, ROI.
 
     Args:
@@ -221,7 +221,7 @@ def campaign_effect(
         "roi",
     ]
     frame = pd.DataFrame(rows, columns=columns)
-    return CampaignReport(
+    return CampaignEffectReport(
         "Campaign effect",
         frame,
         {

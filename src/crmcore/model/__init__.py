@@ -49,6 +49,7 @@ from crmcore.model._knowledge import (
     ArticleVersion,
     SurveyRequest,
 )
+from crmcore.model._marketing import CampaignCost, CampaignVariant, ChannelSuppression, SegmentEntry
 from crmcore.model._principal import Principal
 from crmcore.model._registry import (
     COLLECTIONS,
@@ -81,9 +82,12 @@ __all__ = [
     "ArticleVersion",
     "AuditEntry",
     "Campaign",
+    "CampaignCost",
     "CampaignEvent",
     "CampaignMember",
+    "CampaignVariant",
     "Channel",
+    "ChannelSuppression",
     "Consent",
     "ConsentStatus",
     "ContactRole",
@@ -108,6 +112,7 @@ __all__ = [
     "Product",
     "Protectable",
     "Segment",
+    "SegmentEntry",
     "SurveyKind",
     "SurveyRequest",
     "SurveyResponse",

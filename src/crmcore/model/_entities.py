@@ -427,13 +427,22 @@ class CampaignMember(Entity):
     campaign_id: uuid.UUID
     customer_id: uuid.UUID
     status: str = "targeted"
+    #: the variant the member was assigned when the campaign was sent
+    variant: str | None = None
+    #: the address the message went to (e-mail, phone...), as sent
+    address: str | None = None
 
 
 @attrs.frozen(kw_only=True, repr=False)
 class CampaignEvent(Entity):
     """Something a campaign member did: sent, delivered, opened, clicked, converted..."""
 
-    __crm_indexes__: ClassVar[tuple[str, ...]] = ("campaign_id", "customer_id", "kind")
+    __crm_indexes__: ClassVar[tuple[str, ...]] = (
+        "campaign_id",
+        "customer_id",
+        "kind",
+        "occurred_at",
+    )
     __crm_references__: ClassVar[tuple[str, ...]] = ("campaign_id", "customer_id")
 
     campaign_id: uuid.UUID
@@ -441,6 +450,12 @@ class CampaignEvent(Entity):
     kind: str
     occurred_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     value: Money | None = None
+    #: the campaign variant the event belongs to
+    variant: str | None = None
+    #: the clicked link (for ``clicked``)
+    link: str | None = None
+    #: the channel provider's id of the event (ingestion is idempotent by it)
+    provider_event_id: str | None = None
 
 
 @attrs.frozen(kw_only=True, repr=False)

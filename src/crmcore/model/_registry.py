@@ -36,6 +36,7 @@ from crmcore.model._knowledge import (
     ArticleVersion,
     SurveyRequest,
 )
+from crmcore.model._marketing import CampaignCost, CampaignVariant, ChannelSuppression, SegmentEntry
 
 __all__ = ["COLLECTIONS", "ENTITY_TYPES", "collection_of", "entity_type", "references_to"]
 
@@ -70,6 +71,10 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "article_feedback": ArticleFeedback,
         "article_search_entries": ArticleSearchEntry,
         "survey_requests": SurveyRequest,
+        "segment_entries": SegmentEntry,
+        "channel_suppressions": ChannelSuppression,
+        "campaign_variants": CampaignVariant,
+        "campaign_costs": CampaignCost,
     }
 )
 

@@ -24,10 +24,23 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from crmcore.errors import PermissionDenied, QueryError
-from crmcore.model import Entity, Principal, replace_trusted
+from crmcore.model import COLLECTIONS, Entity, Principal, replace_trusted
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
-from crmcore.query import Filter, OrderSpec, Page, all_of, field_names, normalize_order
+from crmcore.query import (
+    And,
+    Filter,
+    Not,
+    Or,
+    OrderSpec,
+    Page,
+    Related,
+    all_of,
+    any_of,
+    field_names,
+    normalize_order,
+    not_,
+)
 from crmcore.storage.aggregate import GroupKey, Measure, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext
 
@@ -144,7 +157,25 @@ class GuardedRepository(Repository[E], Generic[E]):
 
     def _scope(self, where: Filter | None) -> Filter:
         allowed = self._policy.filter(self._principal, "read", self._name, context=self._context)
-        return all_of(allowed, where) if where is not None else allowed
+        return all_of(allowed, self._related_scope(where)) if where is not None else allowed
+
+    def _related_scope(self, f: Filter) -> Filter:
+        """Confine every related filter to the related records the principal may read."""
+        if isinstance(f, And):
+            return all_of(*(self._related_scope(i) for i in f.items))
+        if isinstance(f, Or):
+            return any_of(*(self._related_scope(i) for i in f.items))
+        if isinstance(f, Not):
+            return not_(self._related_scope(f.item))
+        if isinstance(f, Related):
+            other = COLLECTIONS.get(f.collection)
+            if other is None:
+                return f  # the adapter names the unknown collection
+            allowed = self._policy.filter(
+                self._principal, "read", other.entity_name(), context=self._context
+            )
+            return attrs.evolve(f, where=all_of(allowed, self._related_scope(f.where)))
+        return f
 
     # -- writes
 

@@ -15,6 +15,9 @@ policy and the audit trail apply to use cases too.
   :func:`search_articles`, :func:`suggest_articles`, :func:`record_article_feedback`
 - satisfaction: :func:`request_survey`, :func:`record_survey_answer`, :func:`satisfaction_report`
 - service history: :func:`service_history`
+- marketing: :func:`create_segment`, :func:`create_static_list`, :func:`segment_count`,
+  :func:`segment_preview`, :func:`segment_members`, :func:`build_audience`,
+  :func:`send_campaign`, :func:`ingest_events`, :func:`campaign_report`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
 - bookkeeping as a principal may see it: :func:`visible_audit_entries`,
@@ -38,8 +41,17 @@ from crmcore.services._customers import (
     preview_merge,
     unmerge,
 )
-from crmcore.services._forecast import FORECAST_DIMENSIONS, Forecast, ForecastRow, forecast
-from crmcore.services._keys import ReencryptReport, reencrypt_all, shred_subject
+from crmcore.services._forecast import (
+    FORECAST_DIMENSIONS,
+    Forecast,
+    ForecastRow,
+    forecast,
+)
+from crmcore.services._keys import (
+    ReencryptReport,
+    reencrypt_all,
+    shred_subject,
+)
 from crmcore.services._knowledge import (
     ARTICLE_MACHINE,
     ArticleFeedbackSummary,
@@ -60,7 +72,33 @@ from crmcore.services._knowledge import (
     suggest_articles,
     unpublish_article,
 )
-from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
+from crmcore.services._marketing import (
+    CampaignReport,
+    IngestReport,
+    SendReport,
+    VariantMetrics,
+    add_to_list,
+    build_audience,
+    campaign_report,
+    channel_address,
+    create_segment,
+    create_static_list,
+    ingest_events,
+    record_campaign_cost,
+    remove_from_list,
+    schedule_campaign,
+    segment_count,
+    segment_filter,
+    segment_members,
+    segment_preview,
+    send_campaign,
+    send_due_campaigns,
+)
+from crmcore.services._sales import (
+    Conversion,
+    convert_lead,
+    exact_contact_match,
+)
 from crmcore.services._satisfaction import (
     SURVEY_REQUESTED,
     SatisfactionRow,
@@ -86,8 +124,14 @@ from crmcore.services._transitions import (
     transition,
     transition_history,
 )
-from crmcore.services._visibility import visible_audit_entries, visible_transitions
-from crmcore.services._webhooks import subscribe_webhook, webhook_deliveries
+from crmcore.services._visibility import (
+    visible_audit_entries,
+    visible_transitions,
+)
+from crmcore.services._webhooks import (
+    subscribe_webhook,
+    webhook_deliveries,
+)
 
 __all__ = [
     "ARTICLE_MACHINE",
@@ -97,46 +141,66 @@ __all__ = [
     "SURVEY_REQUESTED",
     "ArticleFeedbackSummary",
     "ArticleMatch",
+    "CampaignReport",
     "Conversion",
     "FieldChange",
     "Forecast",
     "ForecastRow",
     "HistoryPage",
+    "IngestReport",
     "MergeResult",
     "ReencryptReport",
     "SatisfactionRow",
+    "SendReport",
     "SurveyInvitation",
     "TimelineEvent",
     "UnmergeResult",
+    "VariantMetrics",
+    "add_to_list",
     "allowed_events",
     "archive_article",
     "article_feedback_summary",
     "article_search_index",
     "article_versions",
     "atomic",
+    "build_audience",
+    "campaign_report",
+    "channel_address",
     "checkpoint",
     "convert_lead",
     "create_article",
+    "create_segment",
+    "create_static_list",
     "edit_article",
     "exact_contact_match",
     "export_trail",
     "field_history",
     "forecast",
     "history",
+    "ingest_events",
     "machine_for",
     "merge",
     "nps_score",
     "preview_merge",
     "publish_article",
     "record_article_feedback",
+    "record_campaign_cost",
     "record_survey_answer",
     "reencrypt_all",
     "reindex_articles",
     "reject_article",
+    "remove_from_list",
     "request_survey",
     "restore_article",
     "satisfaction_report",
+    "schedule_campaign",
     "search_articles",
+    "segment_count",
+    "segment_filter",
+    "segment_members",
+    "segment_preview",
+    "send_campaign",
+    "send_due_campaigns",
     "service_history",
     "shred_subject",
     "stage_report",

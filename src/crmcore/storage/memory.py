@@ -23,7 +23,7 @@ from functools import cmp_to_key
 from typing import Any, Generic, TypeVar, cast
 
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
-from crmcore.model import Entity, Protectable, replace_trusted
+from crmcore.model import COLLECTIONS, Entity, Protectable, replace_trusted
 from crmcore.query import (
     And,
     Compare,
@@ -32,6 +32,7 @@ from crmcore.query import (
     In,
     OrderSpec,
     Page,
+    Related,
     Sort,
     bind,
     check_limit,
@@ -158,6 +159,28 @@ class MemoryStore:
     def begin(self) -> MemoryUnitOfWork:
         """Start a unit of work."""
         return MemoryUnitOfWork(self)
+
+    def related_counts(self, node: Related) -> dict[tuple[str, Any], int]:
+        """Committed records of ``node.collection`` matching ``node.where``, counted per key.
+
+        Related filters count committed records on every adapter (the SQL
+        adapter's subqueries see the same), so memory and SQL agree.
+        """
+        etype = COLLECTIONS[node.collection]
+        pred = compile_predicate(node.where, self.related_counts)
+        get_key = getter(node.key)
+        counts: dict[tuple[str, Any], int] = {}
+        with self._lock:
+            table = self._table(etype)
+            ids = table.candidates(node.where)
+            rows = list(table.rows.values()) if ids is None else [table.rows[i] for i in ids]
+        for row in rows:
+            if pred(row):
+                value = get_key(row)
+                if value is not None:
+                    k = (row.tenant_id, _hashable(value))
+                    counts[k] = counts.get(k, 0) + 1
+        return counts
 
     def close(self) -> None:
         """Nothing to release; kept for the Store protocol."""
@@ -338,8 +361,8 @@ class MemoryRepository(Repository[E], Generic[E]):
     def _matching(self, where: Filter | None) -> list[E]:
         etype = self.entity_type
         bound = bind(where, etype) if where is not None else None
-        pred = compile_predicate(bound) if bound is not None else None
         store = self._uow._store
+        pred = compile_predicate(bound, store.related_counts) if bound is not None else None
         staged = self._uow._staged.get(etype, {})
         with store._lock:
             table = store._table(etype)

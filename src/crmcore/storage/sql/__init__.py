@@ -7,6 +7,11 @@ a :class:`SqlStore`; :func:`upgrade`, :func:`downgrade` and
 
 from __future__ import annotations
 
+from crmcore.storage.sql._campaigns import (
+    sql_campaign_funnel,
+    sql_campaign_timeline,
+    sql_stored_ids,
+)
 from crmcore.storage.sql._fts import SqlSearchIndex, search_ddl, search_index_for
 from crmcore.storage.sql._migrate import (
     current_revision,
@@ -30,5 +35,8 @@ __all__ = [
     "metadata",
     "search_ddl",
     "search_index_for",
+    "sql_campaign_funnel",
+    "sql_campaign_timeline",
+    "sql_stored_ids",
     "upgrade",
 ]

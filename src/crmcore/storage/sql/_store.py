@@ -42,6 +42,7 @@ from crmcore.query import (
     Filter,
     OrderSpec,
     Page,
+    Related,
     Sort,
     check_limit,
     check_order,
@@ -57,7 +58,7 @@ from crmcore.storage.ports import Repository, UnitOfWork
 from crmcore.storage.sql._aggregate import aggregate_statement, read_aggregate
 from crmcore.storage.sql._dialect import Backend, SqliteBackend, backend_for
 from crmcore.storage.sql._errors import guard, is_unique_violation, translate
-from crmcore.storage.sql._schema import CHILD_KEY, ChildField, EntityMapper, mapper
+from crmcore.storage.sql._schema import CHILD_KEY, ChildField, ColumnTerm, EntityMapper, mapper
 from crmcore.storage.sql._translate import Translator
 
 __all__ = ["SqlRepository", "SqlStore", "SqlUnitOfWork"]
@@ -892,7 +893,7 @@ class SqlRepository(Repository[E], Generic[E]):
         staged: dict[int, Any],
     ) -> list[Entity]:
         """Committed rows overlaid with this unit of work's staged ones."""
-        pred = compile_predicate(bound) if bound is not None else None
+        pred = compile_predicate(bound, self._related_counts) if bound is not None else None
         extra = [
             r
             for r in staged.values()
@@ -920,6 +921,21 @@ class SqlRepository(Repository[E], Generic[E]):
         out = [e for _, e in merged]
         return out if limit is None else out[: limit + 1]
 
+    def _related_counts(self, node: Related) -> dict[tuple[str, Any], int]:
+        """Committed related records per (tenant, key), for staged rows the database cannot see."""
+        ops = self._uow._store.ops(COLLECTIONS[node.collection])
+        bound = ops.tr.bind(node.where)
+        term = ops.tr.m.term(node.key)
+        if not isinstance(term, ColumnTerm):
+            raise QueryError("related needs a plain column key", field=node.key)
+        key = term.column
+        stmt = sa.select(ops.table.c.tenant_id, key, sa.func.count()).where(key.is_not(None))
+        if bound is not None:
+            stmt = stmt.where(ops.tr.where(bound))
+        stmt = stmt.group_by(ops.table.c.tenant_id, key)
+        with self._uow.reading() as conn:
+            return {(t, k): int(n) for t, k, n in conn.execute(stmt)}
+
     def count(self, where: Filter | None = None) -> int:
         """How many visible records match ``where``."""
         tr = self._ops.tr
@@ -933,7 +949,7 @@ class SqlRepository(Repository[E], Generic[E]):
             hidden = [r.id for k, r in staged.items() if self._uow.expects(etype, k) is not None]
             for chunk in _chunks(hidden, _IDS):
                 total -= self._ops.count(conn, bound, self._ops.table.c.id.in_(list(chunk)))
-        pred = compile_predicate(bound) if bound is not None else None
+        pred = compile_predicate(bound, self._related_counts) if bound is not None else None
         return total + sum(
             1 for r in staged.values() if type(r) is not _Gone and (pred is None or pred(r))
         )

@@ -26,8 +26,10 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.sql import visitors
 
 from crmcore.errors import QueryError
+from crmcore.model import COLLECTIONS
 from crmcore.query import (
     And,
     Compare,
@@ -39,6 +41,7 @@ from crmcore.query import (
     IsNull,
     Not,
     Or,
+    Related,
     Sort,
     StartsWith,
     bind,
@@ -52,6 +55,7 @@ from crmcore.storage.sql._schema import (
     Term,
     ValueTerm,
     WholeTerm,
+    mapper,
 )
 
 __all__ = ["Atom", "Translator"]
@@ -126,6 +130,8 @@ class Translator:
             return sa.or_(*(self._tr(i, strict) for i in f.items))
         if isinstance(f, Not):
             return sa.not_(self._tr(f.item, True))
+        if isinstance(f, Related):
+            return self._related(f)
         term = self.m.term(f.field)  # type: ignore[attr-defined]
         if isinstance(term, ColumnTerm):
             return self._column_leaf(term, f, strict)
@@ -136,6 +142,40 @@ class Translator:
         if isinstance(term, WholeTerm):
             return self._whole_leaf(term, f)
         return self._null_leaf(f)
+
+    def _related(self, f: Related) -> sa.ColumnElement[bool]:
+        """EXISTS / NOT EXISTS / a counted subquery over an alias of the related table."""
+        other = Translator(mapper(COLLECTIONS[f.collection]), self.b)
+        local, key = self.m.term(f.field), other.m.term(f.key)
+        if not isinstance(local, ColumnTerm) or not isinstance(key, ColumnTerm):
+            raise QueryError(
+                "related needs a plain column on both sides", field=f.key, entity=self.m.name
+            )
+        base = other.table
+        alias = base.alias()
+
+        def to_alias(el: Any, **kw: Any) -> Any:
+            # only columns of the base table itself: a nested alias of it stays as it is
+            if isinstance(el, sa.Column) and el.table is base:
+                return alias.c[el.name]
+            return None
+
+        opts: dict[str, Any] = {}
+        inner: sa.ColumnElement[bool] = visitors.replacement_traverse(  # type: ignore[call-overload]
+            other.where(f.where), opts, to_alias
+        )
+        link = sa.and_(
+            alias.c[key.column.name] == local.column,
+            alias.c.tenant_id == self.table.c.tenant_id,
+        )
+        if f.op == "ge" and f.n == 1:
+            return sa.exists().where(link, inner)
+        if f.op == "eq" and f.n == 0:
+            return ~sa.exists().where(link, inner)
+        counted = sa.select(sa.func.count()).select_from(alias).where(link, inner).scalar_subquery()
+        if f.op == "ne":
+            return counted != f.n
+        return _ORDER_OPS[f.op](counted, f.n)
 
     def _column_leaf(self, t: ColumnTerm, f: Filter, strict: bool) -> sa.ColumnElement[bool]:
         c = t.column
