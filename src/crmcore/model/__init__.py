@@ -7,6 +7,7 @@ storage library.
 from __future__ import annotations
 
 from crmcore.model._base import Entity, fields_of, new_id, replace_trusted, utcnow
+from crmcore.model._desk import Agent, AgentPresence, AgentShift, EscalationRecord
 from crmcore.model._entities import (
     Account,
     Activity,
@@ -61,6 +62,9 @@ __all__ = [
     "Activity",
     "ActivityType",
     "Address",
+    "Agent",
+    "AgentPresence",
+    "AgentShift",
     "AuditEntry",
     "Campaign",
     "CampaignEvent",
@@ -72,6 +76,7 @@ __all__ = [
     "Customer",
     "EmailAddress",
     "Entity",
+    "EscalationRecord",
     "Gender",
     "KnowledgeArticle",
     "Lead",

@@ -373,6 +373,7 @@ class Ticket(Entity):
         "customer_id",
         "priority",
         "resolution_due_at",
+        "queue",
     )
     __crm_references__: ClassVar[tuple[str, ...]] = ("customer_id", "account_id")
 
@@ -386,6 +387,7 @@ class Ticket(Entity):
     customer_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
     assignee_id: str | None = None
+    queue: str | None = None
     owner_id: str | None = None
     team_id: str | None = None
     first_response_due_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)

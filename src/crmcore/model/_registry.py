@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from crmcore.errors import ConfigurationError
 from crmcore.model._base import Entity
+from crmcore.model._desk import Agent, EscalationRecord
 from crmcore.model._entities import (
     Account,
     Activity,
@@ -53,6 +54,8 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "transitions": TransitionRecord,
         "merges": MergeRecord,
         "audit_entries": AuditEntry,
+        "agents": Agent,
+        "escalations": EscalationRecord,
     }
 )
 
