@@ -28,6 +28,7 @@ from crmcore.routing._router import (
     TicketRouter,
     agent_on_shift,
     agent_rejections,
+    backlog_order,
 )
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "TicketRouter",
     "agent_on_shift",
     "agent_rejections",
+    "backlog_order",
     "ticket_requirement",
 ]

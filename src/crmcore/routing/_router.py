@@ -42,6 +42,7 @@ __all__ = [
     "TicketRouter",
     "agent_on_shift",
     "agent_rejections",
+    "backlog_order",
 ]
 
 _UTC = _dt.timezone.utc
@@ -442,14 +443,7 @@ class TicketRouter:
         the next ticket is routed, so capacity holds across the backlog.
         """
         cur, last, shift = self._state(agents, now, loads)
-        order = sorted(
-            requirements,
-            key=lambda r: (
-                PRIORITY_RANK.get(r.priority, len(PRIORITY_RANK)),
-                r.created_at or _NEVER,
-                str(r.ticket_id),
-            ),
-        )
+        order = sorted(requirements, key=backlog_order)
         index = _SkillIndex(agents)
         out: list[RoutingDecision] = []
         stamp = now
@@ -463,6 +457,15 @@ class TicketRouter:
                 stamp += _dt.timedelta(microseconds=1)
             out.append(decision)
         return RoutingPlan(decisions=tuple(out), loads=cur)
+
+
+def backlog_order(requirement: TicketRequirement) -> tuple[int, _dt.datetime, str]:
+    """The order a backlog is routed in: most urgent, then oldest, then by ticket id."""
+    return (
+        PRIORITY_RANK.get(requirement.priority, len(PRIORITY_RANK)),
+        requirement.created_at or _NEVER,
+        str(requirement.ticket_id),
+    )
 
 
 class _SkillIndex:
