@@ -1,0 +1,83 @@
+"""Two routers in two processes on PostgreSQL never push an agent past capacity."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+import crmcore
+from crmcore import Principal
+from crmcore.model import Agent, Ticket
+
+ENV = "CRMCORE_TEST_POSTGRES_URL"
+
+
+def _url() -> str:
+    url = os.environ.get(ENV)
+    if not url:
+        pytest.skip(f"{ENV} is not set: no postgresql server to test against")
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server skips
+        pytest.skip(f"postgresql at {ENV} is unreachable: {exc}")
+    return url
+
+
+def test_two_processes_never_overfill_agents() -> None:
+    url = _url()
+    crm = crmcore.connect(url)
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    principal = Principal.system_principal(tenant)
+    with crm.session(principal) as s:
+        for i in range(3):
+            s.repo(Agent).add(Agent(user_id=f"agent{i}", capacity=3))
+        ids = [str(s.repo(Ticket).add(Ticket(subject=f"t{i}")).id) for i in range(24)]
+    helpers = str(Path(__file__).parent / "helpers")
+    sys.path.insert(0, helpers)  # spawned children inherit sys.path at start
+    try:
+        import desk_pg_worker
+
+        ctx = multiprocessing.get_context("spawn")
+        start, out = ctx.Event(), ctx.Queue()
+        procs = [
+            ctx.Process(
+                target=desk_pg_worker.route_share, args=(url, tenant, ids[k::2], start, out)
+            )
+            for k in range(2)
+        ]
+        for p in procs:
+            p.start()
+    finally:
+        sys.path.remove(helpers)
+    start.set()
+    results = []
+    for _ in procs:
+        try:
+            results.append(out.get(timeout=120))
+        except Exception:  # noqa: BLE001 - a dead child: report its exit code below
+            break
+    for p in procs:
+        p.join(60)
+        assert 0 == p.exitcode
+    with crm.session(principal) as s:
+        agents = list(s.repo(Agent).stream())
+        tickets = list(s.repo(Ticket).stream())
+    held = {a.user_id: 0 for a in agents}
+    for t in tickets:
+        if t.assignee_id is not None:
+            held[t.assignee_id] += t.routed_weight
+    assert all(a.load <= a.capacity for a in agents)
+    assert {a.user_id: a.load for a in agents} == held  # the counter matches the tickets
+    assert 9 == sum(r[0] for r in results) == sum(t.assignee_id is not None for t in tickets)
+    assert 24 - 9 == sum(t.queue == "default" and t.assignee_id is None for t in tickets)
+    crm.close()
