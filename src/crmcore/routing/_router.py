@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -82,9 +81,9 @@ class RoutingCandidate:
     last_assigned_at: _dt.datetime | None
 
     @property
-    def utilisation(self) -> Fraction:
-        """Load relative to capacity."""
-        return Fraction(self.load, self.capacity)
+    def utilisation(self) -> float:
+        """Load relative to capacity (exact for the small integers loads are)."""
+        return self.load / self.capacity
 
 
 @attrs.frozen(kw_only=True)
@@ -98,9 +97,11 @@ class RoutingDecision:
         queues_tried: the overflow path, in order.
         weight: capacity units it took.
         reason: why the winner won (or why nobody did).
-        eligible: the eligible agents of the deciding tier, best first.
+        eligible: the eligible agents of the deciding tier, best first
+            (with ``explain=False`` only the winner).
+        eligible_count: how many agents were eligible in the deciding tier.
         rejected: agent -> why it was not eligible (``explain=True`` only);
-            for each tier tried, the reasons of its first tier are kept.
+            an agent rejected in several tiers keeps its first tier's reasons.
         requirement: what the ticket needed.
     """
 
@@ -113,6 +114,7 @@ class RoutingDecision:
     eligible: tuple[RoutingCandidate, ...]
     rejected: Mapping[str, tuple[str, ...]]
     requirement: TicketRequirement
+    eligible_count: int = 0
 
     @property
     def assigned(self) -> bool:
@@ -304,12 +306,27 @@ class TicketRouter:
         tried: list[str] = []
         rejected: dict[str, tuple[str, ...]] = {}
         for queue in self._path(requirement.queue):
+            if not explain:
+                tried.append(queue.name)
+                fast = self._fast(requirement, agents, loads, last, shift, exclude, queue, index)
+                if fast is None:
+                    continue
+                winner, count, ties = fast
+                return RoutingDecision(
+                    ticket_id=requirement.ticket_id,
+                    agent_id=winner.agent_id,
+                    queue=queue.name,
+                    queues_tried=tuple(tried),
+                    weight=requirement.weight,
+                    reason=self._reason(winner, count, ties, requirement, queue.name),
+                    eligible=(winner,),
+                    rejected={},
+                    requirement=requirement,
+                    eligible_count=count,
+                )
             tried.append(queue.name)
-            pool: Iterable[Agent] = agents
-            if index is not None and not explain:
-                pool = index.candidates(requirement.skills)
             eligible: list[RoutingCandidate] = []
-            for agent in pool:
+            for agent in agents:
                 uid = agent.user_id
                 reasons = agent_rejections(
                     agent,
@@ -345,10 +362,11 @@ class TicketRouter:
                     eligible.remove(again)
                     eligible.insert(0, again)
                     winner = again
-            reason = self._reason(winner, eligible, requirement, queue.name)
-            if explain:
-                for c in eligible:
-                    rejected.pop(c.agent_id, None)
+            primary = self._key(winner)[:2]
+            ties = sum(self._key(c)[:2] == primary for c in eligible)
+            reason = self._reason(winner, len(eligible), ties, requirement, queue.name)
+            for c in eligible:
+                rejected.pop(c.agent_id, None)
             return RoutingDecision(
                 ticket_id=requirement.ticket_id,
                 agent_id=winner.agent_id,
@@ -359,6 +377,7 @@ class TicketRouter:
                 eligible=tuple(eligible),
                 rejected=rejected,
                 requirement=requirement,
+                eligible_count=len(eligible),
             )
         return RoutingDecision(
             ticket_id=requirement.ticket_id,
@@ -372,25 +391,94 @@ class TicketRouter:
             requirement=requirement,
         )
 
+    def _fast(
+        self,
+        requirement: TicketRequirement,
+        agents: Sequence[Agent],
+        loads: Mapping[str, int],
+        last: Mapping[str, _dt.datetime | None],
+        shift: Mapping[str, bool],
+        exclude: frozenset[str],
+        queue: RoutingQueue,
+        index: _SkillIndex | None,
+    ) -> tuple[RoutingCandidate, int, int] | None:
+        """The winner of one tier without recording reasons: (winner, eligible, tied)."""
+        pool = index.candidates(requirement.skills) if index is not None else agents
+        skills = list(requirement.skills.items())
+        lang, weight = requirement.language, requirement.weight
+        qteams, rteams = queue.teams, requirement.teams
+        best_skill = self.strategy is RoutingStrategy.BEST_SKILL
+        sticky = requirement.previous_agent if self.sticky else None
+        online = AgentPresence.ONLINE
+        keys: list[tuple[Any, ...]] = []
+        best: tuple[Any, ...] | None = None
+        found: dict[str, tuple[Agent, int]] = {}
+        for agent in pool:
+            uid = agent.user_id
+            if (
+                uid in exclude
+                or not agent.active
+                or agent.presence is not online
+                or not shift[uid]
+                or (qteams and not qteams & agent.teams)
+                or (rteams and not rteams & agent.teams)
+                or (lang and lang not in agent.languages)
+            ):
+                continue
+            load = loads[uid]
+            if load + weight > agent.capacity:
+                continue
+            have = agent.skills
+            score = 0
+            for name, level in skills:
+                got = have.get(name, 0)
+                if got < level:
+                    score = -1
+                    break
+                score += got
+            if score < 0:
+                continue
+            util = load / agent.capacity
+            rr = last[uid] or _NEVER
+            key = (-score, util, rr, uid) if best_skill else (util, -score, rr, uid)
+            keys.append(key)
+            if best is None or key < best:
+                best = key
+                found[uid] = (agent, score)
+            if uid == sticky:
+                found[uid] = (agent, score)
+        if best is None:
+            return None
+        uid = sticky if sticky is not None and sticky in found else best[3]
+        agent, score = found[uid]
+        winner = RoutingCandidate(
+            agent_id=uid,
+            load=loads[uid],
+            capacity=agent.capacity,
+            skill_score=score,
+            last_assigned_at=last[uid],
+        )
+        primary = best[:2]
+        return winner, len(keys), sum(k[:2] == primary for k in keys)
+
     def _reason(
         self,
         winner: RoutingCandidate,
-        eligible: list[RoutingCandidate],
+        count: int,
+        ties: int,
         requirement: TicketRequirement,
         queue: str,
     ) -> str:
         head = f"{winner.agent_id} in {queue}"
         if self.sticky and requirement.previous_agent == winner.agent_id:
             return f"{head}: the customer's previous agent, eligible (sticky)"
-        primary = self._key(winner)[:2]
-        tied = [c for c in eligible if self._key(c)[:2] == primary]
         if self.strategy is RoutingStrategy.BEST_SKILL:
             why = f"best skill ({winner.skill_score}), then load {winner.load}/{winner.capacity}"
         else:
             why = f"least loaded ({winner.load}/{winner.capacity}), then skill {winner.skill_score}"
-        if len(tied) > 1:
-            why += f"; round robin among {len(tied)} tied: least recently assigned"
-        return f"{head}: {why} of {len(eligible)} eligible"
+        if ties > 1:
+            why += f"; round robin among {ties} tied: least recently assigned"
+        return f"{head}: {why} of {count} eligible"
 
     def _state(
         self, agents: Sequence[Agent], now: _dt.datetime, loads: Mapping[str, int] | None
