@@ -1,6 +1,7 @@
 """Benchmark: routing a backlog of tickets over many agents, crmcore vs a naive loop.
 
-Run: ``python benchmarks/bench_routing.py [--tickets 10000] [--agents 500] [--skills 30]``
+Run: ``python benchmarks/bench_routing.py [--tickets 10000] [--agents 500]
+[--skills 30] [--explain]``
 
 Both sides route the same backlog (most urgent, oldest first) with the same
 rules: the agent must be online, on shift, hold every required skill at the
@@ -8,8 +9,9 @@ level, speak the language and have room for the ticket's weight; the least
 loaded relative to capacity wins, then the best skill, then round robin. The
 naive loop checks every agent for every ticket (what a hand-written router
 does, with shifts checked once per agent like crmcore);
-:meth:`TicketRouter.route_backlog` narrows candidates by a skill index first. The script checks that both choose the same
-agent for every ticket, then prints assignments per second and the ratio.
+:meth:`TicketRouter.route_backlog` narrows candidates by a skill index first.
+The script checks that both choose the same agent for every ticket, then
+prints assignments per second and the ratio.
 ``--explain`` also times crmcore with every rejection reason recorded.
 """
 

@@ -213,7 +213,7 @@ def test_sla_status_pauses_while_pending_and_reads_replies(desk):
 
 
 def test_escalations_fire_once_per_clock(desk):
-    crm, clock = desk
+    crm, _ = desk
     with crm.session() as s:
         _agents(s, {"user_id": "ann", "capacity": 5}, {"user_id": "bob", "capacity": 5})
         t = s.repo(Ticket).add(Ticket(subject="slow", priority="normal"))

@@ -151,9 +151,8 @@ def ref_route(router, r, ags, loads, last):
             continue
         if router.sticky and r.previous_agent in {a.user_id for a in ok}:
             return r.previous_agent, name
-        never = dt.datetime.min.replace(tzinfo=UTC)
 
-        def key(a):
+        def key(a, never=dt.datetime.min.replace(tzinfo=UTC)):
             util = Fraction(loads[a.user_id], a.capacity)
             skill = sum(a.skills[s] for s in r.skills)
             rr = (last[a.user_id] or never, a.user_id)

@@ -160,6 +160,10 @@ class Agent(Entity):
     last_assigned_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
 
 
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
 @attrs.frozen(kw_only=True)
 class EscalationRecord(Entity):
     """One escalation that fired: which rule, for which ticket and clock, and what it did.
@@ -178,5 +182,5 @@ class EscalationRecord(Entity):
     clock_started_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     due_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
     fired_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)
-    notify: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     data: Mapping[str, Any] = attrs.field(factory=dict, hash=False)

@@ -65,6 +65,10 @@ def _conditions(value: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     return out
 
 
+def _names(value: Iterable[str]) -> frozenset[str]:
+    return frozenset([value] if isinstance(value, str) else value)
+
+
 def _weight(value: int | None) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValidationError.single("$.weight", "invalid_weight", "a weight is an integer >= 1")
@@ -89,7 +93,7 @@ class RequirementRule:
     name: str
     when: Mapping[str, frozenset[str]] = attrs.field(factory=dict, converter=_conditions)
     skills: Mapping[str, int] = attrs.field(factory=dict, converter=_levels)
-    teams: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    teams: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     queue: str | None = None
     weight: int | None = attrs.field(default=None, converter=_weight)
 
@@ -103,6 +107,18 @@ class RequirementRule:
             elif _label(value) not in allowed:
                 return False
         return True
+
+
+def _lang(value: object) -> str | None:
+    return None if value is None else str(value).lower()
+
+
+def _unit_weight(value: int) -> int:
+    return _weight(value) or 1
+
+
+def _priority(value: object) -> str:
+    return str(_label(value))
 
 
 @attrs.frozen(kw_only=True)
@@ -124,12 +140,10 @@ class TicketRequirement:
 
     ticket_id: uuid.UUID | None = None
     skills: Mapping[str, int] = attrs.field(factory=dict, converter=_levels)
-    language: str | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else str(v).lower()
-    )
-    teams: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    weight: int = attrs.field(default=1, converter=lambda v: _weight(v) or 1)
-    priority: str = attrs.field(default="normal", converter=lambda v: str(_label(v)))
+    language: str | None = attrs.field(default=None, converter=_lang)
+    teams: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    weight: int = attrs.field(default=1, converter=_unit_weight)
+    priority: str = attrs.field(default="normal", converter=_priority)
     queue: str | None = None
     previous_agent: str | None = None
     created_at: _dt.datetime | None = None
@@ -185,7 +199,7 @@ def ticket_requirement(
         ticket_id=ticket.id,
         skills=skills,
         language=facts["language"],
-        teams=frozenset(teams),
+        teams=teams,
         weight=weight,
         priority=priority,
         queue=queue,

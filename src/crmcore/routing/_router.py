@@ -29,6 +29,7 @@ from crmcore.routing._requirements import (
     PRIORITY_RANK,
     RequirementRule,
     TicketRequirement,
+    _names,
     ticket_requirement,
 )
 
@@ -66,7 +67,7 @@ class RoutingQueue:
     """
 
     name: str
-    teams: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    teams: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     overflow: str | None = None
 
 

@@ -246,6 +246,10 @@ class EscalationAction(str, enum.Enum):
     REASSIGN = "reassign"
 
 
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
 @attrs.frozen(kw_only=True)
 class EscalationRule:
     """When a clock of ``metric`` is at risk (or breached), do ``action`` once per clock.
@@ -264,7 +268,7 @@ class EscalationRule:
     action: EscalationAction = attrs.field(
         default=EscalationAction.NOTIFY, converter=EscalationAction
     )
-    notify: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notify: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @when.validator
     def _check_when(self, _a: object, value: str) -> None:

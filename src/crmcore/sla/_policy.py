@@ -136,9 +136,12 @@ class SlaPolicy:
         p, c, t = _text(priority), _text(channel), _text(tier)
         best: SlaTarget | None = None
         for target in self.targets:
-            if target.metric is m and target.matches(p, c, t):
-                if best is None or target.specificity > best.specificity:
-                    best = target
+            if (
+                target.metric is m
+                and target.matches(p, c, t)
+                and (best is None or target.specificity > best.specificity)
+            ):
+                best = target
         return best
 
 
