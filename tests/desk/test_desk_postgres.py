@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +18,33 @@ from crmcore.model import Agent, Ticket
 ENV = "CRMCORE_TEST_POSTGRES_URL"
 
 
-def _url() -> str:
+@pytest.fixture
+def scratch_url() -> Iterator[str]:
+    """A database of its own on the server (its schema is this branch's), dropped after."""
     url = os.environ.get(ENV)
     if not url:
         pytest.skip(f"{ENV} is not set: no postgresql server to test against")
+    import sqlalchemy as sa
+
+    base = sa.make_url(url)
+    name = f"crmcore_desk_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
-        import sqlalchemy as sa
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    except sa.exc.SQLAlchemyError as exc:
+        admin.dispose()
+        pytest.skip(f"cannot create a scratch database on postgresql: {exc}")
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
 
-        engine = sa.create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:
-        pytest.skip(f"postgresql at {ENV} is unreachable: {exc}")
-    return url
 
-
-def test_two_processes_never_overfill_agents() -> None:
-    url = _url()
+def test_two_processes_never_overfill_agents(scratch_url: str) -> None:
+    url = scratch_url
     crm = crmcore.connect(url)
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     principal = Principal.system_principal(tenant)
