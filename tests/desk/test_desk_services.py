@@ -29,6 +29,7 @@ from crmcore.services import (
     route_ticket,
     run_escalations,
     sla_status,
+    stamp_sla_due,
     transition,
 )
 from crmcore.sla import BusinessCalendar, EscalationRule, SlaPolicy, SlaState, SlaTarget
@@ -208,6 +209,13 @@ def test_sla_status_pauses_while_pending_and_reads_replies(desk):
     assert res.due_at == T0 + (120 + 45) * MIN  # 45 minutes pending do not count
     assert nrt.started_at == T0 + 25 * MIN
     assert paused.clock("resolution").paused
+    with crm.session() as s:
+        stamped = stamp_sla_due(s, t.id, policies=[POLICY], now=T0 + 100 * MIN)
+        assert (T0 + 20 * MIN + 40 * MIN, res.due_at) == (
+            stamped.first_response_due_at,
+            stamped.resolution_due_at,
+        )
+        assert stamped.version == stamp_sla_due(s, t.id, policies=[POLICY]).version
     assert st_.breached  # next response: 30 minutes from T0+25, paused 45, due T0+100
     assert nrt.due_at == T0 + 100 * MIN
 

@@ -10,7 +10,7 @@ policy and the audit trail apply to use cases too.
   :func:`time_in_stages`, :func:`stage_report`
 - keys: :func:`reencrypt_all`, :func:`shred_subject`
 - service desk: :func:`route_ticket`, :func:`route_backlog`, :func:`reassign_away`,
-  :func:`release_ticket`, :func:`recount_agent_loads`, :func:`sla_status`,
+  :func:`release_ticket`, :func:`recount_agent_loads`, :func:`sla_status`, :func:`stamp_sla_due`,
   :func:`run_escalations`
 - audit: :func:`history`, :func:`field_history`, :func:`export_trail`, :func:`verify_trail`,
   :func:`checkpoint`
@@ -45,6 +45,7 @@ from crmcore.services._desk import (
     route_ticket,
     run_escalations,
     sla_status,
+    stamp_sla_due,
 )
 from crmcore.services._keys import ReencryptReport, reencrypt_all, shred_subject
 from crmcore.services._sales import Conversion, convert_lead, exact_contact_match
@@ -91,6 +92,7 @@ __all__ = [
     "shred_subject",
     "sla_status",
     "stage_report",
+    "stamp_sla_due",
     "time_in_stages",
     "transition",
     "transition_history",

@@ -54,6 +54,7 @@ __all__ = [
     "route_ticket",
     "run_escalations",
     "sla_status",
+    "stamp_sla_due",
 ]
 
 #: ticket states that hold an agent's capacity and can be routed
@@ -496,6 +497,36 @@ def sla_status(
     if policy is None:
         return TicketSla(ticket.id, at, None, ())
     return TicketSla(ticket.id, at, policy.name, sla_clocks(policy, facts, at))
+
+
+def stamp_sla_due(
+    uow: UnitOfWorkContext,
+    ticket_id: uuid.UUID | Ticket,
+    *,
+    policies: Sequence[SlaPolicy],
+    now: _dt.datetime | None = None,
+    tier_of: TierOf = default_tier,
+) -> Ticket:
+    """Write the ticket's current first-response and resolution due times onto it.
+
+    ``Ticket.first_response_due_at`` / ``resolution_due_at`` are then
+    queryable (``resolution_due_at`` is indexed: "what is due in the next
+    hour"). Call it after a change that moves them (creation, pending,
+    resume, priority); a clock that has stopped keeps its due time. Only a
+    changed ticket is written.
+    """
+    with atomic(uow):
+        ticket = _ticket(uow, ticket_id)
+        status = sla_status(uow, ticket, now, policies=policies, tier_of=tier_of)
+        frt = status.clock("first_response")
+        res = status.clock("resolution")
+        changes = {
+            "first_response_due_at": frt.due_at if frt else None,
+            "resolution_due_at": res.due_at if res else None,
+        }
+        if all(getattr(ticket, k) == v for k, v in changes.items()):
+            return ticket
+        return uow.repo(Ticket).update(attrs.evolve(ticket, **changes))
 
 
 def run_escalations(
