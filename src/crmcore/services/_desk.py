@@ -520,13 +520,13 @@ def stamp_sla_due(
         status = sla_status(uow, ticket, now, policies=policies, tier_of=tier_of)
         frt = status.clock("first_response")
         res = status.clock("resolution")
-        changes = {
-            "first_response_due_at": frt.due_at if frt else None,
-            "resolution_due_at": res.due_at if res else None,
-        }
-        if all(getattr(ticket, k) == v for k, v in changes.items()):
+        first_due = frt.due_at if frt else None
+        resolution_due = res.due_at if res else None
+        if (ticket.first_response_due_at, ticket.resolution_due_at) == (first_due, resolution_due):
             return ticket
-        return uow.repo(Ticket).update(attrs.evolve(ticket, **changes))
+        return uow.repo(Ticket).update(
+            attrs.evolve(ticket, first_response_due_at=first_due, resolution_due_at=resolution_due)
+        )
 
 
 def run_escalations(
