@@ -91,6 +91,7 @@ def requirements():
         priority=st.sampled_from([p.value for p in Priority]),
         queue=st.none() | st.sampled_from(["front", "second"]),
         previous_agent=PREVIOUS,
+        customer_id=st.none() | st.sampled_from([uuid.UUID(int=1), uuid.UUID(int=2)]),
         created_at=st.integers(0, 100).map(lambda m: NOW - dt.timedelta(minutes=m)),
     )
 
@@ -202,12 +203,18 @@ def test_backlog_never_exceeds_capacity_never_ineligible_and_is_deterministic(
     by_id = {a.user_id: a for a in ags}
     assert len(reqs) == len(plan.decisions)
     stamp = NOW
+    recent = {}
     for d in plan.decisions:
-        expected = ref_route(router, d.requirement, ags, loads, last)
+        req = d.requirement
+        if req.customer_id in recent:  # a customer's later tickets stick within the call
+            assert recent[req.customer_id] == req.previous_agent
+        expected = ref_route(router, req, ags, loads, last)
         assert expected == (d.agent_id, d.queue)
         if d.agent_id is not None:
             teams = dict(ref_tiers(router, d.requirement))[d.queue]
             assert ref_eligible(by_id[d.agent_id], d.requirement, loads[d.agent_id], teams)
+            if req.customer_id is not None:
+                recent[req.customer_id] = d.agent_id
             loads[d.agent_id] += d.weight
             last[d.agent_id] = stamp
             stamp += dt.timedelta(microseconds=1)

@@ -134,6 +134,7 @@ class TicketRequirement:
         priority: orders a backlog (urgent first).
         queue: the queue to route in (None: the router's default).
         previous_agent: the customer's previous agent (``user_id``), for stickiness.
+        customer_id: the customer (a backlog keeps their tickets together).
         created_at: orders a backlog within a priority (oldest first).
         rules: names of the rules that matched.
     """
@@ -146,6 +147,7 @@ class TicketRequirement:
     priority: str = attrs.field(default="normal", converter=_priority)
     queue: str | None = None
     previous_agent: str | None = None
+    customer_id: uuid.UUID | None = None
     created_at: _dt.datetime | None = None
     rules: tuple[str, ...] = ()
 
@@ -204,6 +206,7 @@ def ticket_requirement(
         priority=priority,
         queue=queue,
         previous_agent=previous_agent,
+        customer_id=ticket.customer_id,
         created_at=ticket.created_at,
         rules=tuple(matched),
     )

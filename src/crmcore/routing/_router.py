@@ -529,7 +529,8 @@ class TicketRouter:
         """Route many tickets in one call, most urgent and oldest first.
 
         Each assignment adds the ticket's weight to the winner's load before
-        the next ticket is routed, so capacity holds across the backlog.
+        the next ticket is routed, so capacity holds across the backlog; a
+        customer's later tickets stick to the agent an earlier one got here.
         """
         cur, last, shift = self._state(agents, now, loads)
         order = sorted(requirements, key=backlog_order)
@@ -537,9 +538,14 @@ class TicketRouter:
         out: list[RoutingDecision] = []
         stamp = now
         ex = frozenset(exclude)
+        recent: dict[Any, str] = {}  # customer -> agent assigned earlier in this call
         for req in order:
+            if req.customer_id is not None and req.customer_id in recent:
+                req = attrs.evolve(req, previous_agent=recent[req.customer_id])
             decision = self._decide(req, agents, now, cur, last, shift, ex, explain, index)
             if decision.agent_id is not None:
+                if req.customer_id is not None:
+                    recent[req.customer_id] = decision.agent_id
                 cur[decision.agent_id] += decision.weight
                 # strictly increasing stamps keep round robin rotating inside one call
                 last[decision.agent_id] = stamp
