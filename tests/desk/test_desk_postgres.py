@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,33 +18,8 @@ from crmcore.model import Agent, Ticket
 ENV = "CRMCORE_TEST_POSTGRES_URL"
 
 
-@pytest.fixture
-def scratch_url() -> Iterator[str]:
-    """A database of its own on the server (its schema is this branch's), dropped after."""
-    url = os.environ.get(ENV)
-    if not url:
-        pytest.skip(f"{ENV} is not set: no postgresql server to test against")
-    import sqlalchemy as sa
-
-    base = sa.make_url(url)
-    name = f"crmcore_desk_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sa.exc.SQLAlchemyError as exc:
-        admin.dispose()
-        pytest.skip(f"cannot create a scratch database on postgresql: {exc}")
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
-
-def test_two_processes_never_overfill_agents(scratch_url: str) -> None:
-    url = scratch_url
+def test_two_processes_never_overfill_agents(scratch_db: Callable[[str], str]) -> None:
+    url = scratch_db("postgresql")
     crm = crmcore.connect(url)
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     principal = Principal.system_principal(tenant)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -39,11 +40,20 @@ T0 = dt.datetime(2025, 6, 2, 1, 0, tzinfo=dt.timezone.utc)  # Monday 09:00 in Sh
 MIN = dt.timedelta(minutes=1)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def desk(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[crmcore.Crm, FrozenClock]:
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
+def desk(
+    request: pytest.FixtureRequest, tmp_path: Path, scratch_db: Callable[[str], str]
+) -> Iterator[tuple[crmcore.Crm, FrozenClock]]:
     clock = FrozenClock(T0)
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'desk.db'}"
-    return crmcore.connect(url, clock=clock), clock
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'desk.db'}"
+    else:
+        url = scratch_db(request.param)
+    crm = crmcore.connect(url, clock=clock)
+    yield crm, clock
+    crm.close()
 
 
 def _agents(s, *specs):
