@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 import crmcore
 from crmcore import Principal
