@@ -12,8 +12,6 @@ import crmcore
 from crmcore import Principal
 from crmcore.model import Agent, Ticket
 
-ENV = "CRMCORE_TEST_POSTGRES_URL"
-
 
 def test_two_processes_never_overfill_agents(scratch_db: Callable[[str], str]) -> None:
     url = scratch_db("postgresql")
