@@ -14,6 +14,7 @@ from crmcore.model._base import (
     replace_trusted,
     utcnow,
 )
+from crmcore.model._desk import Agent, AgentPresence, AgentShift, EscalationRecord
 from crmcore.model._entities import (
     Account,
     Activity,
@@ -77,6 +78,9 @@ __all__ = [
     "Activity",
     "ActivityType",
     "Address",
+    "Agent",
+    "AgentPresence",
+    "AgentShift",
     "ArticleFeedback",
     "ArticleSearchEntry",
     "ArticleVersion",
@@ -94,6 +98,7 @@ __all__ = [
     "Customer",
     "EmailAddress",
     "Entity",
+    "EscalationRecord",
     "Gender",
     "ImportBatch",
     "ImportJob",

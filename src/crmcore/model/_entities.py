@@ -365,7 +365,12 @@ class Activity(Entity):
 
 @attrs.frozen(kw_only=True, repr=False)
 class Ticket(Entity):
-    """A service request; ``status`` follows the TICKET lifecycle; SLA times are aware UTC."""
+    """A service request; ``status`` follows the TICKET lifecycle; SLA times are aware UTC.
+
+    ``queue`` is where routing left it when no agent could take it;
+    ``routed_weight`` is the capacity it holds of its assignee's load (routing
+    sets it on assignment and zeroes it on release).
+    """
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = (
         "status",
@@ -373,6 +378,7 @@ class Ticket(Entity):
         "customer_id",
         "priority",
         "resolution_due_at",
+        "queue",
     )
     __crm_references__: ClassVar[tuple[str, ...]] = ("customer_id", "account_id")
 
@@ -386,6 +392,8 @@ class Ticket(Entity):
     customer_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
     assignee_id: str | None = None
+    queue: str | None = None
+    routed_weight: int = 0
     owner_id: str | None = None
     team_id: str | None = None
     first_response_due_at: _dt.datetime | None = attrs.field(default=None, converter=_aware_opt)

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from crmcore.errors import ConfigurationError
 from crmcore.model._base import Entity
+from crmcore.model._desk import Agent, EscalationRecord
 from crmcore.model._entities import (
     Account,
     Activity,
@@ -75,6 +76,8 @@ COLLECTIONS: Mapping[str, type[Entity]] = MappingProxyType(
         "channel_suppressions": ChannelSuppression,
         "campaign_variants": CampaignVariant,
         "campaign_costs": CampaignCost,
+        "agents": Agent,
+        "escalations": EscalationRecord,
     }
 )
 

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 from crmcore.model import (
     COLLECTIONS,
+    Agent,
+    AgentShift,
     Entity,
     Money,
     OrderLine,
@@ -140,6 +142,18 @@ def entity_of(cls: type[E], **overrides: st.SearchStrategy[Any]) -> st.SearchStr
         fields["score"] = st.integers(min_value=0, max_value=10)
     if cls.__name__ == "Order":
         fields["currency"] = st.just("CNY")
+    if cls is Agent:
+        skill = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
+        fields["skills"] = st.dictionaries(skill, st.integers(1, 10), max_size=4)
+        shift = st.builds(
+            lambda d, start, length: AgentShift(
+                weekday=d, start_minute=start, end_minute=start + length
+            ),
+            st.integers(0, 6),
+            st.integers(0, 1439),
+            st.integers(1, 1440),
+        )
+        fields["shifts"] = st.lists(shift, max_size=3).map(tuple)
     if "id" in fields:
         fields["id"] = st.builds(new_id)  # unique, so examples never collide in a store
     if "sealed" in fields:  # storage-internal, written only by the encryption layer
