@@ -23,25 +23,40 @@ from crmcore.errors import ConfigurationError, CrmError, NotFound, PermissionDen
 from crmcore.model import (
     Account,
     Activity,
+    Agent,
+    ArticleFeedback,
+    ArticleSearchEntry,
+    ArticleVersion,
     AuditEntry,
     Campaign,
+    CampaignCost,
     CampaignEvent,
     CampaignMember,
+    CampaignVariant,
+    ChannelSuppression,
     Consent,
     ContactRole,
     Customer,
     Entity,
+    EscalationRecord,
+    ImportBatch,
+    ImportJob,
     KnowledgeArticle,
     Lead,
     MergeRecord,
     Opportunity,
     Order,
+    OutboxEvent,
     Principal,
     Product,
     Segment,
+    SegmentEntry,
+    SurveyRequest,
     SurveyResponse,
     Ticket,
     TransitionRecord,
+    WebhookDelivery,
+    WebhookSubscription,
     replace_trusted,
     stamp_new,
     utcnow,
@@ -388,7 +403,13 @@ class Session:
     ``opportunities``, ``activities``, ``tickets``, ``campaigns``,
     ``campaign_members``, ``campaign_events``, ``segments``, ``products``,
     ``orders``, ``consents``, ``articles``, ``survey_responses``,
-    ``transitions``, ``merges``, ``audit_entries``; or ``repo(EntityType)``.
+    ``transitions``, ``merges``, ``audit_entries``, and those of the modules:
+    ``agents``, ``escalations`` (service desk), ``article_versions``,
+    ``article_feedback``, ``article_search_entries``, ``survey_requests``
+    (knowledge base, surveys), ``segment_entries``, ``channel_suppressions``,
+    ``campaign_variants``, ``campaign_costs`` (marketing), ``outbox_events``,
+    ``webhook_subscriptions``, ``webhook_deliveries`` (events),
+    ``import_jobs``, ``import_batches`` (imports); or ``repo(EntityType)``.
     """
 
     customers = _Collection(Customer)
@@ -410,6 +431,21 @@ class Session:
     transitions = _Collection(TransitionRecord)
     merges = _Collection(MergeRecord)
     audit_entries = _Collection(AuditEntry)
+    import_jobs = _Collection(ImportJob)
+    import_batches = _Collection(ImportBatch)
+    outbox_events = _Collection(OutboxEvent)
+    webhook_subscriptions = _Collection(WebhookSubscription)
+    webhook_deliveries = _Collection(WebhookDelivery)
+    article_versions = _Collection(ArticleVersion)
+    article_feedback = _Collection(ArticleFeedback)
+    article_search_entries = _Collection(ArticleSearchEntry)
+    survey_requests = _Collection(SurveyRequest)
+    segment_entries = _Collection(SegmentEntry)
+    channel_suppressions = _Collection(ChannelSuppression)
+    campaign_variants = _Collection(CampaignVariant)
+    campaign_costs = _Collection(CampaignCost)
+    agents = _Collection(Agent)
+    escalations = _Collection(EscalationRecord)
 
     def __init__(
         self,

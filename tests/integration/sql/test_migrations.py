@@ -56,8 +56,11 @@ def test_migrations_build_the_code_schema_and_step_back(
     # nothing), and no table the code no longer has is left behind
     assert _diff(empty_url) == []
     assert _tables(empty_url) - crm_tables == {_migrate.VERSION_TABLE}
-    # one step down, then back up: each revision's downgrade undoes its upgrade
+    # down to the first revision, then back up: each downgrade undoes its upgrade
     sql.downgrade(empty_url, "-1")
+    assert sql.current_revision(empty_url) == "0002"
+    assert "agents" not in _tables(empty_url)
+    sql.downgrade(empty_url, "0001")
     assert sql.current_revision(empty_url) == "0001"
     assert "tickets_search_keys" in _tables(empty_url)
     sql.upgrade(empty_url)

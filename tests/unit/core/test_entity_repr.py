@@ -56,3 +56,12 @@ def test_every_entity_type_has_the_short_repr(entity: object) -> None:
     assert text.startswith(f"{type(entity).__name__}(id=")
     assert type(entity) in COLLECTIONS.values()
     assert isinstance(entity._repr_html_(), str)  # type: ignore[attr-defined]
+
+
+def test_every_collection_is_a_session_attribute() -> None:
+    import crmcore
+
+    crm = crmcore.connect("memory://")
+    with crm.session() as s:
+        for name, kind in COLLECTIONS.items():
+            assert getattr(s, name).entity_type is kind, name
