@@ -391,10 +391,22 @@ CASES: list[tuple[str, Filter]] = [
 ]
 
 
+def _not_on_memory(backend: str) -> None:
+    """The reference here is the query evaluator, which the memory adapter itself runs.
+
+    On memory such a comparison could not fail; memory is held to hand-written
+    expected rows instead (``crmcore.testing.contract``, tests/contract/test_port_contract.py).
+    On the SQL backends the evaluator is an independent reference for the SQL translation.
+    """
+    if backend == "memory":
+        pytest.skip("memory runs the reference evaluator itself: see the port contract's cases")
+
+
 @pytest.mark.parametrize(("label", "where"), CASES, ids=[c[0] for c in CASES])
 def test_filter_operators_match_reference_semantics(
-    session: Factory, label: str, where: Filter
+    session: Factory, label: str, where: Filter, backend: str
 ) -> None:
+    _not_on_memory(backend)
     rows = seed(session)
     expected = sorted(names(r for r in rows if compile_predicate(where)(r)))
     with session() as s:
@@ -585,7 +597,8 @@ filters = st.recursive(
 )
 
 
-def test_random_filters_match_reference(session: Factory) -> None:
+def test_random_filters_match_reference(session: Factory, backend: str) -> None:
+    _not_on_memory(backend)
     rows = seed(session)
 
     @HYPO

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from crmcore.analytics._report import ReportFrame
+from crmcore.marketing import two_proportion_test
 from crmcore.model import Campaign, CampaignEvent, CampaignMember
 from crmcore.query import Filter, all_of, eq, in_
 from crmcore.storage.aggregate import count, count_distinct, sum_
@@ -44,16 +45,12 @@ _KINDS = ("sent", "delivered", "opened", "clicked", "converted", "bounced", "uns
 def two_proportion_z_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     """``(z, p)`` of a two-sided pooled two-proportion z-test of x1/n1 against x2/n2.
 
-    NaN when a group is empty or the pooled rate is 0 or 1.
+    The statistics of :func:`crmcore.marketing.two_proportion_test` (which also
+    gives the confidence interval); NaN when a group is empty or the pooled
+    rate is 0 or 1.
     """
-    if not n1 or not n2:
-        return math.nan, math.nan
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return math.nan, math.nan
-    z = (x1 / n1 - x2 / n2) / se
-    return z, math.erfc(abs(z) / math.sqrt(2))
+    result = two_proportion_test(x1, n1, x2, n2)
+    return result.z, result.p_value
 
 
 class CampaignEffectReport(ReportFrame):
