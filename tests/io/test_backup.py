@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -87,12 +88,64 @@ def fill(crm: crmcore.Crm, tmp: Path) -> None:
         )
         s.articles.add(KnowledgeArticle(title="Reset a password"))
         s.survey_responses.add(SurveyResponse(kind=SurveyKind.NPS, score=9, customer_id=wei.id))
+    _module_records(crm, wei.id)
     with crm.session() as s:
         merge(s, Customer, wei.id, [twin.id])
     csv_path = tmp / "more.csv"
     csv_path.write_text("姓名,手机\n李娜,13900139000\n", encoding="utf-8")
     with crm.session() as s:
         import_records(s, csv_path)
+
+
+def _module_records(crm: crmcore.Crm, customer_id: uuid.UUID) -> None:
+    """One record of each collection the modules (desk, knowledge, marketing, events) add."""
+    from crmcore import model as m
+
+    now = dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc)
+    with crm.session() as s:
+        article = s.articles.find(limit=1).items[0]
+        ticket = s.tickets.find(limit=1).items[0]
+        campaign = s.campaigns.find(limit=1).items[0]
+        segment = s.segments.find(limit=1).items[0]
+        hook = s.webhook_subscriptions.add(
+            m.WebhookSubscription(url="http://127.0.0.1:9/hook", secret="s3cret")
+        )
+        event = s.outbox_events.add(
+            m.OutboxEvent(
+                event_type="customer.created",
+                aggregate_type="Customer",
+                aggregate_id=customer_id,
+                sequence=1,
+                occurred_at=now,
+            )
+        )
+        s.webhook_deliveries.add(
+            m.WebhookDelivery(
+                subscription_id=hook.id,
+                event_id=event.id,
+                event_type="customer.created",
+                attempt=1,
+                ok=True,
+            )
+        )
+        s.article_versions.add(m.ArticleVersion(article_id=article.id, number=1, title="v1"))
+        s.article_feedback.add(m.ArticleFeedback(article_id=article.id, helpful=True))
+        s.article_search_entries.add(m.ArticleSearchEntry(article_id=article.id))
+        s.survey_requests.add(m.SurveyRequest(ticket_id=ticket.id))
+        s.segment_entries.add(m.SegmentEntry(segment_id=segment.id, customer_id=customer_id))
+        s.channel_suppressions.add(
+            m.ChannelSuppression(
+                channel=m.Channel.EMAIL, address="bounced@example.com", reason="bounce"
+            )
+        )
+        s.campaign_variants.add(m.CampaignVariant(campaign_id=campaign.id, name="A"))
+        s.campaign_costs.add(m.CampaignCost(campaign_id=campaign.id, amount=Money("800", "CNY")))
+        s.agents.add(m.Agent(user_id="agent-1"))
+        s.escalations.add(
+            m.EscalationRecord(
+                ticket_id=ticket.id, rule="r1", metric="first_response", action="notify"
+            )
+        )
 
 
 def stored(crm: crmcore.Crm) -> dict[str, list[object]]:
