@@ -254,3 +254,25 @@ def test_escalations_fire_once_per_clock(desk):
         assert Priority.HIGH is stored.priority
         assert stored.assignee_id == move.data["to"] != move.data["from"]
         assert s.repo(EscalationRecord).count() == 3
+
+
+def test_a_breach_emits_ticket_breached_once_per_clock() -> None:
+    from crmcore.model import OutboxEvent
+
+    crm = crmcore.connect("memory://", events=True, clock=FrozenClock(T0))
+    with crm.session() as s:
+        _agents(s, {"user_id": "ann", "capacity": 5}, {"user_id": "bob", "capacity": 5})
+        t = s.repo(Ticket).add(Ticket(subject="slow", priority="normal"))
+        route_ticket(s, t.id)
+    rules = [
+        EscalationRule(name="warn", metric="first_response", when="at_risk", notify=["lead"]),
+        EscalationRule(name="bump", metric="first_response", when="breached", notify=["lead"]),
+        EscalationRule(name="move", metric="first_response", when="breached", action="reassign"),
+    ]
+    with crm.session() as s:
+        run_escalations(s, T0 + 50 * MIN, rules, policies=[POLICY])  # at risk: no breach
+        run_escalations(s, T0 + 300 * MIN, rules, policies=[POLICY])  # two rules, one clock
+        run_escalations(s, T0 + 301 * MIN, rules, policies=[POLICY])  # nothing new
+    with crm.session() as s:
+        events = [e for e in s.repo(OutboxEvent).stream() if e.event_type == "ticket.breached"]
+    assert [(e.aggregate_id, e.payload["target"]) for e in events] == [(t.id, "first_response")]

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import crmcore
 from crmcore import services as sv
 from crmcore.channels import FakeChannel
 from crmcore.errors import InvalidTransition, NotFound, ValidationError
@@ -295,3 +296,16 @@ def test_due_campaigns_are_sent_and_budget_is_tracked(session: Any) -> None:
         assert r.budget == Money("250", "CNY")
         assert r.budget_left == Decimal("-50")
         assert sv.send_due_campaigns(s, channels, now=at + dt.timedelta(days=1)) == []
+
+
+def test_a_send_emits_campaign_sent_when_the_outbox_is_on() -> None:
+    from crmcore.model import OutboxEvent
+
+    crm = crmcore.connect("memory://", events=True)
+    session = crm.session
+    camp, _ = _setup(session)
+    with session() as s:
+        rep = sv.send_campaign(s, camp.id, FakeChannel(reject={"m0@x.cn"}))
+    with session() as s:
+        sent = [e for e in s.repo(OutboxEvent).stream() if e.event_type == "campaign.sent"]
+    assert [(e.aggregate_id, e.payload["recipients"]) for e in sent] == [(camp.id, rep.sent)]

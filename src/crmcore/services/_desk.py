@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import attrs
 
 from crmcore.errors import FieldError, NotFound, ValidationError
+from crmcore.events import emit
 from crmcore.model import (
     Activity,
     Agent,
@@ -561,9 +562,12 @@ def run_escalations(
             status = sla_status(uow, ticket, at, policies=policies, tier_of=tier_of)
             if not status.clocks:
                 continue
-            done = {
-                (r.rule, r.clock_started_at)
-                for r in uow.repo(EscalationRecord).stream(eq("ticket_id", ticket.id))
+            journal = list(uow.repo(EscalationRecord).stream(eq("ticket_id", ticket.id)))
+            done = {(r.rule, r.clock_started_at) for r in journal}
+            breached = {
+                (r.metric, r.clock_started_at)
+                for r in journal
+                if (r.data or {}).get("state") == "breached"
             }
             for rule in rules:
                 for clock in status.clocks:
@@ -586,6 +590,16 @@ def run_escalations(
                     )
                     done.add((rule.name, clock.started_at))
                     fired.append(record)
+                    if clock.state.value == "breached" and (
+                        (clock.metric.value, clock.started_at) not in breached
+                    ):
+                        breached.add((clock.metric.value, clock.started_at))
+                        emit(  # once per clock, however many rules fire on it
+                            uow,
+                            "ticket.breached",
+                            ticket,
+                            {"target": clock.metric.value, "due_at": clock.due_at.isoformat()},
+                        )
     return fired
 
 

@@ -26,6 +26,7 @@ import attrs
 
 from crmcore.dedupe import DEFAULT_RULES, DefaultNormalizer, RawTable
 from crmcore.errors import CrmError, NotFound, ValidationError
+from crmcore.events import emit
 from crmcore.marketing import (
     AttributionModel,
     Audience,
@@ -582,6 +583,7 @@ def send_campaign(
     uow.repo(CampaignEvent).add_many(_new_only(uow, CampaignEvent, events))
     uow.repo(ChannelSuppression).add_many(_new_only(uow, ChannelSuppression, bounced))
     sent = sum(1 for r in receipts if r.accepted)
+    emit(uow, "campaign.sent", running, {"recipients": sent})
     return SendReport(
         campaign=running,
         audience=audience,
