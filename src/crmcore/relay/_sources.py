@@ -112,6 +112,39 @@ class OutboxSource(Protocol):
         ...
 
 
+def _write_outcome(
+    conn: Any,
+    t: Any,
+    delivered: Sequence[OutboxEvent],
+    retried: Sequence[OutboxEvent],
+    now: _dt.datetime,
+    *also: Any,
+) -> None:
+    """Mark ``delivered`` delivered and ``retried`` due again (``also``: e.g. a lease test)."""
+    import sqlalchemy as sa
+
+    ids = [e.id for e in delivered]
+    for start in range(0, len(ids), 500):
+        conn.execute(
+            sa.update(t)
+            .where(t.c.id.in_(ids[start : start + 500]), *also)
+            .values(
+                status=DELIVERED,
+                delivered_at=now,
+                updated_at=now,
+                version=t.c.version + 1,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+    for e in retried:
+        conn.execute(
+            sa.update(t)
+            .where(t.c.id == e.id, *also)
+            .values(updated_at=now, version=t.c.version + 1, **_retry_values(e))
+        )
+
+
 def _retry_values(e: OutboxEvent) -> dict[str, Any]:
     return {
         "status": e.status,
@@ -400,31 +433,11 @@ class LockingOutboxSource:
         retried: Sequence[OutboxEvent],
         now: _dt.datetime,
     ) -> None:
-        import sqlalchemy as sa
 
         t = self._table
         conn = self._connection()
         try:
-            ids = [e.id for e in delivered]
-            for start in range(0, len(ids), 500):
-                conn.execute(
-                    sa.update(t)
-                    .where(t.c.id.in_(ids[start : start + 500]))
-                    .values(
-                        status=DELIVERED,
-                        delivered_at=now,
-                        updated_at=now,
-                        version=t.c.version + 1,
-                        lease_owner=None,
-                        lease_until=None,
-                    )
-                )
-            for e in retried:
-                conn.execute(
-                    sa.update(t)
-                    .where(t.c.id == e.id)
-                    .values(updated_at=now, version=t.c.version + 1, **_retry_values(e))
-                )
+            _write_outcome(conn, t, delivered, retried, now)
             conn.commit()
         except BaseException:
             self.abandon()
@@ -569,26 +582,7 @@ class SqliteLeaseOutboxSource(LockingOutboxSource):
         mine = sa.and_(t.c.lease_owner == owner, t.c.status == PENDING)
         conn = self._begin()
         try:
-            ids = [e.id for e in delivered]
-            for start in range(0, len(ids), 500):
-                conn.execute(
-                    sa.update(t)
-                    .where(t.c.id.in_(ids[start : start + 500]), mine)
-                    .values(
-                        status=DELIVERED,
-                        delivered_at=now,
-                        updated_at=now,
-                        version=t.c.version + 1,
-                        lease_owner=None,
-                        lease_until=None,
-                    )
-                )
-            for e in retried:
-                conn.execute(
-                    sa.update(t)
-                    .where(t.c.id == e.id, mine)
-                    .values(updated_at=now, version=t.c.version + 1, **_retry_values(e))
-                )
+            _write_outcome(conn, t, delivered, retried, now, mine)
             conn.commit()
         except BaseException:
             self.abandon()
