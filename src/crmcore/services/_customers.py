@@ -35,6 +35,7 @@ from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.events import emit
 from crmcore.model import (
     ENTITY_TYPES,
+    VALUE_COPY_OPENER,
     Entity,
     MergeRecord,
     from_data,
@@ -200,6 +201,12 @@ def _restorable(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("version", "updated_at")}
 
 
+def _raw_journal(uow: UnitOfWorkContext, shown: MergeRecord) -> MergeRecord:
+    raw = uow.inner(MergeRecord).get(shown.id)
+    opener = uow.extension(VALUE_COPY_OPENER, dict).get("open")
+    return opener(raw) if opener is not None else raw
+
+
 def unmerge(uow: UnitOfWorkContext, merge_id: uuid.UUID) -> UnmergeResult:
     """Undo a merge inside the session's unit of work.
 
@@ -207,8 +214,11 @@ def unmerge(uow: UnitOfWorkContext, merge_id: uuid.UUID) -> UnmergeResult:
         NotFound: no such merge in this tenant.
         Conflict: the merge was already undone.
     """
-    record = uow.repo(MergeRecord).get(merge_id)
-    uow.authorize("merge", record)
+    shown = uow.repo(MergeRecord).get(merge_id)  # tenant, read permission on the record
+    uow.authorize("merge", shown)
+    # the journal as stored: the guard shows its copies at the principal's field
+    # levels, and the encryption layer opens copies it sealed (issue #13)
+    record = _raw_journal(uow, shown)
     if record.undone_at is not None:
         raise Conflict("MergeRecord", merge_id, reason="this merge was already undone")
     entity_type = ENTITY_TYPES[record.entity]
