@@ -185,10 +185,13 @@ class Encryption:
         return {name: p.encrypted for name, p in self.protection.items()}
 
     def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
-        if value_copies(inner.entity_type) is not None:  # journals, transition rows (issue #13)
+        offered = uow.extension(VALUE_COPY_OPENER, dict)
+        if "open" not in offered:  # for use cases that read or write copies (issue #13)
+            offered["open"] = self.open_copies
+            offered["protected"] = self.redacted_fields()
+        if value_copies(inner.entity_type) is not None:  # journals, transition rows
             from crmcore.crypto._copies import CopySealingRepository
 
-            uow.extension(VALUE_COPY_OPENER, dict)["open"] = self.open_copies
             return CopySealingRepository(inner, self)
         spec = self.protection.get(inner.entity_type.entity_name())
         if spec is None or not spec.encrypted:

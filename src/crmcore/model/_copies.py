@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 #: the session extension (a dict) where a layer that stores copies differently
-#: (the encryption layer seals them) puts ``"open"``: raw row -> row as written
+#: (the encryption layer seals them) puts ``"open"`` (raw row -> row as written)
+#: and ``"protected"`` (entity name -> fields never to be copied in plaintext)
 VALUE_COPY_OPENER = "crmcore.value_copies.opener"
 
 #: ``data``: ``{field: value}`` of the entity (a snapshot, a whole record);

@@ -144,6 +144,7 @@ def merge(
         uow.authorize("merge", each)
     before = records[0]
     built, sources = build_survivor(entity_type, records, survivorship)
+    built = _no_plaintext_copies(uow, records, built)
     repo = uow.repo(entity_type)
     survivor = repo.update(attrs.evolve(built, version=before.version))
     repointed: list[dict[str, Any]] = []
@@ -195,6 +196,32 @@ def merge(
         sources,
         tuple((p["entity"], uuid.UUID(p["id"]), p["field"]) for p in repointed),
     )
+
+
+#: primary contact field -> the list a losing primary value is kept in
+_CONTACT_LISTS = {"email": "emails", "phone": "phones"}
+
+
+def _no_plaintext_copies(uow: UnitOfWorkContext, records: Sequence[E], built: E) -> E:
+    """``built`` without losing primary values demoted into a list stored in plaintext.
+
+    A losing record's protected e-mail or phone would be kept in the survivor's
+    ``emails``/``phones``, in plaintext when only the primary field is
+    encrypted (issue #13): it stays in the (sealed) merge journal instead, and
+    an unmerge brings it back. Entries already in some record's list stay.
+    """
+    protected = uow.extension(VALUE_COPY_OPENER, dict).get("protected", {})
+    fields = protected.get(type(built).entity_name(), frozenset())
+    drop: dict[str, Any] = {}
+    for primary, extra in _CONTACT_LISTS.items():
+        if primary not in fields or extra in fields or not hasattr(built, extra):
+            continue
+        listed = {item for r in records for item in getattr(r, extra)}
+        items = tuple(getattr(built, extra))
+        kept = tuple(item for item in items if item in listed)
+        if len(kept) != len(items):
+            drop[extra] = kept
+    return replace_trusted(built, **drop) if drop else built
 
 
 def _restorable(data: Mapping[str, Any]) -> dict[str, Any]:
