@@ -179,7 +179,7 @@ def test_bookkeeping_of_erased_records_stays_readable(crm: crmcore.Crm, tenant: 
         assert len(entries) >= 1
 
 
-def test_unmerge_restores_exactly_for_a_principal_who_sees_fields_masked(
+def test_a_journal_saved_back_masked_keeps_its_copies_and_unmerge_restores_exactly(
     crm: crmcore.Crm, tenant: str
 ) -> None:
     app = _crm(crm)

@@ -185,7 +185,7 @@ class Encryption:
         return {name: p.encrypted for name, p in self.protection.items()}
 
     def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
-        offered = uow.extension(VALUE_COPY_OPENER, dict)
+        offered: dict[str, Any] = uow.extension(VALUE_COPY_OPENER, dict)
         if "open" not in offered:  # for use cases that read or write copies (issue #13)
             offered["open"] = self.open_copies
             offered["protected"] = self.redacted_fields()

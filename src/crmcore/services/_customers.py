@@ -210,7 +210,8 @@ def _no_plaintext_copies(uow: UnitOfWorkContext, records: Sequence[E], built: E)
     encrypted (issue #13): it stays in the (sealed) merge journal instead, and
     an unmerge brings it back. Entries already in some record's list stay.
     """
-    protected = uow.extension(VALUE_COPY_OPENER, dict).get("protected", {})
+    offered: dict[str, Any] = uow.extension(VALUE_COPY_OPENER, dict)
+    protected: Mapping[str, frozenset[str]] = offered.get("protected", {})
     fields = protected.get(type(built).entity_name(), frozenset())
     drop: dict[str, Any] = {}
     for primary, extra in _CONTACT_LISTS.items():
@@ -230,7 +231,8 @@ def _restorable(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _raw_journal(uow: UnitOfWorkContext, shown: MergeRecord) -> MergeRecord:
     raw = uow.inner(MergeRecord).get(shown.id)
-    opener = uow.extension(VALUE_COPY_OPENER, dict).get("open")
+    offered: dict[str, Any] = uow.extension(VALUE_COPY_OPENER, dict)
+    opener: Callable[[MergeRecord], MergeRecord] | None = offered.get("open")
     return opener(raw) if opener is not None else raw
 
 
