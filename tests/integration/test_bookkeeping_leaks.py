@@ -261,3 +261,25 @@ def test_merge_with_encryption_stores_no_plaintext_anywhere(
             }
         rows = [r for r in _every_stored_row(s) if r.get("tenant_id") == tenant]
         assert _leaks(rows) == []
+
+
+def test_filters_on_copied_values_are_refused_where_they_would_leak(
+    crm: crmcore.Crm, tenant: str
+) -> None:
+    from crmcore.errors import QueryError
+    from crmcore.query import field
+
+    app = _crm(crm)
+    a, _, _ = _seed(app, tenant)
+    support = Principal(user_id="s1", tenant_id=tenant, roles={"support"})
+    with app.session(support) as s:
+        with pytest.raises(QueryError) as refused:
+            s.transitions.find(field("data.national_id") == NID)
+        assert NID not in str(refused.value)
+        with pytest.raises(QueryError):
+            s.audit_entries.count(field("changes.phone.to") == PHONE_B)
+        with pytest.raises(QueryError):
+            s.merges.find(order_by="journal")
+        assert s.transitions.count(field("record_id") == a.id) == 1  # own fields still work
+    with app.session(Principal.system_principal(tenant)) as s:
+        assert s.transitions.count(field("data.national_id") == NID) == 1

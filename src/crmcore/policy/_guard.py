@@ -44,6 +44,7 @@ from crmcore.model import (
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
 from crmcore.query import (
+    FALSE,
     TRUE,
     And,
     Filter,
@@ -164,14 +165,16 @@ class GuardedRepository(Repository[E], Generic[E]):
                 if allowed == TRUE:
                     open_.append(name)
                     continue
+                erased = related(coll, "id", field=spec.record, op="eq", n=0, include_deleted=True)
+                if allowed == FALSE:
+                    clauses.append(all_of(eq(spec.entity, name), erased))
+                    continue
                 clauses.append(
                     all_of(
                         eq(spec.entity, name),
                         any_of(
                             related(coll, "id", allowed, field=spec.record, include_deleted=True),
-                            related(
-                                coll, "id", field=spec.record, op="eq", n=0, include_deleted=True
-                            ),
+                            erased,
                         ),
                     )
                 )
@@ -232,11 +235,34 @@ class GuardedRepository(Repository[E], Generic[E]):
                 keep[a.name] = getattr(current, a.name)
         return replace_trusted(entity, **keep) if keep else entity
 
-    def _readable(self, where: Filter | None, order_by: OrderSpec) -> None:
-        if self._fields.unrestricted:
+    def _copies_restricted(self) -> bool:
+        """Whether some entity's copies show masked or hidden to this principal."""
+        if self._copies is None:
+            return False
+        return any(
+            not self._policy.field_access(self._principal, cls.entity_name()).unrestricted
+            for cls in COLLECTIONS.values()
+        )
+
+    def _no_copy_fields(self, names: Iterable[str], what: str) -> None:
+        """A filter, sort or aggregate on copied values would ask about them (issue #13)."""
+        if self._copies is None:
             return
+        copies = {p.split(".", 1)[0] for p in self._copies.paths}
+        named = sorted(n for n in names if n.split(".", 1)[0] in copies)
+        if named and self._copies_restricted():
+            raise QueryError(
+                f"you may not {what} on copies of values you cannot read in full",
+                field=named[0],
+                entity=self._name,
+            )
+
+    def _readable(self, where: Filter | None, order_by: OrderSpec) -> None:
         names = set(field_names(where)) if where is not None else set()
         names |= {t.field for t in normalize_order(order_by)}
+        self._no_copy_fields(names, "filter or sort")
+        if self._fields.unrestricted:
+            return
         for name in sorted(names):
             if self._fields.level(name).rank < _FULL:
                 raise QueryError(
@@ -315,10 +341,15 @@ class GuardedRepository(Repository[E], Generic[E]):
         return self._mask(record)
 
     def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        found = self._inner.get_many(ids)
+        about = self._about()
+        if about != TRUE and found:
+            ok = {r.id for r in self._inner.stream(all_of(in_("id", [r.id for r in found]), about))}
+            found = [r for r in found if r.id in ok]
         out = []
-        for r in self._inner.get_many(ids):
+        for r in found:
             decision = self._policy.check(self._principal, "read", r, self._name, self._context)
-            if decision.allowed and self._about_ok(r):
+            if decision.allowed:
                 out.append(self._mask(r))
         return out
 
@@ -359,6 +390,10 @@ class GuardedRepository(Repository[E], Generic[E]):
         read access, like a filter.
         """
         self._readable(where, None)
+        if self._copies is not None:
+            self._no_copy_fields(
+                plan_aggregate(self.entity_type, group_by, measures).fields, "group by or measure"
+            )
         if not self._fields.unrestricted:
             plan = plan_aggregate(self.entity_type, group_by, measures)
             for name in sorted(plan.fields):
