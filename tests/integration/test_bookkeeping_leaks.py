@@ -283,3 +283,67 @@ def test_filters_on_copied_values_are_refused_where_they_would_leak(
         assert s.transitions.count(field("record_id") == a.id) == 1  # own fields still work
     with app.session(Principal.system_principal(tenant)) as s:
         assert s.transitions.count(field("data.national_id") == NID) == 1
+
+
+OWNER_POLICY = Policy.from_dict(
+    {
+        "roles": {"rep": {}},
+        "rules": [
+            {
+                "name": "reps-own",
+                "roles": ["rep"],
+                "entities": ["Customer"],
+                "actions": ["read"],
+                "condition": "resource.owner_id == principal.user_id",
+            },
+            {"name": "rep-books", "roles": ["rep"], "entities": BOOKS, "actions": ["read"]},
+        ],
+    }
+)
+
+
+def test_bookkeeping_follows_a_conditional_read_rule_like_a_brute_force_check(
+    crm: crmcore.Crm, tenant: str
+) -> None:
+    app = crmcore.Crm(
+        crm.store, layers=[PolicyGuard(OWNER_POLICY), AuditLayer()], policy=OWNER_POLICY
+    )
+    owners = ["u1", "u2", None, "u1", "u3", "u2"]
+    with app.session(Principal.system_principal(tenant)) as s:
+        rows = [
+            s.customers.add(Customer(first_name=f"c{i}", owner_id=o)) for i, o in enumerate(owners)
+        ]
+        s.customers.delete(rows[1].id)  # soft-deleted: still about an existing record
+        s.customers.delete(rows[5].id, hard=True)  # erased: its history stays readable
+        for r in rows[:5]:
+            s.transitions.add(
+                TransitionRecord(
+                    entity="Customer",
+                    record_id=r.id,
+                    machine="m",
+                    event="e",
+                    from_state="a",
+                    to_state="b",
+                )
+            )
+    with app.session(Principal.system_principal(tenant)) as s:
+        raw = list(s.audit_entries.stream())
+        raw_t = list(s.transitions.stream())
+        assert len(raw) >= 9 and len(raw_t) == 5
+    owner_of = {r.id: r.owner_id for r in rows}
+    erased = {rows[5].id}
+    for user in ("u1", "u2", "u3"):
+
+        def expected(record_id: uuid.UUID | None, user: str = user) -> bool:
+            return record_id in erased or owner_of.get(record_id) == user
+
+        with app.session(Principal(user_id=user, tenant_id=tenant, roles={"rep"})) as s:
+            got = {e.id for e in s.audit_entries.stream()}
+            # entries about transition rows follow the TransitionRecord rule (read: all)
+            assert got == {e.id for e in raw if e.entity != "Customer" or expected(e.record_id)}
+            assert s.audit_entries.count() == len(got)
+            assert {t.id for t in s.transitions.find().items} == {
+                t.id for t in raw_t if expected(t.record_id)
+            }
+            page = s.audit_entries.find(limit=2)
+            assert len(page.items) == min(2, len(got))
