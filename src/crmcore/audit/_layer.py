@@ -28,7 +28,7 @@ import attrs
 from crmcore.audit._chain import GENESIS, entry_hash
 from crmcore.audit._checkpoint import Checkpoint, CheckpointStore
 from crmcore.errors import AlreadyExists, Conflict, CrmError
-from crmcore.model import AuditEntry, Entity, to_data
+from crmcore.model import AuditEntry, Entity, to_data, value_copies
 from crmcore.query import eq
 from crmcore.storage.ports import ForwardingRepository, Repository, UnitOfWorkContext
 
@@ -87,10 +87,17 @@ class Auditor:
     ) -> None:
         """Note one change (the entry is written when the session commits)."""
         name = type(entity).entity_name()
+        redact = self._redact.get(name, frozenset())
+        copies = value_copies(type(entity))
+        if copies is not None:
+            # copies of other records' values (a merge journal, a snapshot) are
+            # recorded as changed, never with values: they would escape that
+            # record's field policy and encryption (issue #13)
+            redact = redact | {p.split(".", 1)[0] for p in copies.paths}
         changes = _diff(
             to_data(before) if before is not None else None,
             to_data(after) if after is not None else None,
-            self._redact.get(name, frozenset()),
+            redact,
         )
         self._pending.append(
             {"action": action, "entity": name, "record_id": entity.id, "changes": changes}

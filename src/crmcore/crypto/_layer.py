@@ -44,7 +44,15 @@ from crmcore.errors import (
     QueryError,
     SchemaError,
 )
-from crmcore.model import ENTITY_TYPES, Entity, Protectable, fields_of, replace_trusted
+from crmcore.model import (
+    ENTITY_TYPES,
+    VALUE_COPY_OPENER,
+    Entity,
+    Protectable,
+    fields_of,
+    replace_trusted,
+    value_copies,
+)
 from crmcore.query import (
     And,
     Compare,
@@ -77,6 +85,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=Protectable)
+_B = TypeVar("_B", bound=Entity)
 RECORD = "*"
 """The key of the record envelope in ``sealed``."""
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -176,11 +185,25 @@ class Encryption:
         return {name: p.encrypted for name, p in self.protection.items()}
 
     def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
+        offered: dict[str, Any] = uow.extension(VALUE_COPY_OPENER, dict)
+        if "open" not in offered:  # for use cases that read or write copies (issue #13)
+            offered["open"] = self.open_copies
+            offered["protected"] = self.redacted_fields()
+        if value_copies(inner.entity_type) is not None:  # journals, transition rows
+            from crmcore.crypto._copies import CopySealingRepository
+
+            return CopySealingRepository(inner, self)
         spec = self.protection.get(inner.entity_type.entity_name())
         if spec is None or not spec.encrypted:
             return inner
         _check_optional(inner.entity_type, spec)
         return EncryptingRepository(inner, self, spec, uow.tenant_id)
+
+    def open_copies(self, record: _B) -> _B:
+        """A bookkeeping row read below this layer with its sealed copies opened."""
+        from crmcore.crypto._copies import open_copies
+
+        return open_copies(self, record)
 
     # -- the transformations, also used by re-encryption jobs
 

@@ -14,6 +14,14 @@ from crmcore.model._base import (
     replace_trusted,
     utcnow,
 )
+from crmcore.model._copies import (
+    VALUE_COPY_OPENER,
+    ValueCopies,
+    map_value_copies,
+    shown_changes,
+    shown_copies,
+    value_copies,
+)
 from crmcore.model._desk import Agent, AgentPresence, AgentShift, EscalationRecord
 from crmcore.model._entities import (
     Account,
@@ -74,6 +82,7 @@ from crmcore.model._values import (
 __all__ = [
     "COLLECTIONS",
     "ENTITY_TYPES",
+    "VALUE_COPY_OPENER",
     "Account",
     "Activity",
     "ActivityType",
@@ -123,6 +132,7 @@ __all__ = [
     "SurveyResponse",
     "Ticket",
     "TransitionRecord",
+    "ValueCopies",
     "WebhookDelivery",
     "WebhookSubscription",
     "collection_of",
@@ -131,10 +141,14 @@ __all__ = [
     "from_data",
     "is_cjk",
     "make_converter",
+    "map_value_copies",
     "new_id",
     "references_to",
     "replace_trusted",
+    "shown_changes",
+    "shown_copies",
     "stamp_new",
     "to_data",
     "utcnow",
+    "value_copies",
 ]

@@ -19,6 +19,7 @@ import attrs
 
 from crmcore.errors import ValidationError
 from crmcore.model._base import Entity, Protectable, _aware_opt, _tags
+from crmcore.model._copies import ValueCopies
 from crmcore.model._values import (
     Address,
     EmailAddress,
@@ -593,6 +594,7 @@ class TransitionRecord(Entity):
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = ("record_id", "entity", "at")
     __crm_references__: ClassVar[tuple[str, ...]] = ("record_id",)
+    __crm_copies__: ClassVar[ValueCopies] = ValueCopies("entity", "record_id", {"data": "data"})
 
     entity: str
     record_id: uuid.UUID
@@ -611,6 +613,15 @@ class MergeRecord(Entity):
     """The journal of one merge: what was replaced, so it can be undone exactly."""
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = ("survivor_id", "entity")
+    __crm_copies__: ClassVar[ValueCopies] = ValueCopies(
+        "entity",
+        "survivor_id",
+        {
+            "journal.survivor_before": "data",
+            "journal.survivor_after": "data",
+            "journal.merged[]": "data",
+        },
+    )
 
     entity: str
     survivor_id: uuid.UUID
@@ -625,6 +636,9 @@ class AuditEntry(Entity):
     """One append-only, hash-chained audit entry (written by the audit layer)."""
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = ("seq", "record_id", "entity")
+    __crm_copies__: ClassVar[ValueCopies] = ValueCopies(
+        "entity", "record_id", {"changes": "changes"}
+    )
 
     seq: int
     actor: str

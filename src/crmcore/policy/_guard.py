@@ -11,6 +11,14 @@ A masked or hidden value that comes back unchanged in an update (the caller
 read ``+86 138****8000`` and saved the record) keeps the stored value: the
 mask is never written over real data.
 
+Bookkeeping rows that copy another record's values (audit entries, merge
+journals, transition rows: entity types declaring ``__crm_copies__``) are
+readable only where the principal may read the record they are about (rows
+of records erased since stay readable), and their copies show at the
+principal's field levels of that record's entity, masked or hidden exactly as
+on the record. Use cases that need the raw copies (unmerge) read them through
+``uow.inner(...)`` after this layer authorised the row.
+
 The system principal passes through (it is still confined to its tenant by
 the session) and the audit trail records it as such.
 """
@@ -24,10 +32,20 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from crmcore.errors import PermissionDenied, QueryError
-from crmcore.model import COLLECTIONS, Entity, Principal, replace_trusted
+from crmcore.model import (
+    COLLECTIONS,
+    Entity,
+    Principal,
+    ValueCopies,
+    replace_trusted,
+    shown_copies,
+    value_copies,
+)
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
 from crmcore.query import (
+    FALSE,
+    TRUE,
     And,
     Filter,
     Not,
@@ -37,9 +55,12 @@ from crmcore.query import (
     Related,
     all_of,
     any_of,
+    eq,
     field_names,
+    in_,
     normalize_order,
     not_,
+    related,
 )
 from crmcore.storage.aggregate import GroupKey, Measure, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext
@@ -102,6 +123,9 @@ class GuardedRepository(Repository[E], Generic[E]):
         self.entity_type = inner.entity_type
         self._name = self.entity_type.entity_name()
         self._fields: FieldAccess = policy.field_access(principal, self._name)
+        self._copies: ValueCopies | None = value_copies(self.entity_type)
+        self._about_filter: Filter | None = None
+        self._views: dict[str, FieldAccess] = {}
 
     # -- helpers
 
@@ -117,7 +141,67 @@ class GuardedRepository(Repository[E], Generic[E]):
             )
 
     def _mask(self, record: E) -> E:
+        if self._copies is not None:
+            record = shown_copies(record, self._view)
         return record if self._fields.unrestricted else self._fields.mask(record)
+
+    def _view(self, entity: str) -> Any:
+        access = self._views.get(entity)
+        if access is None:
+            access = self._views[entity] = self._policy.field_access(self._principal, entity)
+        return _as_is if access.unrestricted else access.mask
+
+    def _about(self) -> Filter:
+        """Rows about records the principal may read, or about none (erased, or no entity)."""
+        spec = self._copies
+        if spec is None:
+            return TRUE
+        if self._about_filter is None:
+            known = {cls.entity_name(): coll for coll, cls in COLLECTIONS.items()}
+            open_: list[str] = []
+            clauses: list[Filter] = []
+            for name, coll in sorted(known.items()):
+                allowed = self._policy.filter(self._principal, "read", name, context=self._context)
+                if allowed == TRUE:
+                    open_.append(name)
+                    continue
+                erased = related(coll, "id", field=spec.record, op="eq", n=0, include_deleted=True)
+                if allowed == FALSE:
+                    clauses.append(all_of(eq(spec.entity, name), erased))
+                    continue
+                clauses.append(
+                    all_of(
+                        eq(spec.entity, name),
+                        any_of(
+                            related(coll, "id", allowed, field=spec.record, include_deleted=True),
+                            erased,
+                        ),
+                    )
+                )
+            if not clauses:
+                self._about_filter = TRUE
+            else:
+                others = not_(in_(spec.entity, sorted(set(known) - set(open_))))
+                self._about_filter = any_of(others, *clauses)
+        return self._about_filter
+
+    def _about_ok(self, record: Entity) -> bool:
+        if self._copies is None:
+            return True
+        about = self._about()
+        if about == TRUE:
+            return True
+        return self._inner.count(all_of(eq("id", record.id), about)) > 0
+
+    def _check_about(self, record: Entity) -> None:
+        if not self._about_ok(record):
+            raise PermissionDenied(
+                "read",
+                self._name,
+                id=record.id,
+                reason="you may not read the record this row is about",
+                principal=self._principal.user_id,
+            )
 
     def _changed(self, before: Entity | None, after: Entity) -> list[str]:
         names = [a.name for a in attrs.fields(type(after)) if a.name not in _BOOKKEEPING]
@@ -131,6 +215,15 @@ class GuardedRepository(Repository[E], Generic[E]):
 
     def _keep_masked(self, current: E, entity: E) -> E:
         """Fields the caller only saw masked or hidden keep their stored value if unchanged."""
+        if self._copies is not None:  # copies read masked and saved back keep the stored copies
+            shown = shown_copies(current, self._view)
+            kept = {
+                f: getattr(current, f)
+                for f in {p.split(".", 1)[0] for p in self._copies.paths}
+                if getattr(entity, f) == getattr(shown, f)
+            }
+            if kept:
+                entity = replace_trusted(entity, **kept)
         if self._fields.unrestricted:
             return entity
         seen = self._fields.mask(current)
@@ -142,11 +235,34 @@ class GuardedRepository(Repository[E], Generic[E]):
                 keep[a.name] = getattr(current, a.name)
         return replace_trusted(entity, **keep) if keep else entity
 
-    def _readable(self, where: Filter | None, order_by: OrderSpec) -> None:
-        if self._fields.unrestricted:
+    def _copies_restricted(self) -> bool:
+        """Whether some entity's copies show masked or hidden to this principal."""
+        if self._copies is None:
+            return False
+        return any(
+            not self._policy.field_access(self._principal, cls.entity_name()).unrestricted
+            for cls in COLLECTIONS.values()
+        )
+
+    def _no_copy_fields(self, names: Iterable[str], what: str) -> None:
+        """A filter, sort or aggregate on copied values would ask about them (issue #13)."""
+        if self._copies is None:
             return
+        copies = {p.split(".", 1)[0] for p in self._copies.paths}
+        named = sorted(n for n in names if n.split(".", 1)[0] in copies)
+        if named and self._copies_restricted():
+            raise QueryError(
+                f"you may not {what} on copies of values you cannot read in full",
+                field=named[0],
+                entity=self._name,
+            )
+
+    def _readable(self, where: Filter | None, order_by: OrderSpec) -> None:
         names = set(field_names(where)) if where is not None else set()
         names |= {t.field for t in normalize_order(order_by)}
+        self._no_copy_fields(names, "filter or sort")
+        if self._fields.unrestricted:
+            return
         for name in sorted(names):
             if self._fields.level(name).rank < _FULL:
                 raise QueryError(
@@ -157,6 +273,7 @@ class GuardedRepository(Repository[E], Generic[E]):
 
     def _scope(self, where: Filter | None) -> Filter:
         allowed = self._policy.filter(self._principal, "read", self._name, context=self._context)
+        allowed = all_of(allowed, self._about())
         return all_of(allowed, self._related_scope(where)) if where is not None else allowed
 
     def _related_scope(self, f: Filter) -> Filter:
@@ -197,6 +314,7 @@ class GuardedRepository(Repository[E], Generic[E]):
 
     def update(self, entity: E) -> E:
         current = self._inner.get(entity.id)
+        self._check_about(current)
         if (current.deleted_at is None) != (entity.deleted_at is None):
             # a soft delete (or its undo) is a delete as far as permissions go
             self._check("delete", current)
@@ -209,7 +327,9 @@ class GuardedRepository(Repository[E], Generic[E]):
         return self._mask(self._inner.update(entity))
 
     def delete(self, id: uuid.UUID, *, expected_version: int | None = None) -> None:
-        self._check("delete", self._inner.get(id))
+        current = self._inner.get(id)
+        self._check_about(current)
+        self._check("delete", current)
         self._inner.delete(id, expected_version=expected_version)
 
     # -- reads
@@ -217,11 +337,17 @@ class GuardedRepository(Repository[E], Generic[E]):
     def get(self, id: uuid.UUID) -> E:
         record = self._inner.get(id)
         self._check("read", record)
+        self._check_about(record)
         return self._mask(record)
 
     def get_many(self, ids: Iterable[uuid.UUID]) -> list[E]:
+        found = self._inner.get_many(ids)
+        about = self._about()
+        if about != TRUE and found:
+            ok = {r.id for r in self._inner.stream(all_of(in_("id", [r.id for r in found]), about))}
+            found = [r for r in found if r.id in ok]
         out = []
-        for r in self._inner.get_many(ids):
+        for r in found:
             decision = self._policy.check(self._principal, "read", r, self._name, self._context)
             if decision.allowed:
                 out.append(self._mask(r))
@@ -264,6 +390,10 @@ class GuardedRepository(Repository[E], Generic[E]):
         read access, like a filter.
         """
         self._readable(where, None)
+        if self._copies is not None:
+            self._no_copy_fields(
+                plan_aggregate(self.entity_type, group_by, measures).fields, "group by or measure"
+            )
         if not self._fields.unrestricted:
             plan = plan_aggregate(self.entity_type, group_by, measures)
             for name in sorted(plan.fields):
@@ -276,6 +406,10 @@ class GuardedRepository(Repository[E], Generic[E]):
                         principal=self._principal.user_id,
                     )
         return self._inner.aggregate(self._scope(where), group_by=group_by, measures=measures)
+
+
+def _as_is(values: Any) -> Any:
+    return values
 
 
 def _default(a: attrs.Attribute[Any]) -> Any:

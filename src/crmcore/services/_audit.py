@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
 from crmcore.audit import Checkpoint, CheckpointStore, Problem, VerifyReport, verify
 from crmcore.errors import NotFound
-from crmcore.model import ENTITY_TYPES, AuditEntry, Entity, replace_trusted, to_data
+from crmcore.model import (
+    ENTITY_TYPES,
+    AuditEntry,
+    Entity,
+    to_data,
+)
 from crmcore.query import all_of, eq
 from crmcore.storage.ports import UnitOfWorkContext
 
@@ -49,29 +54,8 @@ def history(
         except NotFound:
             pass  # erased for good since: its history stays readable
     where = all_of(eq("entity", name), eq("record_id", record_id))
-    view = uow.field_view(name)
-    return [_shown(e, view) for e in uow.repo(AuditEntry).stream(where, order_by="seq")]
-
-
-def _shown(entry: AuditEntry, view: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> AuditEntry:
-    """``entry`` with its change values at the viewer's field levels."""
-    plain = {k: v for k, v in entry.changes.items() if isinstance(v, Mapping) and "from" in v}
-    if not plain:
-        return entry
-    before = view({k: v["from"] for k, v in plain.items()})
-    after = view({k: v["to"] for k, v in plain.items()})
-    hidden = view(dict.fromkeys(plain, _PROBE))
-    changes = dict(entry.changes)
-    for k in plain:
-        if hidden[k] is None:  # a hidden field: that it changed, not its values
-            changes[k] = {"changed": True, "redacted": True}
-        else:
-            changes[k] = {"from": before[k], "to": after[k]}
-    return replace_trusted(entry, changes=changes)
-
-
-#: a non-empty value a hidden field turns into None and a masked one into a mask
-_PROBE = "x"
+    # the policy guard shows the changes at the principal's field levels (issue #13)
+    return list(uow.repo(AuditEntry).stream(where, order_by="seq"))
 
 
 @attrs.frozen

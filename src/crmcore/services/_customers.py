@@ -35,6 +35,7 @@ from crmcore.errors import Conflict, NotFound, ValidationError
 from crmcore.events import emit
 from crmcore.model import (
     ENTITY_TYPES,
+    VALUE_COPY_OPENER,
     Entity,
     MergeRecord,
     from_data,
@@ -143,6 +144,7 @@ def merge(
         uow.authorize("merge", each)
     before = records[0]
     built, sources = build_survivor(entity_type, records, survivorship)
+    built = _no_plaintext_copies(uow, records, built)
     repo = uow.repo(entity_type)
     survivor = repo.update(attrs.evolve(built, version=before.version))
     repointed: list[dict[str, Any]] = []
@@ -196,8 +198,42 @@ def merge(
     )
 
 
+#: primary contact field -> the list a losing primary value is kept in
+_CONTACT_LISTS = {"email": "emails", "phone": "phones"}
+
+
+def _no_plaintext_copies(uow: UnitOfWorkContext, records: Sequence[E], built: E) -> E:
+    """``built`` without losing primary values demoted into a list stored in plaintext.
+
+    A losing record's protected e-mail or phone would be kept in the survivor's
+    ``emails``/``phones``, in plaintext when only the primary field is
+    encrypted (issue #13): it stays in the (sealed) merge journal instead, and
+    an unmerge brings it back. Entries already in some record's list stay.
+    """
+    offered: dict[str, Any] = uow.extension(VALUE_COPY_OPENER, dict)
+    protected: Mapping[str, frozenset[str]] = offered.get("protected", {})
+    fields = protected.get(type(built).entity_name(), frozenset())
+    drop: dict[str, Any] = {}
+    for primary, extra in _CONTACT_LISTS.items():
+        if primary not in fields or extra in fields or not hasattr(built, extra):
+            continue
+        listed = {item for r in records for item in getattr(r, extra)}
+        items = tuple(getattr(built, extra))
+        kept = tuple(item for item in items if item in listed)
+        if len(kept) != len(items):
+            drop[extra] = kept
+    return replace_trusted(built, **drop) if drop else built
+
+
 def _restorable(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("version", "updated_at")}
+
+
+def _raw_journal(uow: UnitOfWorkContext, shown: MergeRecord) -> MergeRecord:
+    raw = uow.inner(MergeRecord).get(shown.id)
+    offered: dict[str, Any] = uow.extension(VALUE_COPY_OPENER, dict)
+    opener: Callable[[MergeRecord], MergeRecord] | None = offered.get("open")
+    return opener(raw) if opener is not None else raw
 
 
 def unmerge(uow: UnitOfWorkContext, merge_id: uuid.UUID) -> UnmergeResult:
@@ -207,8 +243,11 @@ def unmerge(uow: UnitOfWorkContext, merge_id: uuid.UUID) -> UnmergeResult:
         NotFound: no such merge in this tenant.
         Conflict: the merge was already undone.
     """
-    record = uow.repo(MergeRecord).get(merge_id)
-    uow.authorize("merge", record)
+    shown = uow.repo(MergeRecord).get(merge_id)  # tenant, read permission on the record
+    uow.authorize("merge", shown)
+    # the journal as stored: the guard shows its copies at the principal's field
+    # levels, and the encryption layer opens copies it sealed (issue #13)
+    record = _raw_journal(uow, shown)
     if record.undone_at is not None:
         raise Conflict("MergeRecord", merge_id, reason="this merge was already undone")
     entity_type = ENTITY_TYPES[record.entity]
