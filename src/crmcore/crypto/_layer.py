@@ -45,26 +45,20 @@ from crmcore.errors import (
     SchemaError,
 )
 from crmcore.model import ENTITY_TYPES, Entity, Protectable, fields_of, replace_trusted
-from crmcore.query import (
+from crmcore.query import Filter, Page, all_of, any_of, eq, has, not_
+from crmcore.query.adapter import (
     And,
     Compare,
     Const,
     Contains,
-    Filter,
     Has,
     In,
     IsNull,
     Not,
     Or,
     OrderSpec,
-    Page,
     StartsWith,
-    all_of,
-    any_of,
-    eq,
-    has,
     normalize_order,
-    not_,
 )
 from crmcore.storage.aggregate import Bucket, GroupKey, Measure, count, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext

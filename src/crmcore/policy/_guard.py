@@ -27,20 +27,8 @@ from crmcore.errors import PermissionDenied, QueryError
 from crmcore.model import COLLECTIONS, Entity, Principal, replace_trusted
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
-from crmcore.query import (
-    And,
-    Filter,
-    Not,
-    Or,
-    OrderSpec,
-    Page,
-    Related,
-    all_of,
-    any_of,
-    field_names,
-    normalize_order,
-    not_,
-)
+from crmcore.query import Filter, Page, all_of, any_of, not_
+from crmcore.query.adapter import And, Not, Or, OrderSpec, Related, field_names, normalize_order
 from crmcore.storage.aggregate import GroupKey, Measure, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext
 
