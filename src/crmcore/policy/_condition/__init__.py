@@ -49,96 +49,21 @@ and ``_builder`` (:data:`R`, :data:`P`, :data:`C`).
 
 from __future__ import annotations
 
-from crmcore.policy._condition._access import (
-    EvalFn as EvalFn,
-)
-from crmcore.policy._condition._access import (
-    FilterFn as FilterFn,
-)
-from crmcore.policy._condition._access import (
-    ValueFn as ValueFn,
-)
-from crmcore.policy._condition._access import (
-    context_value as context_value,
-)
-from crmcore.policy._condition._access import (
-    principal_value as principal_value,
-)
-from crmcore.policy._condition._builder import (
-    Attr as Attr,
-)
-from crmcore.policy._condition._builder import (
-    C as C,
-)
-from crmcore.policy._condition._builder import (
-    P as P,
-)
-from crmcore.policy._condition._builder import (
-    R as R,
-)
-from crmcore.policy._condition._compile import (
-    compile_filter as compile_filter,
-)
-from crmcore.policy._condition._errors import (
-    ConditionError as ConditionError,
-)
-from crmcore.policy._condition._evaluate import (
-    compile_eval as compile_eval,
-)
-from crmcore.policy._condition._explain import (
-    EVERY_FIELD as EVERY_FIELD,
-)
-from crmcore.policy._condition._explain import (
-    residual as residual,
-)
-from crmcore.policy._condition._explain import (
-    why as why,
-)
-from crmcore.policy._condition._expression import (
-    Condition as Condition,
-)
-from crmcore.policy._condition._expression import (
-    parse_condition as parse_condition,
-)
-from crmcore.policy._condition._render import (
-    render as render,
-)
-from crmcore.policy._condition._tree import (
-    SCOPES as SCOPES,
-)
-from crmcore.policy._condition._tree import (
-    AllOf as AllOf,
-)
-from crmcore.policy._condition._tree import (
-    AnyOf as AnyOf,
-)
-from crmcore.policy._condition._tree import (
-    Bool as Bool,
-)
-from crmcore.policy._condition._tree import (
-    Cmp as Cmp,
-)
-from crmcore.policy._condition._tree import (
-    ListLit as ListLit,
-)
-from crmcore.policy._condition._tree import (
-    Lit as Lit,
-)
-from crmcore.policy._condition._tree import (
-    Member as Member,
-)
-from crmcore.policy._condition._tree import (
-    Negate as Negate,
-)
-from crmcore.policy._condition._tree import (
-    Node as Node,
-)
-from crmcore.policy._condition._tree import (
-    Operand as Operand,
-)
-from crmcore.policy._condition._tree import (
-    Ref as Ref,
-)
+from crmcore.policy._condition._access import EvalFn as EvalFn
+from crmcore.policy._condition._access import FilterFn as FilterFn
+from crmcore.policy._condition._access import ValueFn as ValueFn
+from crmcore.policy._condition._access import context_value as context_value
+from crmcore.policy._condition._access import principal_value as principal_value
+from crmcore.policy._condition._builder import Attr, C, P, R
+from crmcore.policy._condition._compile import compile_filter as compile_filter
+from crmcore.policy._condition._errors import ConditionError
+from crmcore.policy._condition._evaluate import compile_eval as compile_eval
+from crmcore.policy._condition._explain import EVERY_FIELD as EVERY_FIELD
+from crmcore.policy._condition._explain import residual as residual
+from crmcore.policy._condition._explain import why as why
+from crmcore.policy._condition._expression import Condition, parse_condition
+from crmcore.policy._condition._render import render as render
+from crmcore.policy._condition._tree import Node as Node
 
 __all__ = [
     "Attr",
