@@ -61,7 +61,8 @@ from crmcore.model import (
     stamp_new,
     utcnow,
 )
-from crmcore.query import Filter, OrderSpec, Page, all_of, eq, is_null, resolve_times, where
+from crmcore.query import Filter, Page, all_of, eq, is_null, resolve_times, where
+from crmcore.query.adapter import OrderSpec
 from crmcore.storage.aggregate import GroupKey, Measure
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import (

@@ -22,11 +22,9 @@ import pytest
 
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
 from crmcore.model import Entity
-from crmcore.query import (
-    Filter,
+from crmcore.query import Filter, Page, bind
+from crmcore.query.adapter import (
     OrderSpec,
-    Page,
-    bind,
     check_order,
     compare_keys,
     compile_predicate,

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from crmcore.crypto._envelope import UnsupportedValue, encode_value, length_prefixed
-from crmcore.crypto._keys import Keyring, _tenant_text
+from crmcore.crypto._keys import Keyring
+from crmcore.crypto._keys._keyring import _tenant_text
 from crmcore.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:

@@ -36,7 +36,9 @@ from crmcore.crypto._envelope import (
     record_binding_prefix,
     to_text,
 )
-from crmcore.crypto._keys import _SUBJECT_PREFIX, Keyring, _tenant_text
+from crmcore.crypto._keys import Keyring
+from crmcore.crypto._keys._keyring import _tenant_text
+from crmcore.crypto._keys._providers import _SUBJECT_PREFIX
 from crmcore.errors import ConfigurationError, CrmError, DecryptionError, ValidationError
 
 __all__ = ["FieldCipher", "Token", "key_id_of"]

@@ -53,26 +53,20 @@ from crmcore.model import (
     replace_trusted,
     value_copies,
 )
-from crmcore.query import (
+from crmcore.query import Filter, Page, all_of, any_of, eq, has, not_
+from crmcore.query.adapter import (
     And,
     Compare,
     Const,
     Contains,
-    Filter,
     Has,
     In,
     IsNull,
     Not,
     Or,
     OrderSpec,
-    Page,
     StartsWith,
-    all_of,
-    any_of,
-    eq,
-    has,
     normalize_order,
-    not_,
 )
 from crmcore.storage.aggregate import Bucket, GroupKey, Measure, count, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext

@@ -43,25 +43,8 @@ from crmcore.model import (
 )
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
-from crmcore.query import (
-    FALSE,
-    TRUE,
-    And,
-    Filter,
-    Not,
-    Or,
-    OrderSpec,
-    Page,
-    Related,
-    all_of,
-    any_of,
-    eq,
-    field_names,
-    in_,
-    normalize_order,
-    not_,
-    related,
-)
+from crmcore.query import FALSE, TRUE, Filter, Page, all_of, any_of, eq, in_, not_, related
+from crmcore.query.adapter import And, Not, Or, OrderSpec, Related, field_names, normalize_order
 from crmcore.storage.aggregate import GroupKey, Measure, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext
 

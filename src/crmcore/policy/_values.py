@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from crmcore.query import canonical, same_kind, value_kind
+from crmcore.query.adapter import canonical, same_kind, value_kind
 
 __all__ = [
     "COLLECTIONS",

@@ -43,7 +43,7 @@ from typing import Any, Literal, Union
 import attrs
 
 from crmcore.errors import QueryError
-from crmcore.query import canonical, getter
+from crmcore.query.adapter import canonical, getter
 
 __all__ = [
     "AGGREGATE_FUNCTIONS",

@@ -24,17 +24,14 @@ from typing import Any, Generic, TypeVar, cast
 
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
 from crmcore.model import COLLECTIONS, Entity, Protectable, replace_trusted
-from crmcore.query import (
+from crmcore.query import Filter, Page, Sort, bind
+from crmcore.query.adapter import (
     And,
     Compare,
-    Filter,
     Has,
     In,
     OrderSpec,
-    Page,
     Related,
-    Sort,
-    bind,
     check_limit,
     check_order,
     compare_keys,

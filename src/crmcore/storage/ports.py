@@ -20,7 +20,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from crmcore.errors import CrmError
 from crmcore.model import Entity, Principal
-from crmcore.query import Filter, OrderSpec, Page
+from crmcore.query import Filter, Page
+from crmcore.query.adapter import OrderSpec
 from crmcore.storage.aggregate import GroupKey, Measure, aggregate_records, plan_aggregate
 
 __all__ = [

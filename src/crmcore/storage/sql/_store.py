@@ -38,12 +38,10 @@ from crmcore.errors import (
     StorageError,
 )
 from crmcore.model import COLLECTIONS, Entity
-from crmcore.query import (
-    Filter,
+from crmcore.query import Filter, Page, Sort
+from crmcore.query.adapter import (
     OrderSpec,
-    Page,
     Related,
-    Sort,
     check_limit,
     check_order,
     compare_keys,

@@ -30,21 +30,19 @@ from sqlalchemy.sql import visitors
 
 from crmcore.errors import QueryError
 from crmcore.model import COLLECTIONS
-from crmcore.query import (
+from crmcore.query import Filter, Sort, bind
+from crmcore.query.adapter import (
     And,
     Compare,
     Const,
     Contains,
-    Filter,
     Has,
     In,
     IsNull,
     Not,
     Or,
     Related,
-    Sort,
     StartsWith,
-    bind,
 )
 from crmcore.storage.sql._dialect import Backend
 from crmcore.storage.sql._schema import (
