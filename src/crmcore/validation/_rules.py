@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar, cast, overload
 import attrs
 
 from crmcore.errors import ConfigurationError, CrmError, FieldError, ValidationError
+from crmcore.model import replace_trusted
 from crmcore.validation._common import WRONG_TYPE, clean_text, fail, is_empty, type_name
 from crmcore.validation._custom import CustomFieldSchema
 from crmcore.validation._identifiers import IdentifierRegistry, default_registry
@@ -899,8 +900,6 @@ def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
             record
         )
     converters = plan[0]
-    from crmcore.model import replace_trusted
-
     changes: dict[str, Any] = {}
     for name, conv in converters.items():
         if name in direct:
@@ -908,8 +907,9 @@ def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
             changes[name] = value if conv is None else conv(value)
         elif conv is not None:
             value = getattr(record, name)
-            if isinstance(value, dict):
-                changes[name] = conv(value)
+            if type(value) is dict:
+                # a converted mapping copied, as its converter would copy it
+                changes[name] = dict(value)
     return replace_trusted(record, **changes)
 
 
