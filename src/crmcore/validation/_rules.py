@@ -804,6 +804,8 @@ _Step = Callable[[Any, IdentifierRegistry], tuple[Any, "list[FieldError] | None"
 _MEMO_NORMALIZERS = frozenset({"name"})
 _MEMO_SIZE = 4096
 _EMPTY_COLLECTIONS = (list, tuple, set, frozenset, dict)
+_ABSENT = object()
+_EMPTYABLE = (str, *_EMPTY_COLLECTIONS)
 
 
 def _only_normalizes(rule: FieldRule) -> bool:
@@ -866,12 +868,16 @@ def _compile_step(name: str, rule: FieldRule) -> _Step:
     return step
 
 
+_Plan = tuple[dict[str, "Callable[[Any], Any] | None"], tuple[str, ...]]
+
+
 @functools.cache
-def _rebuild_plan(cls: type) -> tuple[dict[str, Callable[[Any], Any] | None], bool] | None:
+def _rebuild_plan(cls: type) -> _Plan | None:
     """How to copy an instance of attrs ``cls`` with new values without ``attrs.evolve``.
 
-    Returns ``(converter per init field name, dict-valued fields to copy)`` or
-    None when ``cls`` needs ``evolve`` (validators, post-init, non-plain converters).
+    Returns ``(converter or None per field, names of fields with a converter)``,
+    or None when ``cls`` needs ``evolve`` (validators, post-init hooks,
+    converters that take the instance, aliased or non-init fields).
     """
     if getattr(cls, "__attrs_post_init__", None) is not None:
         return None
@@ -883,7 +889,7 @@ def _rebuild_plan(cls: type) -> tuple[dict[str, Callable[[Any], Any] | None], bo
         if conv is not None and (not callable(conv) or isinstance(conv, attrs.Converter)):
             return None
         converters[a.name] = conv
-    return converters, True
+    return converters, tuple(n for n, c in converters.items() if c is not None)
 
 
 def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
@@ -893,24 +899,24 @@ def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
     as fresh copies, as the converters of entities make them). Falls back to
     ``evolve`` for classes with validators or post-init hooks.
     """
-    cls = type(record)
-    plan = _rebuild_plan(cls)
+    plan = _rebuild_plan(type(record))
     if plan is None:
-        return _set_many(record, {(k,): v for k, v in direct.items()}) if direct else attrs.evolve(
-            record
-        )
-    converters = plan[0]
-    changes: dict[str, Any] = {}
-    for name, conv in converters.items():
-        if name in direct:
-            value = direct[name]
-            changes[name] = value if conv is None else conv(value)
-        elif conv is not None:
+        if not direct:
+            return attrs.evolve(record)
+        return _set_many(record, {(k,): v for k, v in direct.items()})
+    converters, converted = plan
+    new = replace_trusted(record)
+    put = object.__setattr__
+    for name in converted:
+        if name not in direct:
             value = getattr(record, name)
             if type(value) is dict:
                 # a converted mapping copied, as its converter would copy it
-                changes[name] = dict(value)
-    return replace_trusted(record, **changes)
+                put(new, name, dict(value))
+    for name, value in direct.items():
+        conv = converters[name]
+        put(new, name, value if conv is None else conv(value))
+    return new
 
 
 class CompiledRules:
@@ -921,7 +927,7 @@ class CompiledRules:
     sets with dotted paths simply run ``validate_record``.
     """
 
-    __slots__ = ("_generic", "_hidden", "_rules", "_sensitive_of", "_steps")
+    __slots__ = ("_generic", "_hidden", "_rules", "_steps")
 
     def __init__(self, rules: RuleSet) -> None:
         self._rules = rules
@@ -929,11 +935,16 @@ class CompiledRules:
         hidden = set(rules.sensitive)
         hidden |= {name for name, rule in rules.fields.items() if rule.sensitive}
         self._hidden = frozenset(hidden)
+        # (name, step, sensitive, whether an empty value is left as it is)
         self._steps = tuple(
-            (name, _compile_step(name, rule), _is_sensitive(name, self._hidden))
+            (
+                name,
+                _compile_step(name, rule),
+                _is_sensitive(name, self._hidden),
+                not rule.required and rule.default is None,
+            )
             for name, rule in rules.fields.items()
         )
-        self._sensitive_of = {name: s for name, _, s in self._steps}
 
     def __call__(
         self,
@@ -954,13 +965,18 @@ class CompiledRules:
         registry = identifiers or default_registry()
         errors: list[FieldError] = []
         direct: dict[str, Any] = {}
-        for name, step, sensitive in self._steps:
-            try:
-                value = getattr(record, name)
-            except AttributeError:
+        for name, step, sensitive, empty_ok in self._steps:
+            value = getattr(record, name, _ABSENT)
+            if value is _ABSENT:
                 found, value = False, None
             else:
                 found = True
+            if (
+                empty_ok
+                and not value
+                and (value is None or isinstance(value, _EMPTYABLE))
+            ):
+                continue  # empty, not required, no default: nothing to do
             new, errs = step(value, registry)
             if errs:
                 errors.extend(_redact(errs) if sensitive else errs)
