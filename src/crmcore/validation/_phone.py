@@ -141,8 +141,9 @@ class _Matcher:
         """The type of ``nsn`` under this region's plan (UNKNOWN if not valid)."""
         if not _hit(nsn, self.general):
             return PhoneKind.UNKNOWN
-        for desc, kind in self.specials:
-            if _hit(nsn, desc):
+        size = len(nsn)
+        for (lengths, match), kind in self.specials:  # _hit, inlined: the hot loop
+            if (not lengths or size in lengths) and match(nsn) is not None:
                 return kind
         if _hit(nsn, self.fixed):
             if self.same or _hit(nsn, self.mobile):
