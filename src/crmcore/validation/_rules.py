@@ -927,10 +927,12 @@ class CompiledRules:
     sets with dotted paths simply run ``validate_record``.
     """
 
-    __slots__ = ("_generic", "_hidden", "_rules", "_steps")
+    __slots__ = ("_generic", "_hidden", "_plain", "_rules", "_steps")
 
     def __init__(self, rules: RuleSet) -> None:
         self._rules = rules
+        # per record class: whether it takes the compiled path (attrs, not a mapping)
+        self._plain: dict[type, bool] = {}
         self._generic = any("." in name for name in rules.fields)
         hidden = set(rules.sensitive)
         hidden |= {name for name, rule in rules.fields.items() if rule.sensitive}
@@ -956,10 +958,16 @@ class CompiledRules:
     ) -> T:
         """Validate and normalise ``record`` (see :func:`validate_record`)."""
         rules = self._rules
-        if self._generic or isinstance(record, Mapping) or not attrs.has(type(record)):
+        cls = type(record)
+        plain = self._plain.get(cls)
+        if plain is None:
+            plain = self._plain[cls] = (
+                not self._generic and not issubclass(cls, Mapping) and attrs.has(cls)
+            )
+        if not plain:
             return validate_record(record, rules, entity=entity, id=id, identifiers=identifiers)
         if entity is None:
-            entity = type(record).__name__
+            entity = cls.__name__
         if id is None:
             id = getattr(record, "id", None)
         registry = identifiers or default_registry()
