@@ -168,7 +168,7 @@ def _walk_text(value: object, path: str, out: list[FieldError]) -> None:
                     continue
             _walk_text(item, f"{path}.{key}", out)
     elif kind == _SEQUENCE:
-        for i, item in enumerate(value):  # type: ignore[call-overload]
+        for i, item in enumerate(value):  # type: ignore[arg-type]
             _walk_text(item, f"{path}[{i}]", out)
     else:
         # Unordered: no index to name; the path is the collection's.

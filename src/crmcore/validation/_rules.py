@@ -832,7 +832,9 @@ def _compile_step(name: str, rule: FieldRule) -> _Step:
     fn = _builtin(rule.normalizer) if isinstance(rule.normalizer, str) else None
     if fn is None or not _only_normalizes(rule):
 
-        def generic(value: Any, registry: IdentifierRegistry) -> tuple[Any, list[FieldError] | None]:
+        def generic(
+            value: Any, registry: IdentifierRegistry
+        ) -> tuple[Any, list[FieldError] | None]:
             new, errs = _apply(value, rule, path, registry)
             return new, errs or None
 
@@ -899,7 +901,8 @@ def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
     as fresh copies, as the converters of entities make them). Falls back to
     ``evolve`` for classes with validators or post-init hooks.
     """
-    plan = _rebuild_plan(type(record))
+    cls: type = type(record)
+    plan = _rebuild_plan(cls)
     if plan is None:
         if not direct:
             return attrs.evolve(record)
@@ -979,11 +982,7 @@ class CompiledRules:
                 found, value = False, None
             else:
                 found = True
-            if (
-                empty_ok
-                and not value
-                and (value is None or isinstance(value, _EMPTYABLE))
-            ):
+            if empty_ok and not value and (value is None or isinstance(value, _EMPTYABLE)):
                 continue  # empty, not required, no default: nothing to do
             new, errs = step(value, registry)
             if errs:
@@ -991,7 +990,7 @@ class CompiledRules:
             elif new is not value and found:
                 direct[name] = new
         if rules.custom is not None or rules.record_rules:
-            changes = {(k,): v for k, v in direct.items()}
+            changes: dict[tuple[str, ...], Any] = {(k,): v for k, v in direct.items()}
             hidden = self._hidden
             if rules.custom is not None:
                 key = rules.custom_field

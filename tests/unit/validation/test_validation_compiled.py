@@ -39,9 +39,7 @@ from crmcore.validation import (
 from crmcore.validation._common import bad_text_errors
 from crmcore.validation._entities import _in_region, _record_region
 
-SETTINGS = settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Contact data in the shapes people type, plus arbitrary text.
 _odd = st.text(
@@ -59,7 +57,9 @@ phones = st.one_of(
 emails = st.one_of(
     st.none(),
     st.from_regex(r" ?[A-Za-z0-9.]{1,10}@[A-Za-z]{1,8}\.(com|CN|org) ?", fullmatch=True),
-    st.sampled_from(["", "  ", "a@b", "x@bücher.de", "ｊｏｈｎ＠ｅｘａｍｐｌｅ．ｃｏｍ", "a..b@c.com"]),
+    st.sampled_from(
+        ["", "  ", "a@b", "x@bücher.de", "ｊｏｈｎ＠ｅｘａｍｐｌｅ．ｃｏｍ", "a..b@c.com"]
+    ),
     _odd,
 )
 names = st.one_of(
@@ -80,9 +80,7 @@ addresses = st.lists(
     ),
     max_size=2,
 ).map(tuple)
-contact_phones = st.lists(st.builds(PhoneNumber, number=phones.filter(bool)), max_size=2).map(
-    tuple
-)
+contact_phones = st.lists(st.builds(PhoneNumber, number=phones.filter(bool)), max_size=2).map(tuple)
 contact_emails = st.lists(st.builds(EmailAddress, address=emails.filter(bool)), max_size=2).map(
     tuple
 )
@@ -196,7 +194,11 @@ def test_compiled_takes_mappings_and_dotted_paths_through_validate_record() -> N
     ]
     for row in rows:
         for rules in (dotted, default_rules()[Customer]):
-            _same(lambda: rules.compile()(row), lambda: validate_record(row, rules))
+            compiled = rules.compile()
+            _same(
+                lambda r=row, c=compiled: c(r),
+                lambda r=row, rs=rules: validate_record(r, rs),
+            )
 
 
 def test_compiled_result_is_a_fresh_record_with_a_fresh_custom_mapping() -> None:
