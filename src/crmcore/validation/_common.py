@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import attrs
@@ -132,6 +132,45 @@ def _kind_of(cls: type) -> int:
     return kind
 
 
+_WALKERS: dict[type, Callable[[Any, str, list[FieldError]], None]] = {}
+
+
+def _record_walker(cls: type) -> Callable[[Any, str, list[FieldError]], None]:
+    """A generated walk over the fields of attrs ``cls`` (one per class, cached).
+
+    Plain ASCII text without NUL, values of skipped types and empty
+    collections are passed over inline; everything else goes to :func:`_walk_text`.
+    """
+    try:
+        return _WALKERS[cls]
+    except KeyError:
+        pass
+    lines = ["def walk(value, path, out):"]
+    for name in _FIELDS_OF[cls] or ():
+        lines += [
+            f"    item = value.{name}",
+            "    kind = kinds.get(item.__class__)",
+            "    if kind != SKIP and not (",
+            "        (kind == TEXT and item.isascii() and NUL not in item)",
+            "        or (kind is not None and kind > RECORD and not item)",
+            "    ):",
+            f"        walk_text(item, path + {'.' + name!r}, out)",
+        ]
+    lines.append("    return None")
+    namespace: dict[str, Any] = {
+        "kinds": _KIND_OF,
+        "SKIP": _SKIP,
+        "TEXT": _TEXT,
+        "RECORD": _RECORD,
+        "NUL": "\x00",
+        "walk_text": _walk_text,
+    }
+    exec("\n".join(lines), namespace)
+    walker: Callable[[Any, str, list[FieldError]], None] = namespace["walk"]
+    _WALKERS[cls] = walker
+    return walker
+
+
 def _walk_text(value: object, path: str, out: list[FieldError]) -> None:
     cls = type(value)
     kind = _KIND_OF.get(cls)
@@ -148,17 +187,7 @@ def _walk_text(value: object, path: str, out: list[FieldError]) -> None:
             out.append(FieldError(path, INVALID_TEXT, f"{path} {reason}"))
         return
     if kind == _RECORD:
-        kinds = _KIND_OF
-        for name in _FIELDS_OF[cls] or ():
-            item = getattr(value, name)
-            item_kind = kinds.get(type(item))
-            if item_kind == _SKIP:
-                continue
-            if item_kind == _TEXT and item.isascii() and "\x00" not in item:
-                continue
-            if item_kind is not None and item_kind > _RECORD and not item:
-                continue  # an empty mapping, sequence or set
-            _walk_text(item, f"{path}.{name}", out)
+        _record_walker(cls)(value, path, out)
     elif kind == _MAPPING:
         for key, item in value.items():  # type: ignore[attr-defined]
             if isinstance(key, str):
