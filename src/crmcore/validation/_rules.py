@@ -21,7 +21,6 @@ from typing import Any, Protocol, TypeVar, cast, overload
 import attrs
 
 from crmcore.errors import ConfigurationError, CrmError, FieldError, ValidationError
-from crmcore.model import replace_trusted
 from crmcore.validation._common import WRONG_TYPE, clean_text, fail, is_empty, type_name
 from crmcore.validation._custom import CustomFieldSchema
 from crmcore.validation._identifiers import IdentifierRegistry, default_registry
@@ -870,16 +869,18 @@ def _compile_step(name: str, rule: FieldRule) -> _Step:
     return step
 
 
-_Plan = tuple[dict[str, "Callable[[Any], Any] | None"], tuple[str, ...]]
+_Plan = tuple[dict[str, "Callable[[Any], Any] | None"], Callable[[Any], Any]]
 
 
 @functools.cache
 def _rebuild_plan(cls: type) -> _Plan | None:
     """How to copy an instance of attrs ``cls`` with new values without ``attrs.evolve``.
 
-    Returns ``(converter or None per field, names of fields with a converter)``,
-    or None when ``cls`` needs ``evolve`` (validators, post-init hooks,
-    converters that take the instance, aliased or non-init fields).
+    Returns ``(converter or None per field, a generated copier)``, or None when
+    ``cls`` needs ``evolve`` (validators, post-init hooks, converters that take
+    the instance, aliased or non-init fields). The copier copies every field as
+    it is, except mappings held by fields with a converter, which it copies
+    afresh, as their converter would.
     """
     if getattr(cls, "__attrs_post_init__", None) is not None:
         return None
@@ -891,7 +892,19 @@ def _rebuild_plan(cls: type) -> _Plan | None:
         if conv is not None and (not callable(conv) or isinstance(conv, attrs.Converter)):
             return None
         converters[a.name] = conv
-    return converters, tuple(n for n, c in converters.items() if c is not None)
+    lines = ["def copy(obj):", "    new = new_(cls)"]
+    for name, conv in converters.items():
+        if conv is None:
+            lines.append(f"    put(new, {name!r}, obj.{name})")
+        else:
+            lines += [
+                f"    value = obj.{name}",
+                f"    put(new, {name!r}, dict(value) if value.__class__ is dict else value)",
+            ]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"new_": object.__new__, "cls": cls, "put": object.__setattr__}
+    exec("\n".join(lines), namespace)
+    return converters, namespace["copy"]
 
 
 def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
@@ -907,15 +920,9 @@ def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
         if not direct:
             return attrs.evolve(record)
         return _set_many(record, {(k,): v for k, v in direct.items()})
-    converters, converted = plan
-    new = replace_trusted(record)
+    converters, copy = plan
+    new = copy(record)
     put = object.__setattr__
-    for name in converted:
-        if name not in direct:
-            value = getattr(record, name)
-            if type(value) is dict:
-                # a converted mapping copied, as its converter would copy it
-                put(new, name, dict(value))
     for name, value in direct.items():
         conv = converters[name]
         put(new, name, value if conv is None else conv(value))
