@@ -882,7 +882,9 @@ def _rebuild_plan(cls: type) -> _Plan | None:
     it is, except mappings held by fields with a converter, which it copies
     afresh, as their converter would.
     """
-    if getattr(cls, "__attrs_post_init__", None) is not None:
+    if getattr(cls, "__attrs_post_init__", None) is not None or not hasattr(cls, "__slots__"):
+        return None
+    if "_attrs_cached_hash" in cls.__slots__:  # cache_hash=True: the copy would lack it
         return None
     converters: dict[str, Callable[[Any], Any] | None] = {}
     for a in attrs.fields(cls):
