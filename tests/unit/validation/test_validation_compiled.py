@@ -332,3 +332,46 @@ def test_phone_with_national_prefix_matches_phonenumbers(
 )
 def test_chinese_national_prefix_forms(text: str, e164: str) -> None:
     assert e164 == normalize_phone(text, region="CN")
+
+
+@attrs.frozen
+class _Checked:
+    name: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
+    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(cache_hash=True)
+class _Hashed:
+    name: str | None = None
+    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen
+class _Plain:
+    name: str | None = None
+    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    extra: dict[str, Any] = attrs.field(factory=dict, converter=dict)
+
+
+_TAG_RULES = RuleSet(
+    fields={
+        "name": FieldRule(normalizer="name"),
+        "tags": FieldRule(normalizer=lambda v: [t.strip() for t in v]),
+    }
+)
+
+
+@pytest.mark.parametrize("cls", [_Checked, _Hashed, _Plain])
+@pytest.mark.parametrize("name", [None, "wei", "", "123", "ANNA smith"])
+def test_compiled_on_other_attrs_classes_matches_validate_record(cls: type, name: Any) -> None:
+    record = cls(name=name, tags=(" a ", "b"))
+    _same(lambda: _TAG_RULES.compile()(record), lambda: validate_record(record, _TAG_RULES))
+    if name == "123":
+        return  # refused alike (compared above)
+    out = _TAG_RULES.compile()(record)
+    # the list the normaliser returns goes through the class's converter, as with evolve
+    assert ("a", "b") == out.tags
+    if cls is _Hashed:
+        assert hash(cls(name=out.name, tags=("a", "b"))) == hash(out)
