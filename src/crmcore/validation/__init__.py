@@ -57,6 +57,7 @@ from crmcore.validation._quality import (
     value_shape,
 )
 from crmcore.validation._rules import (
+    CompiledRules,
     FieldRule,
     Normalizer,
     RecordRule,
@@ -68,6 +69,7 @@ from crmcore.validation._rules import (
 )
 
 __all__ = [
+    "CompiledRules",
     "Completeness",
     "CustomField",
     "CustomFieldSchema",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import attrs
@@ -105,36 +105,103 @@ def _text_fields(cls: type) -> tuple[str, ...] | None:
     return names
 
 
+# How the walk treats a value of a given type (decided once per type):
+_SKIP, _TEXT, _RECORD, _MAPPING, _SEQUENCE, _SET = range(6)
+_KIND_OF: dict[type, int] = {type(None): _SKIP, int: _SKIP, float: _SKIP, bool: _SKIP}
+
+
+def _kind_of(cls: type) -> int:
+    try:
+        return _KIND_OF[cls]
+    except KeyError:
+        pass
+    if issubclass(cls, str):
+        # enum members are trusted; other str subclasses are checked like text
+        kind = _SKIP if issubclass(cls, enum.Enum) else _TEXT
+    elif _text_fields(cls) is not None:
+        kind = _RECORD
+    elif issubclass(cls, Mapping):
+        kind = _MAPPING
+    elif issubclass(cls, (list, tuple)):
+        kind = _SEQUENCE
+    elif issubclass(cls, (set, frozenset)):
+        kind = _SET
+    else:
+        kind = _SKIP
+    _KIND_OF[cls] = kind
+    return kind
+
+
+_WALKERS: dict[type, Callable[[Any, str, list[FieldError]], None]] = {}
+
+
+def _record_walker(cls: type) -> Callable[[Any, str, list[FieldError]], None]:
+    """A generated walk over the fields of attrs ``cls`` (one per class, cached).
+
+    Plain ASCII text without NUL, values of skipped types and empty
+    collections are passed over inline; everything else goes to :func:`_walk_text`.
+    """
+    try:
+        return _WALKERS[cls]
+    except KeyError:
+        pass
+    lines = ["def walk(value, path, out):"]
+    for name in _FIELDS_OF[cls] or ():
+        lines += [
+            f"    item = value.{name}",
+            "    kind = kinds.get(item.__class__)",
+            "    if kind != SKIP and not (",
+            "        (kind == TEXT and item.isascii() and NUL not in item)",
+            "        or (kind is not None and kind > RECORD and not item)",
+            "    ):",
+            f"        walk_text(item, path + {'.' + name!r}, out)",
+        ]
+    lines.append("    return None")
+    namespace: dict[str, Any] = {
+        "kinds": _KIND_OF,
+        "SKIP": _SKIP,
+        "TEXT": _TEXT,
+        "RECORD": _RECORD,
+        "NUL": "\x00",
+        "walk_text": _walk_text,
+    }
+    exec("\n".join(lines), namespace)
+    walker: Callable[[Any, str, list[FieldError]], None] = namespace["walk"]
+    _WALKERS[cls] = walker
+    return walker
+
+
 def _walk_text(value: object, path: str, out: list[FieldError]) -> None:
-    if value is None:
+    cls = type(value)
+    kind = _KIND_OF.get(cls)
+    if kind is None:
+        kind = _kind_of(cls)
+    if kind == _SKIP:
         return
-    if isinstance(value, str):
-        if "\x00" not in value and value.isascii():
-            return  # the common case, without a regex
-        reason = bad_text_reason(value)
-        if reason is not None and not isinstance(value, enum.Enum):
+    if kind == _TEXT:
+        text: str = value  # type: ignore[assignment]
+        if text.isascii() and "\x00" not in text:
+            return  # the common case, without a scan
+        reason = bad_text_reason(text)
+        if reason is not None:
             out.append(FieldError(path, INVALID_TEXT, f"{path} {reason}"))
         return
-    names = _text_fields(type(value))
-    if names is not None:
-        for name in names:
-            item = getattr(value, name)
-            if item is not None and not isinstance(item, (int, float)):
-                _walk_text(item, f"{path}.{name}", out)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
+    if kind == _RECORD:
+        _record_walker(cls)(value, path, out)
+    elif kind == _MAPPING:
+        for key, item in value.items():  # type: ignore[attr-defined]
             if isinstance(key, str):
                 reason = bad_text_reason(key)
                 if reason is not None:
                     out.append(FieldError(path, INVALID_TEXT, f"a key of {path} {reason}"))
                     continue
             _walk_text(item, f"{path}.{key}", out)
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
+    elif kind == _SEQUENCE:
+        for i, item in enumerate(value):  # type: ignore[arg-type]
             _walk_text(item, f"{path}[{i}]", out)
-    elif isinstance(value, (set, frozenset)):
+    else:
         # Unordered: no index to name; the path is the collection's.
-        for item in sorted((v for v in value if isinstance(v, str)), key=repr):
+        for item in sorted((v for v in value if isinstance(v, str)), key=repr):  # type: ignore[attr-defined]
             _walk_text(item, path, out)
 
 

@@ -34,7 +34,7 @@ from crmcore.validation._common import bad_text_errors
 from crmcore.validation._custom import CustomFieldSchema
 from crmcore.validation._email import normalize_email
 from crmcore.validation._phone import normalize_phone
-from crmcore.validation._rules import FieldRule, RuleSet, validate_record
+from crmcore.validation._rules import CompiledRules, FieldRule, RuleSet
 
 __all__ = ["EntityValidation", "default_rules"]
 
@@ -217,16 +217,22 @@ class EntityValidation:
         rules = self.rules.get(kind)
         schemas = self.custom_fields
         refuse_bad_text = self.refuse_bad_text
-        regional: dict[str, RuleSet] = {}
+        entity_name = kind.entity_name()
+        # Compiled once here, not per record: the rule set and, lazily, its
+        # variant for each country a record's address names.
+        compiled = rules.compile() if rules is not None else None
+        regional: dict[str, CompiledRules] = {}
 
-        def rules_for(entity: Entity) -> RuleSet | None:
+        def rules_for(entity: Entity) -> CompiledRules | None:
             # A record in another country reads its national phone forms there.
-            region = _record_region(entity) if rules is not None else None
-            if rules is None or region is None:
-                return rules
+            if rules is None or not getattr(entity, "addresses", None):
+                return compiled
+            region = _record_region(entity)
+            if region is None:
+                return compiled
             found = regional.get(region)
             if found is None:
-                found = regional[region] = _in_region(rules, region)
+                found = regional[region] = _in_region(rules, region).compile()
             return found
 
         def validate(entity: Entity) -> Entity:
@@ -235,26 +241,25 @@ class EntityValidation:
                 if bad:
                     # The normalisers would silently drop such characters:
                     # refuse the record as written instead.
-                    raise ValidationError(bad, entity=kind.entity_name(), id=entity.id)
+                    raise ValidationError(bad, entity=entity_name, id=entity.id)
             errors: list[FieldError] = []
             checked = entity
             record_rules = rules_for(entity)
             if record_rules is not None:
                 try:
-                    checked = validate_record(
-                        entity, record_rules, entity=kind.entity_name(), id=entity.id
-                    )
+                    checked = record_rules(entity, entity=entity_name, id=entity.id)
                 except ValidationError as exc:
                     errors.extend(exc.errors)
-            schema = schemas.get((entity.tenant_id, kind)) or schemas.get(kind)
-            if schema is not None:
-                try:
-                    custom = _json_native(schema.validate(entity.custom))
-                    checked = attrs.evolve(checked, custom=custom)
-                except ValidationError as exc:
-                    errors.extend(exc.errors)
+            if schemas:
+                schema = schemas.get((entity.tenant_id, kind)) or schemas.get(kind)
+                if schema is not None:
+                    try:
+                        custom = _json_native(schema.validate(entity.custom))
+                        checked = attrs.evolve(checked, custom=custom)
+                    except ValidationError as exc:
+                        errors.extend(exc.errors)
             if errors:
-                raise ValidationError(errors, entity=kind.entity_name(), id=entity.id)
+                raise ValidationError(errors, entity=entity_name, id=entity.id)
             return checked
 
         return validate

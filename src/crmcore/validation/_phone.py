@@ -141,8 +141,9 @@ class _Matcher:
         """The type of ``nsn`` under this region's plan (UNKNOWN if not valid)."""
         if not _hit(nsn, self.general):
             return PhoneKind.UNKNOWN
-        for desc, kind in self.specials:
-            if _hit(nsn, desc):
+        size = len(nsn)
+        for (lengths, match), kind in self.specials:  # _hit, inlined: the hot loop
+            if (not lengths or size in lengths) and match(nsn) is not None:
                 return kind
         if _hit(nsn, self.fixed):
             if self.same or _hit(nsn, self.mobile):
@@ -207,7 +208,7 @@ def _classify(cc: int, nsn: str, regions_by_code: Any) -> tuple[str | None, Phon
 class _Plan:
     """What the fast path needs to know about a region's numbering plan."""
 
-    __slots__ = ("cc_text", "country_code", "idd", "national_prefix")
+    __slots__ = ("cc_text", "country_code", "idd", "national_prefix", "transform")
 
     def __init__(self, metadata: Any) -> None:
         self.country_code: int = metadata.country_code
@@ -216,6 +217,7 @@ class _Plan:
         self.idd = re.compile(idd).match if idd else None
         npfp = metadata.national_prefix_for_parsing
         self.national_prefix = re.compile(npfp).match if npfp else None
+        self.transform = bool(metadata.national_prefix_transform_rule)
 
 
 _PLANS: dict[str, _Plan | None] = {}
@@ -243,8 +245,10 @@ def _plan(region: str, country_code: int = 0) -> _Plan | None:
 
 def _fast_split(compact: str, region: str | None, regions_by_code: Any) -> tuple[int, str] | None:
     """(country code, national number) of plain digits, when phonenumbers.parse
-    would provably read them that way: no IDD prefix, no national prefix to strip,
-    no country code hidden in a national number. Otherwise None (parse them)."""
+    would provably read them that way: no IDD prefix, no country code hidden in
+    a national number, no national prefix that rewrites digits. Otherwise None
+    (parse them). With a national prefix stripped, that reading holds only if
+    the rest is a valid number, which the caller checks."""
     if compact[0] == "+":
         digits = compact[1:]
         if digits[0] == "0":
@@ -270,8 +274,19 @@ def _fast_split(compact: str, region: str | None, regions_by_code: Any) -> tuple
         rest = compact
     if plan is None or not 2 <= len(rest) <= 17:
         return None
-    if plan.national_prefix is not None and plan.national_prefix(rest):
-        return None
+    if plan.national_prefix is not None:
+        m = plan.national_prefix(rest)
+        if m is not None:
+            groups = m.groups()
+            if plan.transform and groups and groups[-1] is not None:
+                return None  # a prefix that rewrites the number: let phonenumbers do it
+            # phonenumbers strips the prefix whenever what remains is a viable
+            # number of a possible length; the caller accepts the stripped form
+            # only if it classifies as valid, which implies both.
+            rest = rest[m.end() :]
+            if len(rest) < 2 or rest[0] == "0":
+                return None
+            return cc, rest
     return cc, rest
 
 
