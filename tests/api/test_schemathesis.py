@@ -84,7 +84,7 @@ def _app() -> object:
 #: (nested values and decimals, enums, lifecycles, read-only bookkeeping)
 APP = _app()
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP).include(
-    path_regex=r"^/(customers|orders|tickets|audit_entries)(/|$)"
+    path_regex=r"^/(customers|orders|tickets|audit_entries|imports|reports)(/|$)"
 )
 SCHEMA.config.generation.update(modes=[GenerationMode.POSITIVE], max_examples=3)
 SCHEMA.config.phases.update(phases=["examples", "fuzzing"])

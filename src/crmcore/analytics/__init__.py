@@ -80,6 +80,7 @@ _EXPORTS: dict[str, str | None] = {
     "read_surveys": "crmcore.analytics._read",
     "read_tickets": "crmcore.analytics._read",
     "register_report_section": _REPORT,
+    "report_sections": _REPORT,
     "rfm": "crmcore.analytics._rfm",
     "rfm_scores": "crmcore.analytics._rfm",
     "rfm_table": "crmcore.analytics._rfm",

@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 
     from crmcore.storage.ports import UnitOfWorkContext
 
-__all__ = ["REPORT_SECTIONS", "ReportFrame", "build_report", "register_report_section"]
+__all__ = [
+    "REPORT_SECTIONS",
+    "ReportFrame",
+    "build_report",
+    "register_report_section",
+    "report_sections",
+]
 
 _MAX_ROWS = 200
 
@@ -190,6 +196,13 @@ def _table(frame: pd.DataFrame, hidden: Sequence[str] = ()) -> str:
 
 #: named sections for :func:`build_report` and ``crmcore report``: name -> fn(session)
 REPORT_SECTIONS: dict[str, Callable[[UnitOfWorkContext], Any]] = {}
+
+
+def report_sections() -> dict[str, Callable[[UnitOfWorkContext], Any]]:
+    """Every named section (the built-in ones and those registered), by name."""
+    from crmcore.analytics import _sections  # noqa: F401  (registers the named sections)
+
+    return dict(REPORT_SECTIONS)
 
 
 def register_report_section(name: str, fn: Callable[[UnitOfWorkContext], Any]) -> None:

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crmcore import Crm, Session
 from crmcore.api._auth import Authenticate, bearer_tokens
+from crmcore.api._data import register_data_routes
 from crmcore.api._errors import api_error_body, api_error_status
 from crmcore.api._schema import ApiModels, api_models
 from crmcore.errors import (
@@ -668,7 +669,10 @@ def create_app(
         The app: for each collection ``POST /{c}``, ``GET /{c}``, ``POST
         /{c}/find``, ``GET|PATCH|DELETE /{c}/{id}``, ``GET /{c}/{id}/history``;
         ``GET|POST /{c}/{id}/transitions`` where a lifecycle machine moves the
-        entity; ``POST /customers/duplicates``; ``/openapi.json`` and ``/docs``.
+        entity; ``POST /customers/duplicates``; ``POST /imports/{entity}``
+        (rows through validation, all or nothing, or a dry run); ``GET
+        /reports/{section}`` (an analytics report as rows); ``/openapi.json``
+        and ``/docs``.
         Bookkeeping (audit entries, transition rows) is read-only and shows
         only rows of records the principal may read, values at its field
         levels; merge journals are not served.
@@ -696,6 +700,7 @@ def create_app(
     _document_errors(app)
     _install_error_handlers(app)
     _register_dedupe(app, api)
+    register_data_routes(app, api, dict(_ERRORS))
     for name, cls in COLLECTIONS.items():
         if cls not in NOT_SERVED:
             _register_collection(app, api, name, cls)
