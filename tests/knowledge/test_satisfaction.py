@@ -152,3 +152,20 @@ def test_the_report_agrees_with_the_reference_per_agent(scores: list[tuple[int, 
             assert rows[agent].responses == len(mine)
         else:
             assert agent not in rows
+
+
+def test_a_survey_request_is_a_domain_event_once() -> None:
+    from crmcore.model import OutboxEvent
+
+    crm = crmcore.connect("memory://", events=True)
+    with crm.session() as s:
+        t = _resolved(s, assignee_id="li")
+        request_survey(s, t, SurveyKind.CSAT)
+        request_survey(s, t, SurveyKind.CSAT)  # pending already: no second event
+    with crm.session() as s:
+        events = [
+            e for e in s.repo(OutboxEvent).stream() if e.event_type == "ticket.survey_requested"
+        ]
+    assert [(e.aggregate_id, e.payload["kind"], e.payload["agent_id"]) for e in events] == [
+        (t.id, "csat", "li")
+    ]

@@ -98,6 +98,13 @@ _TYPES = [
         ("customer_id", "account_id", "opportunity_id", "existing_customer"),
     ),
     EventType("campaign.sent", 1, "Campaign", "a campaign was sent", ("recipients",)),
+    EventType(
+        "ticket.survey_requested",
+        1,
+        "Ticket",
+        "a satisfaction survey is due for a resolved ticket",
+        ("survey_id", "kind", "customer_id", "agent_id", "team_id", "scale"),
+    ),
 ]
 
 #: every documented event type by name

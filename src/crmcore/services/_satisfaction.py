@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from crmcore.errors import QueryError, ValidationError
+from crmcore.events import emit
 from crmcore.model import SurveyKind, SurveyRequest, SurveyResponse, Ticket, replace_trusted
 from crmcore.query import Filter, all_of, eq, ge, lt
 from crmcore.services._transitions import atomic
@@ -37,6 +38,8 @@ __all__ = [
 
 #: the event type of a survey invitation's payload
 SURVEY_REQUESTED = "survey.requested"
+#: the payload fields the ``survey.requested`` domain event carries
+_EVENT_FIELDS = ("survey_id", "kind", "customer_id", "agent_id", "team_id", "scale")
 #: ticket states in which a survey may be requested
 _DONE = ("resolved", "closed")
 _SCALES = {SurveyKind.CSAT: (1, 5), SurveyKind.NPS: (0, 10), SurveyKind.CES: (1, 7)}
@@ -113,6 +116,16 @@ def request_survey(
                 category=current.category,
                 requested_at=uow.now(),
             )
+        )
+        payload = _payload(uow, pending)
+        emit(  # for the integration layer: whoever sends surveys listens to it
+            uow,
+            "ticket.survey_requested",
+            (Ticket, tid),
+            {
+                k: payload[k]
+                for k in ("survey_id", "kind", "customer_id", "agent_id", "team_id", "scale")
+            },
         )
     return SurveyInvitation(pending, _payload(uow, pending))
 
