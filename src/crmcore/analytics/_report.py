@@ -129,7 +129,9 @@ class ReportFrame:
         parts = []
         if self.description:
             parts.append(f"<p>{html.escape(self.description)}</p>")
-        parts.append(f"<div class='scroll'>{_table(self.display_frame(), self.hidden)}</div>")
+        parts.append(
+            f"<div class='scroll'>{html_table_of(self.display_frame(), self.hidden)}</div>"
+        )
         if self.columns:
             items = "".join(
                 f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
@@ -172,7 +174,7 @@ def _cell(value: object) -> tuple[str, bool]:
     return str(value), False
 
 
-def _table(frame: pd.DataFrame, hidden: Sequence[str] = ()) -> str:
+def html_table_of(frame: pd.DataFrame, hidden: Sequence[str] = ()) -> str:
     """An HTML table: numbers right-aligned, text left, headers that may wrap at ``_``."""
     cols = [c for c in frame.columns if c not in hidden]
     head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in cols)
@@ -286,7 +288,7 @@ def _section_html(obj: Any) -> tuple[str, str]:
     if isinstance(obj, str):
         return "", f"<p>{html.escape(obj)}</p>"
     if isinstance(obj, pd.DataFrame):
-        return "", f"<div class='scroll'>{_table(obj)}</div>"
+        return "", f"<div class='scroll'>{html_table_of(obj)}</div>"
     title = str(getattr(obj, "title", "") or type(obj).__name__)
     parts = []
     chart = _chart(obj)

@@ -47,11 +47,11 @@ class AnalyticsResult:
         return f"<{type(self).__name__}: {self._summary()}>"
 
     def _repr_html_(self) -> str:
+        """The summary and the table, drawn like every report's (one table renderer)."""
+        from crmcore.analytics._report import html_table_of
+
         title = html.escape(f"{type(self).__name__}: {self._summary()}")
-        table: str = self.frame.head(50).to_html(border=0)
-        more = len(self.frame) - 50
-        tail = f"<p>... {more} more rows</p>" if more > 0 else ""
-        return f"<div><p><b>{title}</b></p>{table}{tail}</div>"
+        return f"<div><p><b>{title}</b></p>{html_table_of(self.frame)}</div>"
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw the result on ``ax`` (a new figure if None) and return the Axes."""

@@ -433,7 +433,6 @@ class LockingOutboxSource:
         retried: Sequence[OutboxEvent],
         now: _dt.datetime,
     ) -> None:
-
         t = self._table
         conn = self._connection()
         try:

@@ -10,7 +10,6 @@ grows with the number of distinct keys, not with the number of records.
 
 from __future__ import annotations
 
-import html
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
@@ -19,6 +18,7 @@ from typing import Any
 import attrs
 
 from crmcore._progress import ProgressFn, make_progress
+from crmcore._table import html_table
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.validation._common import clean_text, is_empty
 from crmcore.validation._rules import RuleSet, _get_path, _is_sensitive, validate_record
@@ -256,30 +256,21 @@ class QualityReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        out = [
-            f"<div><p><b>Data quality</b>: {self.total} records, "
-            f"{self.invalid_records} with errors</p>",
-            "<table><thead><tr><th>field</th><th>filled</th><th>fill</th>"
-            "<th>invalid</th><th>top shapes</th></tr></thead><tbody>",
-        ]
-        for row in self._rows():
-            out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
-        out.append("</tbody></table>")
-        if self.duplicates:
-            out.append(
-                "<p><b>Duplicate keys</b></p><table><thead><tr><th>field</th><th>key</th>"
-                "<th>records</th><th>examples</th></tr></thead><tbody>"
+        title = f"Data quality: {self.total} records, {self.invalid_records} with errors"
+        parts = [
+            html_table(
+                ["field", "filled", "fill", "invalid", "top shapes"], self._rows(), title=title
             )
-            for d in self.duplicates[:50]:
-                ids = ", ".join(str(i) for i in d.examples)
-                out.append(
-                    f"<tr><td>{e(d.field)}</td><td>{e(d.key)}</td>"
-                    f"<td>{d.count}</td><td>{e(ids)}</td></tr>"
-                )
-            out.append("</tbody></table>")
-        out.append("</div>")
-        return "".join(out)
+        ]
+        if self.duplicates:
+            dups = [
+                [d.field, d.key, d.count, ", ".join(str(i) for i in d.examples)]
+                for d in self.duplicates[:50]
+            ]
+            parts.append(
+                html_table(["field", "key", "records", "examples"], dups, title="Duplicate keys")
+            )
+        return "<div>" + "".join(parts) + "</div>"
 
 
 # -- key normalisers ---------------------------------------------------------------------------
