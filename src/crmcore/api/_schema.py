@@ -178,7 +178,7 @@ def _build(entity_type: type[Entity], lax: bool) -> ApiModels:
             continue
         out = _type_of(a.type, output=True, lax=lax)
         record[a.name] = (out | None, None)
-        if a.name in stamp_fields:
+        if a.name in stamp_fields or not a.init:  # stamped or derived (an order's total)
             continue
         tp = _type_of(a.type, output=False, lax=False)
         required = a.default is attrs.NOTHING and a.name != "id"

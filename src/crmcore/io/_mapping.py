@@ -29,6 +29,11 @@ _TARGET = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*)(?:\[(?P<index>\d+)\])?(?:\.(
 _BOOKKEEPING = frozenset({"tenant_id", "sealed", "search_keys", "deleted_at"})
 
 
+def _targets(kind: type[Entity]) -> frozenset[str]:
+    """The fields a column can fill: not bookkeeping, not derived (an order's total)."""
+    return fields_of(kind) - _BOOKKEEPING - frozenset(kind.__crm_derived__)
+
+
 def _plain_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     return dict(value)
 
@@ -126,7 +131,7 @@ class ColumnMapping:
     def identity(cls, columns: Iterable[str], entity: str = "Customer") -> ColumnMapping:
         """Each column named like a field of the entity maps to that field (an export's)."""
         kind = ENTITY_TYPES[entity]
-        names = fields_of(kind) - _BOOKKEEPING
+        names = _targets(kind)
         chosen = {}
         for c in columns:
             if c in names or c.startswith("custom."):
@@ -143,7 +148,7 @@ def check_target(kind: type[Entity], target: str, *, where: str) -> None:
     if target == FULL_NAME and {"first_name", "last_name"} <= fields_of(kind):
         return
     m = _TARGET.match(target)
-    names = fields_of(kind) - _BOOKKEEPING
+    names = _targets(kind)
     if m is None or m["field"] not in names:
         raise ConfigurationError(
             f"{where}: {target!r} is not a field of {kind.__name__} "
@@ -407,7 +412,7 @@ def suggest_mapping(
         sample: how many rows to look at.
     """
     kind = entity if isinstance(entity, type) else ENTITY_TYPES[entity]
-    names = fields_of(kind) - _BOOKKEEPING
+    names = _targets(kind)
     sampled: dict[str, list[Any]] = {c: [] for c in columns}
     for i, row in enumerate(rows):
         if i >= sample:

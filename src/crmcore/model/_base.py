@@ -88,6 +88,9 @@ def replace_trusted(obj: T, **changes: Any) -> T:
         if name not in _slot_names(cls):
             raise TypeError(f"{cls.__name__} has no field {name!r}")
         object.__setattr__(new, name, value)
+    if changes and cls.__dict__.get("__crm_derived__"):
+        for name, value in new._derived().items():  # type: ignore[attr-defined]
+            object.__setattr__(new, name, value)
     return new
 
 
@@ -241,6 +244,9 @@ class Entity:
     __crm_indexes__: ClassVar[tuple[str, ...]] = ()
     #: fields that hold another record's id (re-pointed when records merge)
     __crm_references__: ClassVar[tuple[str, ...]] = ()
+    #: stored fields computed from the others (``init=False``): set on construction
+    #: and on every trusted copy by :meth:`_derived`, never by a caller
+    __crm_derived__: ClassVar[tuple[str, ...]] = ()
 
     id: uuid.UUID = attrs.field(factory=new_id)
     tenant_id: str = ""

@@ -12,7 +12,7 @@ import datetime as _dt
 import enum
 import uuid
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -115,6 +115,8 @@ class SurveyKind(str, enum.Enum):
     CES = "ces"
 
 
+#: the places every store keeps of a decimal (NUMERIC(20, 6))
+_STORE_PLACES = Decimal("0.000001")
 _SURVEY_RANGES = {SurveyKind.CSAT: (1, 5), SurveyKind.NPS: (0, 10), SurveyKind.CES: (1, 7)}
 
 
@@ -498,10 +500,16 @@ class Product(Entity):
 
 @attrs.frozen(kw_only=True, repr=False)
 class Order(Entity):
-    """A customer's order with its lines (stored as child rows)."""
+    """A customer's order with its lines (stored as child rows).
+
+    ``total`` is stored: the sum of the line totals, rounded to the store's six
+    decimal places, recomputed whenever the lines change. It is what segments
+    and reports filter and sum on ("an order over 1,000 CNY").
+    """
 
     __crm_indexes__: ClassVar[tuple[str, ...]] = ("customer_id", "ordered_at", "status")
     __crm_references__: ClassVar[tuple[str, ...]] = ("customer_id", "account_id")
+    __crm_derived__: ClassVar[tuple[str, ...]] = ("total",)
 
     customer_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
@@ -512,6 +520,7 @@ class Order(Entity):
     lines: tuple[OrderLine, ...] = attrs.field(default=(), converter=_lines)
     owner_id: str | None = None
     team_id: str | None = None
+    total: Money = attrs.field(init=False)
 
     @lines.validator
     def _one_currency(self, _attribute: object, lines: tuple[OrderLine, ...]) -> None:
@@ -523,13 +532,15 @@ class Order(Entity):
                     f"order is in {self.currency}, line in {line.unit_price.currency}",
                 )
 
-    @property
-    def total(self) -> Money:
-        """The sum of the line totals."""
-        total = Money.zero(self.currency)
+    def __attrs_post_init__(self) -> None:
+        for name, value in self._derived().items():
+            object.__setattr__(self, name, value)
+
+    def _derived(self) -> dict[str, Any]:
+        amount = Decimal(0)
         for line in self.lines:
-            total = total + line.total
-        return total
+            amount += line.total.amount
+        return {"total": Money(amount.quantize(_STORE_PLACES, ROUND_HALF_EVEN), self.currency)}
 
 
 @attrs.frozen(kw_only=True, repr=False)

@@ -75,8 +75,15 @@ def _default() -> cattrs.Converter:
 
 
 def to_data(entity: object) -> dict[str, Any]:
-    """An entity (or value object) as plain JSON-able data."""
-    data: dict[str, Any] = _default().unstructure(entity)
+    """An entity (or value object) as plain JSON-able data.
+
+    Derived fields (an order's ``total``) are included for readers of the data;
+    :func:`from_data` recomputes them rather than trusting them.
+    """
+    conv = _default()
+    data: dict[str, Any] = conv.unstructure(entity)
+    for name in getattr(type(entity), "__crm_derived__", ()):
+        data[name] = conv.unstructure(getattr(entity, name))
     return data
 
 
@@ -112,6 +119,9 @@ def from_data(cls: type[T], data: Mapping[str, Any]) -> T:
     Raises:
         ValidationError: every field that could not be converted, with its path.
     """
+    derived = getattr(cls, "__crm_derived__", ())
+    if derived and any(name in data for name in derived):
+        data = {k: v for k, v in data.items() if k not in derived}
     try:
         return _default().structure(data, cls)
     except ValidationError as exc:

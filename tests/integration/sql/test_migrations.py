@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 import crmcore
 from crmcore.__main__ import main
 from crmcore.errors import SchemaError
+from crmcore.query import field
 from crmcore.storage import sql
 from crmcore.storage.sql import _migrate
 
@@ -58,6 +59,9 @@ def test_migrations_build_the_code_schema_and_step_back(
     assert _tables(empty_url) - crm_tables == {_migrate.VERSION_TABLE}
     # down to the first revision, then back up: each downgrade undoes its upgrade
     sql.downgrade(empty_url, "-1")
+    assert sql.current_revision(empty_url) == "0003"
+    assert "total_amount" not in _columns(empty_url, "orders")
+    sql.downgrade(empty_url, "-1")
     assert sql.current_revision(empty_url) == "0002"
     assert "agents" not in _tables(empty_url)
     sql.downgrade(empty_url, "0001")
@@ -81,6 +85,40 @@ def test_migrations_build_the_code_schema_and_step_back(
     assert main(["db", "downgrade", empty_url, "base"]) == 0
     assert "base" in capsys.readouterr().out
     assert sql.current_revision(empty_url) is None
+
+
+def _columns(url: str, table: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def test_0004_computes_the_total_of_existing_orders(empty_url: str) -> None:
+    """Orders stored before 0004 get the total Order computes, on every backend."""
+    crm = crmcore.connect(empty_url)
+    lines = (
+        crmcore.OrderLine(
+            unit_price=crmcore.Money("333.333333", "CNY"), quantity=3, discount="0.1"
+        ),
+        crmcore.OrderLine(unit_price=crmcore.Money("19.99", "CNY"), quantity="2.5"),
+    )
+    with crm.session() as s:
+        big = s.orders.add(crmcore.Order(lines=lines))
+        empty = s.orders.add(crmcore.Order(currency="USD"))
+    crm.store.close()  # type: ignore[attr-defined]
+    sql.downgrade(empty_url, "0003")
+    assert "total_amount" not in _columns(empty_url, "orders")
+    sql.upgrade(empty_url)
+    assert _diff(empty_url) == []
+    crm = crmcore.connect(empty_url)
+    with crm.session() as s:
+        assert s.orders.get(big.id).total == big.total
+        assert big.total == crmcore.Money("949.974999", "CNY")
+        assert s.orders.get(empty.id).total == crmcore.Money("0", "USD")
+        assert [o.id for o in s.orders.find(field("total.amount") > 900)] == [big.id]
+    crm.store.close()  # type: ignore[attr-defined]
 
 
 def test_store_creates_the_schema_and_checks_the_revision(

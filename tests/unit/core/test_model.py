@@ -128,6 +128,25 @@ def test_order_total_and_line_rules() -> None:
         OrderLine(unit_price=Money(1, "CNY"), quantity=0)
 
 
+def test_order_total_is_stored_and_kept_in_step_with_the_lines() -> None:
+    from crmcore.model import from_data, replace_trusted, to_data
+
+    line = OrderLine(unit_price=Money("0.0000015", "CNY"), quantity=1)
+    order = Order(lines=[line])
+    assert order.total == Money("0.000002", "CNY")  # the store's six places, half-even
+    assert "total" in {a.name for a in attrs.fields(Order)}
+    with pytest.raises(TypeError):
+        Order(total=Money(5, "CNY"))  # type: ignore[call-arg]
+    two = OrderLine(unit_price=Money("2", "CNY"), quantity=3)
+    assert attrs.evolve(order, lines=[two]).total == Money(6, "CNY")
+    assert replace_trusted(order, lines=(two,)).total == Money(6, "CNY")
+    assert replace_trusted(order, status="paid").total == order.total
+    data = to_data(attrs.evolve(order, lines=[two]))
+    assert data["total"] == {"amount": "6.000000", "currency": "CNY"}
+    data["total"] = {"amount": "999", "currency": "CNY"}  # a planted total is recomputed
+    assert from_data(Order, data).total == Money(6, "CNY")
+
+
 def test_survey_scores_are_range_checked() -> None:
     assert SurveyResponse(kind=SurveyKind.NPS, score=0).score == 0
     with pytest.raises(ValidationError) as err:
