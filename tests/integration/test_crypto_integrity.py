@@ -252,6 +252,27 @@ def test_a_merge_demotes_the_losing_primary_into_sealed_lists(
             }
 
 
+def test_with_the_lists_unprotected_a_merge_does_not_demote_into_them(
+    crm: crmcore.Crm, principal: Principal
+) -> None:
+    from crmcore.crypto import FieldProtection
+
+    own = FieldProtection("Customer", {"email": "searchable", "phone": "searchable"})
+    app = _app(crm, _enc(protection={"Customer": own}))
+    a, b = _two(app, principal)
+    with app.session(principal) as s:
+        done = merge(s, Customer, a.id, [b.id])
+    with app.session(principal) as s:
+        survivor = s.customers.get(a.id)
+        assert (survivor.emails, survivor.phones) == ((), ())
+        text = repr(_every_stored_row(s, principal.tenant_id))
+        assert not [v for v in (EMAIL_A, EMAIL_B, PHONE_A, PHONE_B) if v in text]
+        assert done.merge_id is not None
+        unmerge(s, done.merge_id)
+    with app.session(principal) as s:
+        assert s.customers.get(b.id).email == EMAIL_B
+
+
 # -- 4. journals written before sealing are sealed by reencrypt_all
 
 

@@ -617,10 +617,22 @@ class EncryptingRepository(Repository[E], Generic[E]):
         checked against the decrypted values, compared as the index compares
         them (normalised); what does not hold is dropped.
         """
-        if where is None or not field_names(where) & self._spec.encrypted:
+        if where is None or not self._uses_index(where):
             return None
         test = self._confirm(where)
         return lambda r: test(r) is not False
+
+    def _uses_index(self, f: Filter) -> bool:
+        """Whether ``f`` compares a searchable field with a value (a blind-index lookup)."""
+        if isinstance(f, (And, Or)):
+            return any(self._uses_index(i) for i in f.items)
+        if isinstance(f, Not):
+            return self._uses_index(f.item)
+        if getattr(f, "field", None) not in self._spec.searchable:
+            return False
+        if isinstance(f, Compare):
+            return f.value is not None
+        return isinstance(f, In) and any(v is not None for v in f.values)
 
     def _confirm(self, f: Filter) -> Callable[[Any], bool | None]:
         """``f`` as a three-valued predicate (``None``: cannot tell here, trust the store)."""
