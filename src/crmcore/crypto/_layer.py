@@ -213,6 +213,18 @@ class Encryption:
 
         return open_copies(self, record)
 
+    def seal_copies(self, record: _B) -> _B:
+        """A bookkeeping row with the protected values of its copies sealed (as stored)."""
+        from crmcore.crypto._copies import seal_copies
+
+        return seal_copies(self, record)
+
+    def copies_stale(self, record: Entity) -> bool:
+        """Whether a bookkeeping row holds a protected copy in plaintext or under an old key."""
+        from crmcore.crypto._copies import copies_stale
+
+        return copies_stale(self, record)
+
     # -- the transformations, also used by re-encryption jobs
 
     def _subject(self, record: Entity) -> uuid.UUID | None:

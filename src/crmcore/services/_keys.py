@@ -14,7 +14,6 @@ import attrs
 
 from crmcore.audit import note
 from crmcore.crypto import RECORD, Encryption
-from crmcore.crypto._copies import copies_stale, open_copies, seal_copies
 from crmcore.errors import NotFound
 from crmcore.events import emit
 from crmcore.model import Customer, Entity, Protectable, replace_trusted, value_copies
@@ -89,7 +88,7 @@ def reencrypt_all(
         if not batch.items:
             break
         if copies:
-            stale = [r for r in batch.items if copies_stale(encryption, r)]
+            stale = [r for r in batch.items if encryption.copies_stale(r)]
         else:
             stale = [r for r in batch.items if encryption.is_stale(cast(Protectable, r))]
         for record in stale:
@@ -99,7 +98,7 @@ def reencrypt_all(
             encryption.keyring.ensure_subject_keys(uow.tenant_id, [r.id for r in stale])
         for record in stale:
             if copies:
-                raw.update(seal_copies(encryption, open_copies(encryption, record)))
+                raw.update(encryption.seal_copies(encryption.open_copies(record)))
             else:
                 assert spec is not None
                 sealable = cast(Protectable, record)
