@@ -42,7 +42,12 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_every_page_is_linked_from_the_index() -> None:
     index = (DOCS / "index.md").read_text(encoding="utf-8")
-    missing = [p.name for p in DOCS.glob("*.md") if p.name != "index.md" and p.name not in index]
+    # pages starting with "_" are drafts for a maintainer to fold into another page
+    missing = [
+        p.name
+        for p in DOCS.glob("*.md")
+        if p.name != "index.md" and not p.name.startswith("_") and p.name not in index
+    ]
     assert not missing, f"docs/index.md does not link {missing}"
 
 

@@ -79,7 +79,7 @@ def test_migrate_plaintext_store_resumably(crm: crmcore.Crm, me: Principal) -> N
     # case-insensitively, and so does the plaintext fallback during migration
     assert before == {**EXPECTED, "eq-case": []}
 
-    enc = Encryption(keyring=Keyring(StaticKeyProvider([os.urandom(32)])))
+    enc = Encryption(keyring=Keyring(StaticKeyProvider([os.urandom(32)])), migrating=True)
     ecrm = crmcore.Crm(crm.store, layers=[enc])
     with ecrm.session(me) as s:  # encryption on, nothing migrated yet: same answers
         assert lookups(s) == EXPECTED
@@ -108,7 +108,7 @@ def test_interrupted_migration_resumes_with_lookups_right_midway(
 ) -> None:
     with crm.session(me) as s:
         s.customers.add_many(people())
-    enc = Encryption(keyring=Keyring(StaticKeyProvider([os.urandom(32)])))
+    enc = Encryption(keyring=Keyring(StaticKeyProvider([os.urandom(32)])), migrating=True)
     ecrm = crmcore.Crm(crm.store, layers=[enc])
     calls: list[int] = []
 

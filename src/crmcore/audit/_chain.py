@@ -18,19 +18,62 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
-from typing import Any
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from crmcore.model import AuditEntry, to_data
 
-__all__ = ["GENESIS", "KEYED_PREFIX", "Problem", "VerifyReport", "entry_hash", "is_keyed", "verify"]
+__all__ = [
+    "GENESIS",
+    "KEYED_PREFIX",
+    "AuditKeys",
+    "KeyResolver",
+    "Problem",
+    "VerifyReport",
+    "entry_hash",
+    "is_keyed",
+    "key_version",
+    "verify",
+]
 
 #: the ``prev_hash`` of a tenant's first entry
 GENESIS = "0" * 64
 #: how a keyed (HMAC-SHA256) entry hash starts; an unkeyed one is bare SHA-256 hex
 KEYED_PREFIX = "hmac:"
+
+_VERSIONED = re.compile(r"hmac:v([0-9]{1,9}):")
+
+#: a key of a given version (``None``: a keyed hash that names no version)
+KeyResolver = Callable[[int | None], bytes | None]
+
+
+@runtime_checkable
+class AuditKeys(Protocol):
+    """Versioned audit keys per tenant (``crmcore.crypto.KeyringAuditKeys`` over a Keyring).
+
+    The version of the key that chained an entry is written in its hash
+    (``"hmac:v2:<hex>"``), so after a rotation the old entries still verify
+    with the old version, and an entry under an older version than the one
+    before it is reported (``"downgrade"``).
+    """
+
+    def current(self, tenant_id: str) -> tuple[int, bytes]:
+        """``(version, key)`` new entries of ``tenant_id`` are chained with."""
+        ...
+
+    def get(self, tenant_id: str, version: int) -> bytes:
+        """The key of ``version`` (raises ``KeyUnavailable`` if there is none)."""
+        ...
+
+
+def key_version(digest: str) -> int | None:
+    """The audit key version a keyed hash (or checkpoint signature) names, if any."""
+    m = _VERSIONED.match(digest)
+    return int(m.group(1)) if m else None
+
 
 _HASHED = (
     "id",
@@ -48,22 +91,25 @@ _HASHED = (
 )
 
 
-def entry_hash(entry: AuditEntry, key: bytes | None = None) -> str:
+def entry_hash(entry: AuditEntry, key: bytes | None = None, version: int | None = None) -> str:
     """The hash that ``entry.hash`` must equal.
 
     Args:
         entry: the entry (its own ``hash`` is not part of the payload).
         key: the tenant's audit key; ``None`` for the unkeyed SHA-256 chain.
+        version: the key's version, written into the hash (``"hmac:v2:..."``).
 
     Returns:
-        The SHA-256 hex digest, or ``"hmac:"`` + the HMAC-SHA256 hex digest when keyed.
+        The SHA-256 hex digest, or ``"hmac:"`` (``"hmac:v<version>:"``) + the
+        HMAC-SHA256 hex digest when keyed.
     """
     data = to_data(entry)
     payload = {k: data[k] for k in _HASHED}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if key is None:
         return hashlib.sha256(text.encode()).hexdigest()
-    return KEYED_PREFIX + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    prefix = KEYED_PREFIX if version is None else f"{KEYED_PREFIX}v{version}:"
+    return prefix + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def is_keyed(digest: str) -> bool:
@@ -137,10 +183,19 @@ class VerifyReport:
         return "\n".join(lines)
 
 
+def _resolve(key: bytes | KeyResolver | None, version: int | None) -> bytes | None:
+    if not callable(key):
+        return key
+    try:
+        return key(version)
+    except LookupError:  # KeyUnavailable: reported as a key the check needs
+        return None
+
+
 def verify(
     entries: Iterable[AuditEntry],
     *,
-    key: bytes | None = None,
+    key: bytes | KeyResolver | None = None,
     head: tuple[int, str] | None = None,
 ) -> VerifyReport:
     """Check one tenant's entries, given in ``seq`` order (a stream is fine).
@@ -152,7 +207,9 @@ def verify(
 
     Args:
         entries: the tenant's entries in ``seq`` order.
-        key: the tenant's audit key; needed to check keyed entries.
+        key: the tenant's audit key; needed to check keyed entries. A callable
+            ``version -> key`` resolves the version each entry's hash names
+            (``None`` for a keyed hash without one).
         head: ``(seq, hash)`` of a trusted checkpoint (already signature-checked):
             entries missing up to it are reported as ``"truncated"``, a different
             hash at its seq as ``"rewritten"``.
@@ -167,12 +224,27 @@ def verify(
     keyed = False
     last_seq = 0
     seen_head = False
+    last_version = 0
     for entry in entries:
         checked += 1
         where: dict[str, Any] = {"seq": entry.seq, "entry_id": str(entry.id)}
         if is_keyed(entry.hash):
             keyed = True
-            if key is None:
+            version = key_version(entry.hash)
+            entry_key = _resolve(key, version)
+            if (version or 0) < last_version:
+                problems.append(
+                    Problem(
+                        reason=(
+                            f"chained with audit key version {version or 0} after version "
+                            f"{last_version} (re-signed with an older key)"
+                        ),
+                        kind="downgrade",
+                        **where,
+                    )
+                )
+            last_version = max(last_version, version or 0)
+            if entry_key is None:
                 problems.append(
                     Problem(
                         reason="keyed entry, but no audit key was given to check it",
@@ -180,7 +252,7 @@ def verify(
                         **where,
                     )
                 )
-            elif entry_hash(entry, key) != entry.hash:
+            elif not hmac.compare_digest(entry_hash(entry, entry_key, version), entry.hash):
                 problems.append(
                     Problem(reason="content does not match its hash (altered)", **where)
                 )

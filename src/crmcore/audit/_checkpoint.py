@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from crmcore.audit._chain import KeyResolver, key_version
 from crmcore.errors import StorageError
 
 __all__ = ["Checkpoint", "CheckpointStore", "FileCheckpointStore", "MemoryCheckpointStore"]
@@ -55,7 +56,13 @@ class Checkpoint:
 
     @classmethod
     def sign(
-        cls, tenant_id: str, seq: int, head: str, at: _dt.datetime, key: bytes | None = None
+        cls,
+        tenant_id: str,
+        seq: int,
+        head: str,
+        at: _dt.datetime,
+        key: bytes | None = None,
+        version: int | None = None,
     ) -> Checkpoint:
         """A checkpoint of ``(tenant_id, seq, head)``, signed with ``key`` if one is given.
 
@@ -65,22 +72,32 @@ class Checkpoint:
             head: the newest entry's hash.
             at: when (aware).
             key: the audit key; ``None`` for an unkeyed digest.
+            version: the key's version (from :class:`~crmcore.audit.AuditKeys`),
+                written into the signature (``"hmac:v2:..."``).
 
         Returns:
             The checkpoint.
         """
         stamp = at.astimezone(_dt.timezone.utc).isoformat()
-        return cls(tenant_id, seq, head, stamp, _signature(tenant_id, seq, head, stamp, key))
+        signature = _signature(tenant_id, seq, head, stamp, key, version)
+        return cls(tenant_id, seq, head, stamp, signature)
 
-    def valid(self, key: bytes | None = None) -> bool:
+    def valid(self, key: bytes | KeyResolver | None = None) -> bool:
         """Whether the signature matches the content (with ``key`` if it was keyed).
 
         A keyed checkpoint never verifies without the key, and an unkeyed one
         is refused when a key is given (it could have been forged by anyone).
+        ``key`` may resolve the version the signature names (``version -> key``).
         """
+        version = key_version(self.signature)
+        if callable(key):
+            try:
+                key = key(version)
+            except LookupError:
+                key = None
         if self.signature.startswith(_KEYED) and key is None:
             return False
-        expected = _signature(self.tenant_id, self.seq, self.head, self.at, key)
+        expected = _signature(self.tenant_id, self.seq, self.head, self.at, key, version)
         return hmac.compare_digest(expected, self.signature)
 
     def to_data(self) -> dict[str, object]:
@@ -88,11 +105,14 @@ class Checkpoint:
         return attrs.asdict(self)
 
 
-def _signature(tenant_id: str, seq: int, head: str, at: str, key: bytes | None) -> str:
+def _signature(
+    tenant_id: str, seq: int, head: str, at: str, key: bytes | None, version: int | None = None
+) -> str:
     message = _message(tenant_id, seq, head, at)
     if key is None:
         return _UNKEYED + hashlib.sha256(message).hexdigest()
-    return _KEYED + hmac.new(key, message, hashlib.sha256).hexdigest()
+    prefix = _KEYED if version is None else f"{_KEYED}v{version}:"
+    return prefix + hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @runtime_checkable

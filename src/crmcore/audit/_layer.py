@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from crmcore.audit._chain import GENESIS, entry_hash
+from crmcore.audit._chain import GENESIS, AuditKeys, entry_hash
 from crmcore.audit._checkpoint import Checkpoint, CheckpointStore
 from crmcore.errors import AlreadyExists, Conflict, CrmError
 from crmcore.model import AuditEntry, Entity, to_data, value_copies
@@ -71,11 +71,13 @@ class Auditor:
         redact: Mapping[str, frozenset[str]],
         *,
         key: bytes | None = None,
+        key_version: int | None = None,
         checkpoints: CheckpointStore | None = None,
     ) -> None:
         self._uow = uow
         self._redact = redact
         self._key = key
+        self._key_version = key_version
         self._checkpoints = checkpoints
         self._pending: list[dict[str, Any]] = []
         uow.before_commit(self._flush)
@@ -162,14 +164,14 @@ class Auditor:
                 prev_hash=prev,
                 **item,
             )
-            entry = attrs.evolve(entry, hash=entry_hash(entry, self._key))
+            entry = attrs.evolve(entry, hash=entry_hash(entry, self._key, self._key_version))
             prev = entry.hash
             entries.append(entry)
         repo.add_many(entries)
         self._pending.clear()
         if self._checkpoints is not None:
             store, key = self._checkpoints, self._key
-            mark = Checkpoint.sign(tenant, seq, prev, now, key)
+            mark = Checkpoint.sign(tenant, seq, prev, now, key, self._key_version)
             session.after_commit(lambda: store.write(mark))
 
 
@@ -265,26 +267,39 @@ class AuditLayer:
             may switch from unkeyed to keyed, never back). ``None``: unkeyed SHA-256.
             A callable ``tenant_id -> bytes | None`` gives each tenant its own key
             (from a key store or keyring), looked up once per unit of work.
+            An :class:`~crmcore.audit.AuditKeys` (``crmcore.crypto.KeyringAuditKeys``:
+            the keyring's ``audit`` keys) gives versioned keys: each entry's
+            hash names its key version, so a rotation keeps old entries verifiable.
         checkpoints: a :class:`CheckpointStore` that receives a signed head
             after every commit that appended entries.
     """
 
     redact: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
-    key: bytes | Callable[[str], bytes | None] | None = attrs.field(default=None, repr=False)
+    key: bytes | AuditKeys | Callable[[str], bytes | None] | None = attrs.field(
+        default=None, repr=False
+    )
     checkpoints: CheckpointStore | None = None
 
     def key_for(self, tenant_id: str) -> bytes | None:
         """The audit key of ``tenant_id`` (``None``: its chain stays unkeyed)."""
-        return self.key(tenant_id) if callable(self.key) else self.key
+        return self.versioned_key_for(tenant_id)[1]
+
+    def versioned_key_for(self, tenant_id: str) -> tuple[int | None, bytes | None]:
+        """``(version, key)`` new entries of ``tenant_id`` use (version ``None``: unversioned)."""
+        if isinstance(self.key, AuditKeys):
+            return self.key.current(tenant_id)
+        return None, self.key(tenant_id) if callable(self.key) else self.key
 
     def auditor(self, uow: UnitOfWorkContext) -> Auditor:
         """The unit's auditor (made on first use; the same one every layer shares)."""
-        return uow.extension(
-            "auditor",
-            lambda: Auditor(
-                uow, self.redact, key=self.key_for(uow.tenant_id), checkpoints=self.checkpoints
-            ),
-        )
+
+        def make() -> Auditor:
+            version, key = self.versioned_key_for(uow.tenant_id)
+            return Auditor(
+                uow, self.redact, key=key, key_version=version, checkpoints=self.checkpoints
+            )
+
+        return uow.extension("auditor", make)
 
     def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
         if inner.entity_type is AuditEntry:

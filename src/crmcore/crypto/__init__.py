@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crmcore._lazy import lazy_exports
+from crmcore.crypto._audit_keys import KeyringAuditKeys
 from crmcore.crypto._blind import BlindIndexer
 from crmcore.crypto._cipher import FieldCipher, Token, key_id_of
 from crmcore.crypto._envelope import TEXT_PREFIX, FieldValue
@@ -54,6 +55,7 @@ __all__ = [
     "KeyPurpose",
     "KeyStore",
     "Keyring",
+    "KeyringAuditKeys",
     "Protection",
     "RotationProgress",
     "SqlKeyStore",

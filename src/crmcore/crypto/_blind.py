@@ -198,13 +198,23 @@ class BlindIndexer:
         if message is None:
             return ()
         t = _tenant_text(tenant)
-        current = self._keyring.index_version(t)
-        versions = [current, *(v for v in self._keyring.index_versions(t) if v != current)]
         out = []
-        for v in versions:
+        for v in self._keyring.search_versions(t):
             mac = self._mac(t, entity, field, v)
             out.append(mac.prefix + mac.digest(message)[: self._size].hex())
         return tuple(out)
+
+    def canonical(self, value: Any, *, entity: str, field: str) -> bytes | None:
+        """What the index of ``value`` hashes: the normalised value in its typed encoding.
+
+        Two values have the same index (at any size, under any key) exactly
+        when their canonical forms are equal, so a lookup confirms a match by
+        comparing them after decrypting. ``None`` for no value.
+
+        Raises:
+            ValidationError: the value's type cannot be indexed.
+        """
+        return self._message(value, entity, field, None)
 
     def current_version(self, tenant: object) -> int:
         """The index key version new indexes of ``tenant`` use."""

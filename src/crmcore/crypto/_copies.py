@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from crmcore.crypto._packed import collection_fields, held, pack_data, unpack_data
 from crmcore.errors import DecryptionError
 from crmcore.model import ENTITY_TYPES, Entity, map_value_copies, value_copies
 from crmcore.query import Filter, OrderSpec, Page
@@ -27,7 +28,7 @@ from crmcore.storage.ports import ForwardingRepository, Repository
 if TYPE_CHECKING:
     from crmcore.crypto._layer import Encryption
 
-__all__ = ["SEALED_COPY", "CopySealingRepository"]
+__all__ = ["SEALED_COPY", "CopySealingRepository", "copies_stale", "open_copies", "seal_copies"]
 
 E = TypeVar("E", bound=Entity)
 
@@ -51,11 +52,15 @@ def seal_copies(enc: Encryption, record: E) -> E:
         spec = enc.protection.get(entity)
         if shape != "data" or spec is None or not spec.encrypted or SEALED_COPY in copy:
             return copy
-        values = {f: copy[f] for f in spec.encrypted if copy.get(f) is not None}
+        values = {f: copy[f] for f in spec.encrypted if held(copy.get(f))}
         if not values:
             return copy
         about = _about_id(record, copy)
         kind = ENTITY_TYPES.get(entity)
+        lists = collection_fields(kind) if kind is not None else {}
+        cleared: dict[str, Any] = {f: [] if f in lists else None for f in values}
+        for f in lists.keys() & values.keys():  # emails, phones: JSON text in the envelope
+            values[f] = pack_data(values[f])
         subject = about if kind is not None and enc.keys_per_subject(kind) else None
         token = enc.cipher.encrypt_record(
             values,
@@ -65,24 +70,46 @@ def seal_copies(enc: Encryption, record: E) -> E:
             subject_id=subject,
         )
         out = dict(copy)
-        out.update(dict.fromkeys(values))
+        out.update(cleared)
         out[SEALED_COPY] = token
         return out
 
     return map_value_copies(record, seal)  # type: ignore[no-any-return]
 
 
-def open_copies(enc: Encryption, record: E) -> E:
+def open_copies(enc: Encryption, record: E, *, migrating: bool | None = None) -> E:
     """``record`` with the sealed copies opened (fields of a shredded subject stay ``None``).
 
+    Protected values are read from the envelope only, as for records: a copy
+    holding a protected field in plaintext (beside its envelope, or without
+    one) is refused unless ``migrating`` (default: ``enc.migrating``), which
+    reads journals written before sealing as they are.
+
     Raises:
-        DecryptionError: an envelope was tampered with, moved, or cannot be opened.
+        DecryptionError: an envelope was tampered with, moved, or cannot be
+            opened, or a protected value is stored in plaintext in a copy.
     """
-    from crmcore.crypto._layer import _shredded
+    from crmcore.crypto._layer import _PLAINTEXT, _shredded
+
+    allow = enc.migrating if migrating is None else migrating
+
+    def refuse(entity: str, about: str, fields: Iterable[str], reason: str) -> DecryptionError:
+        return DecryptionError(
+            entity=type(record).entity_name(),
+            id=record.id,
+            field=f"copy of {entity} {about}: {', '.join(sorted(fields))}",
+            reason=reason,
+        )
 
     def open_(entity: str, shape: str, copy: Mapping[str, Any]) -> Mapping[str, Any]:
+        if shape != "data":
+            return copy
         token = copy.get(SEALED_COPY)
-        if shape != "data" or token is None:
+        spec = enc.protection.get(entity)
+        plain = [f for f in spec.encrypted if held(copy.get(f))] if spec is not None else []
+        if token is None:
+            if plain and not allow:
+                raise refuse(entity, _about_id(record, copy), plain, _PLAINTEXT)
             return copy
         about = _about_id(record, copy)
         try:
@@ -98,11 +125,46 @@ def open_copies(enc: Encryption, record: E) -> E:
                     reason=exc.reason,
                 ) from exc.__cause__
             values = {}
+        beside = [f for f in plain if f in values or not allow]
+        if beside:
+            raise refuse(entity, about, beside, _PLAINTEXT)
+        kind = ENTITY_TYPES.get(entity)
+        lists = collection_fields(kind) if kind is not None else {}
+        opened = dict(values)
+        for f in lists.keys() & opened.keys():
+            try:
+                opened[f] = unpack_data(opened[f])
+            except ValueError as exc:
+                raise refuse(entity, about, [f], "the sealed value is not a valid list") from exc
         out = {k: v for k, v in copy.items() if k != SEALED_COPY}
-        out.update(values)
+        out.update(opened)
         return out
 
     return map_value_copies(record, open_)  # type: ignore[no-any-return]
+
+
+def copies_stale(enc: Encryption, record: Entity) -> bool:
+    """Whether a bookkeeping row holds a protected value in plaintext or under an old key.
+
+    Such rows (journals written before encryption was on, or before a field
+    was protected; copies sealed with a retired data key) are what
+    :func:`crmcore.services.reencrypt_all` rewrites.
+    """
+    found: list[bool] = []
+
+    def check(entity: str, shape: str, copy: Mapping[str, Any]) -> Mapping[str, Any]:
+        spec = enc.protection.get(entity)
+        if shape != "data" or spec is None or not spec.encrypted:
+            return copy
+        token = copy.get(SEALED_COPY)
+        if any(held(copy.get(f)) for f in spec.encrypted) or (
+            isinstance(token, str) and enc.cipher.needs_rotation(token, tenant=record.tenant_id)
+        ):
+            found.append(True)
+        return copy
+
+    map_value_copies(record, check)
+    return bool(found)
 
 
 class CopySealingRepository(ForwardingRepository[E]):

@@ -35,6 +35,7 @@ from crmcore.crypto._blind import BlindIndexer
 from crmcore.crypto._cipher import FieldCipher, key_id_of
 from crmcore.crypto._envelope import EnvelopeError, header_of
 from crmcore.crypto._keys import Keyring
+from crmcore.crypto._packed import collection_fields, held, pack, unpack
 from crmcore.crypto._protection import DEFAULT_PROTECTION, FieldProtection
 from crmcore.errors import (
     ConfigurationError,
@@ -45,6 +46,7 @@ from crmcore.errors import (
     SchemaError,
 )
 from crmcore.model import (
+    COLLECTIONS,
     ENTITY_TYPES,
     VALUE_COPY_OPENER,
     Entity,
@@ -53,7 +55,7 @@ from crmcore.model import (
     replace_trusted,
     value_copies,
 )
-from crmcore.query import Filter, Page, all_of, any_of, eq, has, not_
+from crmcore.query import Filter, Page, all_of, any_of, eq, has, in_, not_
 from crmcore.query.adapter import (
     And,
     Compare,
@@ -65,11 +67,14 @@ from crmcore.query.adapter import (
     Not,
     Or,
     OrderSpec,
+    Related,
     StartsWith,
+    compile_predicate,
+    field_names,
     normalize_order,
 )
 from crmcore.storage.aggregate import Bucket, GroupKey, Measure, count, plan_aggregate
-from crmcore.storage.ports import Repository, UnitOfWorkContext
+from crmcore.storage.ports import ForwardingRepository, Repository, UnitOfWorkContext
 
 __all__ = [
     "RECORD",
@@ -137,6 +142,14 @@ class Encryption:
             (customers, by default) under a key of their own, so that
             shredding that key erases exactly that person; ``False`` turns
             subject keys off everywhere.
+        migrating: ``True`` while :func:`~crmcore.services.reencrypt_all` seals
+            a database written before encryption (or before a field was
+            protected): a record holding a protected field in plaintext,
+            outside its envelope, reads as it is and lookups match it. With
+            ``False`` (the default) such a record is refused with
+            :class:`~crmcore.errors.DecryptionError`, so that a value written
+            into the table by a database writer is never taken for the
+            record's own.
 
     Raises:
         ConfigurationError: a protection names an entity type that is not
@@ -151,6 +164,7 @@ class Encryption:
         factory=lambda: default_normalizers()
     )
     subject_keys: bool = True
+    migrating: bool = False
     cipher: FieldCipher = attrs.field(init=False)
     indexer: BlindIndexer = attrs.field(init=False)
 
@@ -186,10 +200,10 @@ class Encryption:
         if value_copies(inner.entity_type) is not None:  # journals, transition rows
             from crmcore.crypto._copies import CopySealingRepository
 
-            return CopySealingRepository(inner, self)
+            return RelatedCheck(CopySealingRepository(inner, self), self.protection)
         spec = self.protection.get(inner.entity_type.entity_name())
         if spec is None or not spec.encrypted:
-            return inner
+            return RelatedCheck(inner, self.protection)
         _check_optional(inner.entity_type, spec)
         return EncryptingRepository(inner, self, spec, uow.tenant_id)
 
@@ -198,6 +212,18 @@ class Encryption:
         from crmcore.crypto._copies import open_copies
 
         return open_copies(self, record)
+
+    def seal_copies(self, record: _B) -> _B:
+        """A bookkeeping row with the protected values of its copies sealed (as stored)."""
+        from crmcore.crypto._copies import seal_copies
+
+        return seal_copies(self, record)
+
+    def copies_stale(self, record: Entity) -> bool:
+        """Whether a bookkeeping row holds a protected copy in plaintext or under an old key."""
+        from crmcore.crypto._copies import copies_stale
+
+        return copies_stale(self, record)
 
     # -- the transformations, also used by re-encryption jobs
 
@@ -215,6 +241,14 @@ class Encryption:
         tenant = record.tenant_id
         encrypted = spec.encrypted
         values = {f: v for f in encrypted if (v := getattr(record, f)) is not None}
+        lists = collection_fields(type(record))
+        cleared = dict.fromkeys(values)
+        for f in lists.keys() & values.keys():  # emails, phones: as JSON text, () when empty
+            cleared[f] = lists[f]
+            if values[f]:
+                values[f] = pack(values[f])
+            else:
+                del values[f]
         token = self.cipher.encrypt_record(
             values,
             tenant=tenant,
@@ -230,23 +264,46 @@ class Encryption:
         # the envelope, and an empty entry per field it holds: that a field has a
         # value is not secret, and is_null filters test it without a key
         sealed = {} if token is None else {RECORD: token, **dict.fromkeys(values, "")}
-        cleared = dict.fromkeys(values)
         return replace_trusted(record, sealed=sealed, search_keys=frozenset(keys), **cleared)
 
-    def unseal(self, record: E, spec: FieldProtection) -> E:
+    def unseal(self, record: E, spec: FieldProtection, *, migrating: bool | None = None) -> E:
         """The record as the caller sees it: fields decrypted, storage-internal maps empty.
 
-        Every field sealed in the envelope comes back, also one no longer
-        declared encrypted (it is stored as plaintext on the next write).
+        Protected fields are read from the envelope only. Every field sealed in
+        it comes back, also one no longer declared encrypted (it is stored as
+        plaintext on the next write).
+
+        Args:
+            record: the stored record.
+            spec: its protection.
+            migrating: accept protected fields stored in plaintext outside the
+                envelope (a database not yet sealed); default: ``self.migrating``.
 
         Raises:
-            DecryptionError: the envelope was tampered with, moved, or cannot be opened.
+            DecryptionError: the envelope was tampered with, moved, or cannot be
+                opened; the stored row disagrees with its envelope (a protected
+                field in plaintext beside or instead of it, ``sealed`` entries
+                or blind indexes of fields it does not hold).
             SchemaError: the envelope holds a field the entity type no longer has.
         """
-        if not record.sealed and not record.search_keys:
-            return record
         entity_type = type(record)
-        token = record.sealed.get(RECORD)
+        sealed = record.sealed
+        token = sealed.get(RECORD)
+        encrypted = spec.encrypted
+        plain = [f for f in encrypted if held(getattr(record, f))]
+        if token is None and not sealed and not record.search_keys and not plain:
+            return record  # nothing protected held (or a shredded subject)
+        allow = self.migrating if migrating is None else migrating
+        marks = _sealed_fields(record)
+        indexed = {k.partition(":")[0] for k in record.search_keys} & encrypted
+        if token is None:
+            if marks or indexed:
+                raise _tampered(
+                    record, marks | indexed, "sealed entries or blind indexes without an envelope"
+                )
+            if plain and not allow:
+                raise _tampered(record, set(plain), _PLAINTEXT)
+            return replace_trusted(record, sealed={}, search_keys=frozenset())
         values: dict[str, Any]
         try:
             values = self.cipher.decrypt_record(
@@ -256,15 +313,26 @@ class Encryption:
                 record_id=record.id,
             )
         except DecryptionError as exc:
-            assert token is not None
             if not _shredded(token, exc):
                 raise DecryptionError(
                     entity=exc.entity,
                     id=exc.id,
-                    field=", ".join(sorted(_sealed_fields(record))) or None,
+                    field=", ".join(sorted(marks)) or None,
                     reason=exc.reason,
                 ) from exc.__cause__
-            values = dict.fromkeys(spec.encrypted)  # the subject's key was shredded: erased
+            values = dict.fromkeys(encrypted)  # the subject's key was shredded: erased
+        else:
+            if marks != values.keys():
+                raise _tampered(
+                    record, marks ^ values.keys(), "sealed entries do not match the envelope"
+                )
+            if indexed - values.keys():
+                raise _tampered(
+                    record, indexed - values.keys(), "blind index of a field the envelope lacks"
+                )
+        beside = [f for f in plain if f in values or not allow]
+        if beside:
+            raise _tampered(record, set(beside), _PLAINTEXT)
         model: type = entity_type
         unknown = values.keys() - fields_of(model)
         if unknown:
@@ -272,6 +340,16 @@ class Encryption:
                 f"{entity_type.entity_name()} {record.id}: the encrypted envelope holds "
                 f"{', '.join(sorted(unknown))}, which the model no longer has"
             )
+        lists = collection_fields(entity_type)
+        for f in lists.keys() & values.keys():
+            text = values[f]
+            if text is None:
+                values[f] = lists[f]
+                continue
+            try:
+                values[f] = unpack(entity_type, f, text)
+            except Exception as exc:  # an envelope authenticated, but not ours to read
+                raise _tampered(record, {f}, "the sealed value is not a valid list") from exc
         return replace_trusted(record, sealed={}, search_keys=frozenset(), **values)
 
     def is_stale(self, record: Protectable) -> bool:
@@ -283,7 +361,7 @@ class Encryption:
         indexes.
         """
         spec = self.protection.get(type(record).entity_name())
-        if spec is not None and any(getattr(record, f) is not None for f in spec.encrypted):
+        if spec is not None and any(held(getattr(record, f)) for f in spec.encrypted):
             return True
         tenant = record.tenant_id
         token = record.sealed.get(RECORD)
@@ -298,6 +376,22 @@ class Encryption:
     def search_key(self, tenant: str, entity: str, field: str, value: Any) -> str:
         """The ``search_keys`` member a record with ``field == value`` carries."""
         return f"{field}:{self.indexer.index(value, tenant=tenant, entity=entity, field=field)}"
+
+
+_PLAINTEXT = (
+    "protected field stored in plaintext outside the envelope (written below the "
+    "encryption layer; a database not yet sealed is read with Encryption(migrating=True) "
+    "until reencrypt_all has sealed it)"
+)
+
+
+def _tampered(record: Entity, fields: set[str], reason: str) -> DecryptionError:
+    return DecryptionError(
+        entity=type(record).entity_name(),
+        id=record.id,
+        field=", ".join(sorted(fields)) or None,
+        reason=reason,
+    )
 
 
 def _shredded(token: str, exc: DecryptionError) -> bool:
@@ -315,12 +409,90 @@ def _shredded(token: str, exc: DecryptionError) -> bool:
         return False
 
 
+def check_related(where: Filter | None, protection: Mapping[str, FieldProtection]) -> None:
+    """Refuse a ``related()`` filter whose inner filter tests an encrypted field.
+
+    The related records are counted by the store, below the encryption layer
+    of their collection: a condition on an encrypted field there would compare
+    the empty column (never matching) or a value a database writer put in it.
+
+    Raises:
+        QueryError: such a filter, naming the collection and the field.
+    """
+    if where is None:
+        return
+    if isinstance(where, (And, Or)):
+        for item in where.items:
+            check_related(item, protection)
+    elif isinstance(where, Not):
+        check_related(where.item, protection)
+    elif isinstance(where, Related):
+        kind = COLLECTIONS.get(where.collection)
+        spec = protection.get(kind.entity_name()) if kind is not None else None
+        hit = field_names(where.where) & spec.encrypted if spec is not None else frozenset()
+        if hit:
+            raise QueryError(
+                f"a related() filter cannot test encrypted fields of {where.collection} "
+                "(counted below their encryption); find those records on their own "
+                "collection and filter by their ids",
+                field=sorted(hit)[0],
+                entity=spec.entity if spec is not None else None,
+            )
+        check_related(where.where, protection)
+
+
+class RelatedCheck(ForwardingRepository[_B]):
+    """A repository of an unprotected type whose filters are checked by :func:`check_related`."""
+
+    def __init__(self, inner: Repository[_B], protection: Mapping[str, FieldProtection]) -> None:
+        super().__init__(inner)
+        self._protection = protection
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[_B]:
+        check_related(where, self._protection)
+        return self._inner.find(where, order_by=order_by, limit=limit, after=after)
+
+    def count(self, where: Filter | None = None) -> int:
+        check_related(where, self._protection)
+        return self._inner.count(where)
+
+    def stream(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
+    ) -> Iterator[_B]:
+        check_related(where, self._protection)
+        return self._inner.stream(where, order_by=order_by, batch_size=batch_size)
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        check_related(where, self._protection)
+        return self._inner.aggregate(where, group_by=group_by, measures=measures)
+
+
 def _check_optional(entity_type: type[Entity], spec: FieldProtection) -> None:
     fields = {a.name: a for a in attrs.fields(entity_type)}
+    lists = collection_fields(entity_type)
     for name in spec.encrypted:
         a = fields.get(name)
         if a is None:
             raise ConfigurationError(f"{entity_type.__name__} has no field {name!r} to encrypt")
+        if name in lists:
+            if name in spec.searchable:
+                raise ConfigurationError(
+                    f"{entity_type.__name__}.{name} is a list: it can be encrypted, not searchable"
+                )
+            continue
         if a.default is attrs.NOTHING or a.default is not None:
             raise ConfigurationError(
                 f"{entity_type.__name__}.{name} cannot be encrypted: only optional fields "
@@ -383,6 +555,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
         """
         if where is None:
             return None
+        check_related(where, self._enc.protection)
         return self._rewrite(where)
 
     def _rewrite(self, f: Filter) -> Filter:
@@ -406,14 +579,11 @@ class EncryptingRepository(Repository[E], Generic[E]):
         if searchable and isinstance(f, Compare) and f.op in ("eq", "ne"):
             if f.value is None:
                 return self._rewrite(IsNull(name) if f.op == "eq" else not_(IsNull(name)))
-            match = any_of(has("search_keys", self._key(name, f.value)), self._plain(name, f.value))
+            match = self._match(name, f.value)
             return match if f.op == "eq" else not_(match)
         if searchable and isinstance(f, In):
             parts = [
-                self._rewrite(IsNull(name))
-                if v is None
-                else any_of(has("search_keys", self._key(name, v)), self._plain(name, v))
-                for v in f.values
+                self._rewrite(IsNull(name)) if v is None else self._match(name, v) for v in f.values
             ]
             return any_of(*parts)
         kind = {Contains: "contains", StartsWith: "startswith", Has: "has"}.get(type(f), "")
@@ -422,6 +592,20 @@ class EncryptingRepository(Repository[E], Generic[E]):
         raise QueryError(
             f"{op!r} cannot run on an encrypted field; {how} can", field=name, entity=self._name
         )
+
+    def _match(self, field: str, value: Any) -> Filter:
+        """``field == value``: a blind index under any live index-key version.
+
+        While an index key rotation is in progress, records not yet
+        re-encrypted still carry the index of the previous version; both
+        match until the old version is retired. With ``migrating``, the
+        plaintext column of a record not yet sealed matches too.
+        """
+        keys = self._enc.indexer.indexes(value, tenant=self._tenant, entity=self._name, field=field)
+        parts = [has("search_keys", f"{field}:{k}") for k in keys]
+        if self._enc.migrating:
+            parts.append(self._plain(field, value))
+        return any_of(*parts)
 
     def _plain(self, field: str, value: Any) -> Filter:
         """``field == value`` on a not yet sealed record, normalised as its index would be."""
@@ -434,8 +618,92 @@ class EncryptingRepository(Repository[E], Generic[E]):
                 pass  # compared as given only
         return any_of(*(eq(field, v) for v in dict.fromkeys(forms)))
 
-    def _key(self, field: str, value: Any) -> str:
-        return self._enc.search_key(self._tenant, self._name, field, value)
+    # -- confirming matches after decryption
+
+    def _confirmer(self, where: Filter | None) -> Callable[[E], bool] | None:
+        """A check of the decrypted records against ``where``, if it names a protected field.
+
+        A blind index only says a record *may* hold the value: indexes
+        collide when truncated, and a database writer can move a record's
+        index rows to another record. The store's answer is therefore
+        checked against the decrypted values, compared as the index compares
+        them (normalised); what does not hold is dropped.
+        """
+        if where is None or not self._uses_index(where):
+            return None
+        test = self._confirm(where)
+        return lambda r: test(r) is not False
+
+    def _uses_index(self, f: Filter) -> bool:
+        """Whether ``f`` compares a searchable field with a value (a blind-index lookup)."""
+        if isinstance(f, (And, Or)):
+            return any(self._uses_index(i) for i in f.items)
+        if isinstance(f, Not):
+            return self._uses_index(f.item)
+        if getattr(f, "field", None) not in self._spec.searchable:
+            return False
+        if isinstance(f, Compare):
+            return f.value is not None
+        return isinstance(f, In) and any(v is not None for v in f.values)
+
+    def _confirm(self, f: Filter) -> Callable[[Any], bool | None]:
+        """``f`` as a three-valued predicate (``None``: cannot tell here, trust the store)."""
+        if isinstance(f, (And, Or)):
+            parts = [self._confirm(i) for i in f.items]
+            want = isinstance(f, Or)
+
+            def combine(r: Any) -> bool | None:
+                unknown = False
+                for p in parts:
+                    v = p(r)
+                    if v is want:
+                        return want
+                    unknown = unknown or v is None
+                return None if unknown else not want
+
+            return combine
+        if isinstance(f, Not):
+            inner = self._confirm(f.item)
+
+            def negate(r: Any) -> bool | None:
+                v = inner(r)
+                return None if v is None else not v
+
+            return negate
+        name = getattr(f, "field", None)
+        searchable = name in self._spec.searchable
+        if searchable and isinstance(f, (Compare, In)) and not isinstance(f, Related):
+            canon = self._enc.indexer.canonical
+            entity = self._name
+            assert isinstance(name, str)
+            wanted = f.values if isinstance(f, In) else (f.value,)
+            forms = {canon(v, entity=entity, field=name) for v in wanted if v is not None}
+            none_ok = any(v is None for v in wanted)
+            negated = isinstance(f, Compare) and f.op == "ne"
+
+            def same(r: Any) -> bool:
+                value = getattr(r, name)
+                hit = none_ok if value is None else canon(value, entity=entity, field=name) in forms
+                return not hit if negated else hit
+
+            return same
+        try:
+            plain = compile_predicate(f)
+        except CrmError:
+            return lambda _r: None  # a related() node: the store counted it
+        return plain
+
+    def _false_matches(self, where: Filter | None) -> list[uuid.UUID]:
+        """Ids the store matches by blind index whose decrypted values do not match."""
+        ok = self._confirmer(where)
+        if ok is None:
+            return []
+        rewritten = self.rewrite(where)
+        bad: list[uuid.UUID] = []
+        rows = self._inner.stream(rewritten, order_by="id")
+        while batch := list(itertools.islice(rows, 1000)):
+            bad += [r.id for r in self._open_many(batch) if not ok(r)]
+        return bad
 
     def _check_order(self, order_by: OrderSpec) -> None:
         for term in normalize_order(order_by):
@@ -486,11 +754,26 @@ class EncryptingRepository(Repository[E], Generic[E]):
         after: str | None = None,
     ) -> Page[E]:
         self._check_order(order_by)
-        page = self._inner.find(self.rewrite(where), order_by=order_by, limit=limit, after=after)
-        return Page(tuple(self._open_many(page.items)), page.next_cursor)
+        rewritten = self.rewrite(where)
+        page = self._inner.find(rewritten, order_by=order_by, limit=limit, after=after)
+        ok = self._confirmer(where)
+        if ok is None:
+            return Page(tuple(self._open_many(page.items)), page.next_cursor)
+        items = [r for r in self._open_many(page.items) if ok(r)]
+        # a dropped false match must not hide a true one on the next page (first(), limit=1)
+        while limit is not None and len(items) < limit and page.items and page.next_cursor:
+            page = self._inner.find(
+                rewritten, order_by=order_by, limit=limit - len(items), after=page.next_cursor
+            )
+            items += [r for r in self._open_many(page.items) if ok(r)]
+        return Page(tuple(items), page.next_cursor)
 
     def count(self, where: Filter | None = None) -> int:
-        return self._inner.count(self.rewrite(where))
+        rewritten = self.rewrite(where)
+        bad = self._false_matches(where)
+        if bad and rewritten is not None:
+            rewritten = all_of(rewritten, not_(in_("id", bad)))
+        return self._inner.count(rewritten)
 
     def aggregate(
         self,
@@ -529,6 +812,9 @@ class EncryptingRepository(Repository[E], Generic[E]):
             else:
                 plain[label] = m
         rewritten = self.rewrite(where)
+        bad = self._false_matches(where)
+        if bad and rewritten is not None:
+            rewritten = all_of(rewritten, not_(in_("id", bad)))
         rows = self._inner.aggregate(rewritten, group_by=group_by, measures=plain)
         if not sealed:
             return rows
@@ -552,5 +838,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
     ) -> Iterator[E]:
         self._check_order(order_by)
         rows = self._inner.stream(self.rewrite(where), order_by=order_by, batch_size=batch_size)
+        ok = self._confirmer(where)
         while batch := list(itertools.islice(rows, batch_size)):
-            yield from self._open_many(batch)
+            opened = self._open_many(batch)
+            yield from opened if ok is None else (r for r in opened if ok(r))

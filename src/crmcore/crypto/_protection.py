@@ -127,6 +127,9 @@ DEFAULT_PROTECTION: Mapping[str, FieldProtection] = MappingProxyType(
                 "phone": Protection.SEARCHABLE,
                 "national_id": Protection.SEARCHABLE,
                 "date_of_birth": Protection.ENCRYPTED,
+                # further contact points: copies of the same kind of value as email/phone
+                "emails": Protection.ENCRYPTED,
+                "phones": Protection.ENCRYPTED,
             },
             subject_keys=True,
         ),

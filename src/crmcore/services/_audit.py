@@ -8,7 +8,15 @@ from typing import Any
 
 import attrs
 
-from crmcore.audit import Checkpoint, CheckpointStore, Problem, VerifyReport, verify
+from crmcore.audit import (
+    AuditKeys,
+    Checkpoint,
+    CheckpointStore,
+    KeyResolver,
+    Problem,
+    VerifyReport,
+    verify,
+)
 from crmcore.errors import NotFound
 from crmcore.model import (
     ENTITY_TYPES,
@@ -102,14 +110,15 @@ def export_trail(uow: UnitOfWorkContext, *, batch_size: int = 1000) -> Iterator[
 
 
 def checkpoint(
-    uow: UnitOfWorkContext, store: CheckpointStore, *, key: bytes | None = None
+    uow: UnitOfWorkContext, store: CheckpointStore, *, key: bytes | AuditKeys | None = None
 ) -> Checkpoint | None:
     """Write a signed checkpoint of the session tenant's audit head to ``store``.
 
     Args:
         uow: the unit of work (its tenant's chain, read below every layer).
         store: where the checkpoint is kept (outside the audit table).
-        key: the audit key (HMAC signature); ``None`` for an unkeyed digest.
+        key: the audit key (HMAC signature); ``None`` for an unkeyed digest; an
+            :class:`~crmcore.audit.AuditKeys` signs with its current version.
 
     Returns:
         The checkpoint written, or ``None`` if the trail is empty.
@@ -118,7 +127,10 @@ def checkpoint(
     if not head.items:
         return None
     entry = head.items[0]
-    cp = Checkpoint.sign(uow.tenant_id, entry.seq, entry.hash, uow.now(), key)
+    version: int | None = None
+    if isinstance(key, AuditKeys):
+        version, key = key.current(uow.tenant_id)
+    cp = Checkpoint.sign(uow.tenant_id, entry.seq, entry.hash, uow.now(), key, version)
     store.write(cp)
     return cp
 
@@ -126,7 +138,7 @@ def checkpoint(
 def verify_trail(
     uow: UnitOfWorkContext,
     *,
-    key: bytes | None = None,
+    key: bytes | AuditKeys | None = None,
     checkpoints: CheckpointStore | None = None,
     batch_size: int = 1000,
 ) -> VerifyReport:
@@ -134,7 +146,9 @@ def verify_trail(
 
     Args:
         uow: the unit of work.
-        key: the audit key, needed for a keyed chain and keyed checkpoints.
+        key: the audit key, needed for a keyed chain and keyed checkpoints; an
+            :class:`~crmcore.audit.AuditKeys` (``crmcore.crypto.KeyringAuditKeys``)
+            checks each entry with the key version its hash names.
         checkpoints: compare the table with the newest checkpoint kept there:
             entries missing up to it are ``"truncated"``, a different hash at its
             seq is ``"rewritten"``; a checkpoint whose signature fails is a
@@ -146,10 +160,18 @@ def verify_trail(
     """
     head: tuple[int, str] | None = None
     bad: list[Problem] = []
+    check: bytes | KeyResolver | None = key if not isinstance(key, AuditKeys) else None
+    if isinstance(key, AuditKeys):
+        keys, tenant = key, uow.tenant_id
+
+        def versioned(version: int | None) -> bytes | None:
+            return None if version is None else keys.get(tenant, version)
+
+        check = versioned
     if checkpoints is not None:
         cp = checkpoints.latest(uow.tenant_id)
         if cp is not None:
-            if cp.valid(key):
+            if cp.valid(check):
                 head = (cp.seq, cp.head)
             else:
                 bad.append(
@@ -161,7 +183,7 @@ def verify_trail(
                     )
                 )
     stream = uow.repo(AuditEntry).stream(order_by="seq", batch_size=batch_size)
-    report = verify(stream, key=key, head=head)
+    report = verify(stream, key=check, head=head)
     if bad:
         report = attrs.evolve(report, problems=(*bad, *report.problems))
     return report

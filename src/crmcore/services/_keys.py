@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 import attrs
 
@@ -15,7 +16,7 @@ from crmcore.audit import note
 from crmcore.crypto import RECORD, Encryption
 from crmcore.errors import NotFound
 from crmcore.events import emit
-from crmcore.model import Customer, Entity, Protectable, replace_trusted
+from crmcore.model import Customer, Entity, Protectable, replace_trusted, value_copies
 from crmcore.query import all_of, eq, gt
 from crmcore.storage.ports import UnitOfWorkContext
 
@@ -53,6 +54,17 @@ def reencrypt_all(
     committed batch writes one ``reencrypt`` audit entry (how many records,
     up to which id).
 
+    For a bookkeeping type that copies protected values (``MergeRecord``,
+    ``TransitionRecord``: ``__crm_copies__``), the copies are (re)sealed
+    instead: journals written before encryption was on, or before a field
+    was protected, get their protected values sealed under the copied
+    subject's key, and copies under retired keys move to the current ones.
+
+    A record holding a protected field in plaintext (a database written
+    before encryption) is sealed only with ``Encryption(migrating=True)``;
+    otherwise it is refused with ``DecryptionError``, as on a read, since a
+    value planted in the table must not be sealed as the record's own.
+
     Raises:
         DecryptionError: a stored token cannot be opened (tampered or moved).
         Conflict: a record changed while being rewritten (re-run to pick it up).
@@ -60,7 +72,10 @@ def reencrypt_all(
     """
     spec = encryption.protection.get(entity_type.entity_name())
     name = entity_type.entity_name()
-    if spec is None or not spec.encrypted or not issubclass(entity_type, Protectable):
+    copies = value_copies(entity_type) is not None
+    if not copies and (
+        spec is None or not spec.encrypted or not issubclass(entity_type, Protectable)
+    ):
         return ReencryptReport(name, 0, 0, resume_after)
     raw = uow.inner(entity_type)
     scope = eq("tenant_id", uow.tenant_id)
@@ -72,14 +87,22 @@ def reencrypt_all(
         batch = raw.find(where, order_by="id", limit=batch_size)
         if not batch.items:
             break
-        stale = [r for r in batch.items if encryption.is_stale(r)]
+        if copies:
+            stale = [r for r in batch.items if encryption.copies_stale(r)]
+        else:
+            stale = [r for r in batch.items if encryption.is_stale(cast(Protectable, r))]
         for record in stale:
             uow.authorize("update", record)  # asked of the stored record: values unchanged
-        if stale and encryption.keys_per_subject(entity_type):
+        if stale and not copies and encryption.keys_per_subject(entity_type):
             # the batch's subject keys with one key-store lookup, not one per record
             encryption.keyring.ensure_subject_keys(uow.tenant_id, [r.id for r in stale])
         for record in stale:
-            raw.update(encryption.seal(encryption.unseal(record, spec), spec))
+            if copies:
+                raw.update(encryption.seal_copies(encryption.open_copies(record)))
+            else:
+                assert spec is not None
+                sealable = cast(Protectable, record)
+                raw.update(encryption.seal(encryption.unseal(sealable, spec), spec))
         rewritten += len(stale)
         scanned += len(batch.items)
         last = batch.items[-1].id

@@ -13,7 +13,14 @@ def test_default_customer_protection() -> None:
     customer = DEFAULT_PROTECTION["Customer"]
     assert customer.entity == "Customer"
     assert {"email", "phone", "national_id"} == customer.searchable
-    assert {"email", "phone", "national_id", "date_of_birth"} == customer.encrypted
+    assert {
+        "email",
+        "phone",
+        "national_id",
+        "date_of_birth",
+        "emails",
+        "phones",
+    } == customer.encrypted
     assert customer.of("date_of_birth") == Protection.ENCRYPTED
     assert customer.of("first_name") == Protection.PLAINTEXT
 

@@ -38,6 +38,9 @@ from crmcore.crypto._keys._store import (
 )
 from crmcore.errors import ConfigurationError, CrmError, KeyShredded, KeyUnavailable
 
+_AUDIT_PREFIX = "a"
+_AUDIT_DOMAIN = b"crmcore/audit-chain/v1\0"
+
 
 def _tenant_text(tenant: object) -> str:
     text = tenant if type(tenant) is str else str(tenant)
@@ -65,12 +68,15 @@ class Keyring:
     """
 
     __slots__ = (
+        "_audit_current",
+        "_audit_keys",
         "_by_header",
         "_clock",
         "_current",
         "_default_store",
         "_index_current",
         "_index_keys",
+        "_index_live",
         "_lock",
         "_max_cached",
         "_new_id",
@@ -102,6 +108,9 @@ class Keyring:
         # (tenant, subject) -> (header, aead) of the subject's key
         self._subjects: dict[tuple[str, str], tuple[bytes, AESGCM]] = {}
         self._index_current: dict[str, int] = {}
+        self._index_live: dict[str, tuple[int, ...]] = {}
+        self._audit_current: dict[str, int] = {}
+        self._audit_keys: dict[tuple[str, int], bytes] = {}
         self._index_keys: dict[tuple[str, int], bytes] = {}
 
     # ---- construction helpers
@@ -150,7 +159,10 @@ class Keyring:
             self._by_header.clear()
             self._subjects.clear()
             self._index_current.clear()
+            self._index_live.clear()
             self._index_keys.clear()
+            self._audit_current.clear()
+            self._audit_keys.clear()
 
     # ---- internals
 
@@ -547,9 +559,23 @@ class Keyring:
             return versions[0]
 
     def index_versions(self, tenant: object) -> list[int]:
-        """Every live blind-index key version of ``tenant``, newest first."""
+        """Every live blind-index key version of ``tenant``, newest first (read from the store)."""
         found = self._store.find(_tenant_text(tenant), KeyPurpose.INDEX)
         return sorted((k.generation for k in found), reverse=True)
+
+    def search_versions(self, tenant: object) -> tuple[int, ...]:
+        """The versions a lookup searches: the current one first, then every other live one.
+
+        Cached like the current version (``clear_cache`` after another process
+        rotates or retires), so a lookup during a rotation costs no key-store query.
+        """
+        t = _tenant_text(tenant)
+        live = self._index_live.get(t)
+        if live is None:
+            current = self.index_version(t)
+            live = (current, *(v for v in self.index_versions(t) if v != current))
+            self._index_live[t] = live
+        return live
 
     def _create_index_key(self, tenant: str, version: int) -> None:
         made = self._create(
@@ -570,6 +596,7 @@ class Keyring:
             version = (versions[0] if versions else 0) + 1
             self._create_index_key(t, version)
             self._index_current[t] = self.index_versions(t)[0]
+            self._index_live.pop(t, None)
             return self._index_current[t]
 
     def retire_index(self, tenant: object, version: int) -> None:
@@ -589,6 +616,7 @@ class Keyring:
                 )
             self._store.delete(t, f"{_INDEX_PREFIX}{version}")
             self._index_keys.pop((t, version), None)
+            self._index_live.pop(t, None)
 
     def _index_subkey(self, tenant: str, version: int, info: bytes) -> bytes:
         """An HMAC key derived (HKDF-SHA256) from the tenant's index key ``version``."""
@@ -604,6 +632,60 @@ class Keyring:
             algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=_INDEX_DOMAIN + info
         )
         return hkdf.derive(key)
+
+    # ---- audit-chain keys
+
+    def audit_versions(self, tenant: object) -> list[int]:
+        """Every audit key version of ``tenant``, newest first (read from the store)."""
+        found = self._store.find(_tenant_text(tenant), KeyPurpose.AUDIT)
+        return sorted((k.generation for k in found), reverse=True)
+
+    def audit_key(self, tenant: object, version: int | None = None) -> tuple[int, bytes]:
+        """``(version, key)`` of the tenant's audit-chain HMAC key; the current one by default.
+
+        The first call makes version 1. The key is derived (HKDF-SHA256) from a
+        wrapped key of purpose ``audit``, so it is never the stored key itself.
+        Old versions stay in the store, so entries written under them still verify.
+
+        Raises:
+            KeyUnavailable: no such version, or the provider cannot unwrap it.
+        """
+        t = _tenant_text(tenant)
+        if version is None:
+            version = self._audit_current.get(t)
+            if version is None:
+                with self._lock:
+                    versions = self.audit_versions(t)
+                    if not versions:
+                        self._create(t, KeyPurpose.AUDIT, key_id=f"{_AUDIT_PREFIX}1", generation=1)
+                        versions = self.audit_versions(t)
+                    version = self._audit_current[t] = versions[0]
+        key = self._audit_keys.get((t, version))
+        if key is None:
+            kid = f"{_AUDIT_PREFIX}{version}"
+            rec = self._store.get(t, kid)
+            if rec is None or rec.purpose is not KeyPurpose.AUDIT:
+                raise KeyUnavailable(kid, f"no audit key version {version}")
+            info = _AUDIT_DOMAIN + t.encode("utf-8")
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info)
+            key = self._audit_keys[(t, version)] = hkdf.derive(self._unwrap(rec))
+        return version, key
+
+    def rotate_audit_key(self, tenant: object) -> int:
+        """Make a new audit key version for ``tenant``; later entries are chained with it.
+
+        Returns:
+            The new version.
+        """
+        t = _tenant_text(tenant)
+        with self._lock:
+            versions = self.audit_versions(t)
+            version = (versions[0] if versions else 0) + 1
+            self._create(
+                t, KeyPurpose.AUDIT, key_id=f"{_AUDIT_PREFIX}{version}", generation=version
+            )
+            self._audit_current[t] = self.audit_versions(t)[0]
+            return self._audit_current[t]
 
     # ---- root rotation
 

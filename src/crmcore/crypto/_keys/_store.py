@@ -27,6 +27,8 @@ class KeyPurpose(str, Enum):
     """A per-subject key (one person's data); destroyed by ``Keyring.shred``."""
     INDEX = "index"
     """A tenant blind-index key; ``generation`` is the index version."""
+    AUDIT = "audit"
+    """A tenant audit-chain key; ``generation`` is its version (recorded in each entry hash)."""
 
 
 def _wrap_aad(
