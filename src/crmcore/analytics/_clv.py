@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from crmcore.analytics._result import AnalyticsResult, axes
@@ -173,6 +174,21 @@ class BetaGeoModel(AnalyticsResult):
     (from the observed information) and a 95% ``lower``/``upper``. Predictions take
     any customers' (frequency, recency, T), in the time unit of the fit.
     """
+
+    title = "BG/NBD model"
+    description = (
+        "Repeat purchases: a Poisson rate (Gamma across customers) and a chance to drop out "
+        "after each purchase (Beta across customers)."
+    )
+    columns = MappingProxyType(
+        {
+            "param": "r, alpha (purchase rate), a, b (dropout) (the frame's index)",
+            "value": "maximum-likelihood estimate",
+            "se": "standard error from the observed information",
+            "lower": "lower end of the 95% interval",
+            "upper": "upper end of the 95% interval",
+        }
+    )
 
     def __init__(self) -> None:
         import pandas as pd
@@ -332,6 +348,20 @@ class GammaGammaModel(AnalyticsResult):
     Fit it on repeat customers only (``frequency > 0``, ``monetary_value > 0``);
     ``frame`` holds the parameters with ``se``, ``lower`` and ``upper``.
     """
+
+    title = "Gamma-Gamma spend model"
+    description = (
+        "Spend per purchase: Gamma around each customer's mean, the means Gamma across customers."
+    )
+    columns = MappingProxyType(
+        {
+            "param": "p, q, v (the frame's index)",
+            "value": "maximum-likelihood estimate",
+            "se": "standard error from the observed information",
+            "lower": "lower end of the 95% interval",
+            "upper": "upper end of the 95% interval",
+        }
+    )
 
     def __init__(self) -> None:
         import pandas as pd
@@ -592,6 +622,24 @@ class ClvResult(AnalyticsResult):
     ``expected_value`` (spend per purchase), ``clv``. ``purchases`` and
     ``spend`` are the fitted models.
     """
+
+    title = "Customer lifetime value"
+    description = (
+        "BG/NBD purchases and Gamma-Gamma spend per customer (Fader, Hardie and Lee 2005)."
+    )
+    columns = MappingProxyType(
+        {
+            "customer_id": "the customer (the frame's index)",
+            "frequency": "repeat purchase days (distinct UTC days with orders, minus one)",
+            "recency": "time from the first to the last purchase day",
+            "T": "time from the first purchase day to the end of observation",
+            "monetary_value": "mean amount of the repeat purchase days",
+            "p_alive": "BG/NBD probability that the customer is still active",
+            "expected_purchases": "BG/NBD expected purchases over the horizon",
+            "expected_value": "Gamma-Gamma expected spend per purchase",
+            "clv": "discounted value of the expected purchases",
+        }
+    )
 
     def __init__(
         self,

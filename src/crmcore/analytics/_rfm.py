@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -298,6 +299,27 @@ class RfmResult(AnalyticsResult):
     with ``customers``, ``share``, mean ``recency_days``, ``frequency``,
     ``monetary`` and ``revenue_share``.
     """
+
+    title = "RFM segments"
+    description = (
+        "Recency, frequency and monetary value per customer, scored by rank, with named segments."
+    )
+    columns = MappingProxyType(
+        {
+            "customer_id": "the customer (the frame's index)",
+            "recency_days": "days from the customer's last order to as_of",
+            "frequency": "number of orders",
+            "monetary": "sum of the order amounts",
+            "first_order_at": "time of the first order (UTC)",
+            "last_order_at": "time of the last order (UTC)",
+            "r_score": "recency score, 1 (longest ago) to bins (most recent)",
+            "f_score": "frequency score, 1 to bins",
+            "m_score": "monetary score, 1 to bins",
+            "fm_score": "mean of f_score and m_score, rounded half up",
+            "rfm_code": "the three scores side by side ('545')",
+            "segment": "the named segment of the (r_score, fm_score) cell",
+        }
+    )
 
     def __init__(self, frame: pd.DataFrame, as_of: pd.Timestamp, bins: int, method: str) -> None:
         self.frame = frame
