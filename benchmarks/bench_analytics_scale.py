@@ -470,7 +470,6 @@ def _peak_mb() -> float:
 
 def worker(part: str, data: Path, url: str | None, repeat: int) -> dict[str, Any]:
     """Run one measured part in this process; setup first, then best of ``repeat``."""
-    d = dict(np.load(data))
     run: Callable[[], Any]
     check: Callable[[Any], Any]
     engine, report = part.split("-")
@@ -478,7 +477,6 @@ def worker(part: str, data: Path, url: str | None, repeat: int) -> dict[str, Any
         import crmcore
         from crmcore.analytics import rfm, sales_funnel
 
-        del d
         crm = crmcore.connect(url or "", validation=False, create_schema=False)
 
         def run() -> Any:
@@ -493,6 +491,7 @@ def worker(part: str, data: Path, url: str | None, repeat: int) -> dict[str, Any
             return {k: int(v) for k, v in out.groupby("stage")["entered"].sum().items()}
 
     elif engine == "pandas":
+        d = dict(np.load(data))
         orders, opps, moves = frames(d)
         del d
 
@@ -505,6 +504,7 @@ def worker(part: str, data: Path, url: str | None, repeat: int) -> dict[str, Any
     else:
         import duckdb
 
+        d = dict(np.load(data))
         orders, opps, moves = frames(d)
         del d
         con = duckdb.connect()
