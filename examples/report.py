@@ -5,9 +5,10 @@
 Fills a CRM (by default a temporary SQLite file) with three months of
 activity written through a session, with a clock that moves forward:
 opportunities moved through the pipeline by ``transition`` (so the stage
-history is real), tickets with SLA due times, CSAT/NPS survey answers, and a
-campaign whose holdout group got nothing. Then prints a few numbers from the
-reports and writes everything into one self-contained HTML file.
+history is real), tickets with SLA due times, CSAT/NPS survey answers, a
+campaign whose holdout group got nothing, and the orders of its customers.
+Then prints a few numbers from the reports (RFM grouped in the database) and
+writes everything into one self-contained HTML file.
 """
 
 from __future__ import annotations
@@ -21,11 +22,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import crmcore
-from crmcore import Campaign, Money, Opportunity, SurveyKind, SurveyResponse, Ticket
+from crmcore import (
+    Campaign,
+    Money,
+    Opportunity,
+    Order,
+    OrderLine,
+    SurveyKind,
+    SurveyResponse,
+    Ticket,
+)
 from crmcore.analytics import (
     build_report,
     campaign_effect,
     pipeline_coverage,
+    rfm,
     sales_funnel,
     satisfaction,
     win_rate,
@@ -132,6 +143,14 @@ def fill(crm: crmcore.Crm, clock: Clock, rnd: random.Random) -> None:
                 )
         s.campaign_members.add_many(members)
         s.campaign_events.add_many(events)
+        orders = []
+        for member in members:
+            for _ in range(rnd.choice([0, 1, 1, 2, 3, 5])):
+                at = START + dt.timedelta(days=rnd.uniform(0, 90))
+                price = Money(Decimal(rnd.randint(20, 400)), "CNY")
+                line = OrderLine(sku=rnd.choice(["tea", "cups", "kettle"]), unit_price=price)
+                orders.append(Order(customer_id=member.customer_id, ordered_at=at, lines=(line,)))
+        s.orders.add_many(orders)
     clock.now = START + dt.timedelta(days=95)
 
 
@@ -158,6 +177,9 @@ def main() -> None:
                 f"campaign: converts {camp['conversion_rate']:.1%} vs holdout "
                 f"{camp['holdout_rate']:.1%} (lift {camp['lift']:+.0%}, p={camp['p_value']:.3f})"
             )
+            # RFM is grouped per customer in the database: no order record is read
+            value = rfm(s, clock.now)
+            print(value)
             quota = {dt.date(2026, 1, 1): 1_500_000, dt.date(2026, 4, 1): 2_000_000}
             build_report(
                 s,
@@ -172,6 +194,7 @@ def main() -> None:
                     "agents",
                     "sla",
                     "campaigns",
+                    value,
                 ],
                 title="CRM report, Q1 2026",
                 path=args.out,

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import crmcore
+from crmcore import Money, Order, OrderLine
 from crmcore.analytics import (
     BetaGeoModel,
     GammaGammaModel,
     clv,
     clv_summary,
     customer_lifetime_value,
+    read_orders,
 )
 from crmcore.errors import ConfigurationError, ValidationError
 
@@ -273,3 +280,36 @@ def test_bgnbd_recovers_the_parameters_it_simulated() -> None:
         assert got.loc[name, "lower"] - 0.5 * got.loc[name, "se"] < true, name
         assert true < got.loc[name, "upper"] + 0.5 * got.loc[name, "se"], name
     assert model.params["r"] == pytest.approx(r, rel=0.2)
+
+
+def test_summary_through_the_aggregate_port_equals_the_frame_path(
+    session: Callable[[], crmcore.Session],
+) -> None:
+    rng = np.random.default_rng(5)
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    ids = [uuid.uuid4() for _ in range(30)]
+    orders = []
+    for i in range(150):
+        cid = ids[i % 30] if i < 30 else ids[int(rng.integers(30))]
+        # whole hours over 60 days: several orders of a customer share a UTC day
+        at = start + dt.timedelta(hours=int(rng.integers(0, 60 * 24)))
+        cents = Decimal(int(rng.integers(100, 30000))) / 100
+        orders.append(
+            Order(
+                customer_id=cid,
+                ordered_at=at,
+                lines=(OrderLine(sku="A", unit_price=Money(cents, "CNY")),),
+            )
+        )
+    with session() as s:
+        s.orders.add_many(orders)
+    with session() as s:
+        pushed = clv_summary(s, "2024-03-15", time_unit="W")
+        frame = read_orders(s)
+        streamed = clv_summary(frame, "2024-03-15", time_unit="W")
+        value = clv(s, "2024-03-15", periods=2)
+    assert len(pushed) == 30
+    assert (pushed["frequency"] > 0).any()
+    pd.testing.assert_frame_equal(pushed, streamed, check_exact=False, rtol=1e-12)
+    by_hand = clv(frame, "2024-03-15", periods=2)
+    pd.testing.assert_frame_equal(value.frame, by_hand.frame, check_exact=False, rtol=1e-9)

@@ -162,3 +162,25 @@ def test_the_python_block_of_the_docs_runs() -> None:
     assert blocks
     for block in blocks:
         exec(compile(block, str(page), "exec"), {"__name__": "docs_analytics"})
+
+
+def test_value_results_and_reports_share_one_base(results: list[AnalyticsResult]) -> None:
+    from crmcore.analytics import ReportFrame, build_report
+
+    assert issubclass(ReportFrame, AnalyticsResult)
+    for result in results:
+        name = type(result).__name__
+        assert result.title, name
+        assert result.columns, name
+        shown = set(result.display_frame().columns)
+        assert set(result.columns) <= shown or name == "CustomerClusters", name
+        page = result._repr_html_()
+        assert f"<h3>{result.title}</h3>" in page, name
+        assert "<summary>Columns</summary>" in page, name
+        assert len(result) == len(result.frame)
+    html = build_report(None, results[:2])
+    for result in results[:2]:
+        assert f"<h2>{result.title}</h2>" in html
+        assert "<code>recency_days</code>" in html or "<code>clv</code>" in html
+    # the index (customer_id) is a column of the HTML table, not lost
+    assert "customer_<wbr>id" in results[0]._repr_html_()

@@ -247,3 +247,65 @@ def test_empty_orders_and_other_bin_counts_give_empty_segments() -> None:
     assert repr(empty) == "<RfmResult: 0 customers, 5 bins (quantile)>"
     four = rfm(frame_of(random_rows(2, 10, 20)), AS_OF, bins=4)
     assert four.frame["segment"].isna().all()
+
+
+def test_rfm_through_the_aggregate_port_equals_brute_force(
+    crm: crmcore.Crm, session: Callable[[], crmcore.Session], tenant: str
+) -> None:
+    rows = random_rows(12, 25, 80)
+    orders, names = _orders(rows)
+    # an order without ordered_at is dated by its creation, as read_orders does
+    undated = Order(
+        customer_id=orders[0].customer_id,
+        currency="CNY",
+        lines=(OrderLine(sku="U", unit_price=Money("12.5", "CNY")),),
+    )
+    cancelled = Order(
+        customer_id=orders[1].customer_id,
+        status="cancelled",
+        ordered_at=AS_OF,
+        lines=(OrderLine(sku="Z", unit_price=Money("9999", "CNY")),),
+    )
+    with session() as s:
+        s.orders.add_many([*orders, undated, cancelled])
+    with crm.session(Principal.system_principal(f"{tenant}-other")) as other:
+        other.orders.add(
+            Order(
+                customer_id=uuid.uuid4(),
+                ordered_at=AS_OF,
+                lines=(OrderLine(sku="A", unit_price=Money("1", "CNY")),),
+            )
+        )
+    with session() as s:
+        created = s.orders.get(undated.id).created_at
+        pushed = rfm(s, AS_OF + dt.timedelta(days=400)).frame
+        streamed = rfm(read_orders(s), AS_OF + dt.timedelta(days=400)).frame
+    pd.testing.assert_frame_equal(pushed, streamed, check_exact=False, rtol=1e-12)
+    undated_owner = names[str(orders[0].customer_id)]
+    pushed.index = pushed.index.map(names)
+    want = brute_force([*rows, (undated_owner, created, 12.5)], AS_OF + dt.timedelta(days=400))
+    assert_matches(pushed, want)
+
+
+def test_rfm_through_a_session_refuses_mixed_currencies_and_frames_refuse_where(
+    session: Callable[[], crmcore.Session],
+) -> None:
+    cid = uuid.uuid4()
+    with session() as s:
+        for cur in ("CNY", "USD"):
+            s.orders.add(
+                Order(
+                    customer_id=cid,
+                    currency=cur,
+                    ordered_at=AS_OF,
+                    lines=(OrderLine(sku="A", unit_price=Money("1", cur)),),
+                )
+            )
+    with session() as s:
+        with pytest.raises(ValidationError) as exc:
+            rfm(s, AS_OF)
+        assert exc.value.codes == ("mixed_currency",)
+        one = rfm(s, AS_OF, where=crmcore.field("currency") == "USD").frame
+    assert one["monetary"].tolist() == [1.0]
+    with pytest.raises(ConfigurationError):
+        rfm(frame_of(random_rows(1, 2, 2)), AS_OF, where=crmcore.field("currency") == "USD")

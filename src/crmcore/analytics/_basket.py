@@ -9,6 +9,7 @@ customer already bought.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from crmcore.analytics._result import AnalyticsResult, axes
@@ -42,6 +43,21 @@ class BasketRules(AnalyticsResult):
     lift then confidence. ``itemsets``: the frequent itemsets (``support``,
     ``itemsets`` as frozensets). ``baskets``: number of orders.
     """
+
+    title = "Association rules"
+    description = "Items bought in the same order, from FP-growth frequent itemsets."
+    columns = MappingProxyType(
+        {
+            "antecedents": "items bought (sorted tuple)",
+            "consequents": "items bought with them (sorted tuple)",
+            "support": "share of orders with both",
+            "confidence": "share of the orders with the antecedents that have the consequents",
+            "lift": "confidence / consequent support: above 1, bought together more than by chance",
+            "leverage": "support minus the support expected if independent",
+            "antecedent support": "share of orders with the antecedents",
+            "consequent support": "share of orders with the consequents",
+        }
+    )
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from crmcore.analytics._result import AnalyticsResult, axes
@@ -190,6 +191,21 @@ class SurvivalCurves(AnalyticsResult):
     holds the statsmodels ``SurvfuncRight`` objects.
     """
 
+    title = "Survival (Kaplan-Meier)"
+    description = "Share of customers still active after a number of days, per segment."
+    columns = MappingProxyType(
+        {
+            "segment": "the group the curve is for",
+            "time": "days since the customer's start",
+            "survival": "share of customers not yet churned",
+            "se": "standard error of survival",
+            "lower": "lower end of the pointwise 95% band (log-log)",
+            "upper": "upper end of the pointwise 95% band (log-log)",
+            "at_risk": "customers still observed at that time",
+            "events": "churns at that time",
+        }
+    )
+
     def __init__(self, frame: pd.DataFrame, medians: pd.DataFrame, fits: dict[str, Any]) -> None:
         self.frame = frame
         self.medians = medians
@@ -298,6 +314,22 @@ class ChurnDrivers(AnalyticsResult):
     segment has no churn. ``fits`` holds the statsmodels results per segment,
     and ``log_likelihood`` their partial log-likelihoods.
     """
+
+    title = "Churn drivers (Cox)"
+    description = "Cox proportional hazards: how much each feature speeds up or slows down churn."
+    columns = MappingProxyType(
+        {
+            "segment": "the group the model is fitted on",
+            "covariate": "the feature",
+            "coef": "log hazard ratio",
+            "hazard_ratio": "exp(coef): above 1 speeds churn up",
+            "se": "standard error of coef",
+            "z": "coef / se",
+            "p": "two-sided p-value",
+            "lower": "lower end of the 95% interval of the hazard ratio",
+            "upper": "upper end of the 95% interval of the hazard ratio",
+        }
+    )
 
     def __init__(self, frame: pd.DataFrame, fits: dict[str, Any]) -> None:
         self.frame = frame
@@ -445,6 +477,19 @@ class ChurnRiskModel(AnalyticsResult):
         test_size: share of customers held out.
         seed: seeds the split, the model and the permutations.
     """
+
+    title = "Churn risk model"
+    description = (
+        "A scikit-learn churn classifier checked on a hold-out, explained by permutation "
+        "importance."
+    )
+    columns = MappingProxyType(
+        {
+            "feature": "the feature (the frame's index)",
+            "importance": "permutation importance: drop in hold-out AUC when it is shuffled",
+            "std": "standard deviation of that drop over the repeats",
+        }
+    )
 
     def __init__(self, kind: str = "logistic", *, test_size: float = 0.3, seed: int = 0) -> None:
         import pandas as pd

@@ -22,11 +22,18 @@ easy way"; Fader and Hardie (2013), "The Gamma-Gamma model of monetary value".
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from crmcore.analytics._result import AnalyticsResult, axes
-from crmcore.analytics._rfm import _check_columns, _one_currency, _timestamp
+from crmcore.analytics._rfm import (
+    _check_columns,
+    _one_currency,
+    _refuse_mixed,
+    _timestamp,
+    is_frame,
+)
 from crmcore.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -34,6 +41,9 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
     from matplotlib.axes import Axes
+
+    from crmcore.query import Filter
+    from crmcore.storage.ports import UnitOfWorkContext
 
     Array = npt.NDArray[np.float64]
 
@@ -164,6 +174,21 @@ class BetaGeoModel(AnalyticsResult):
     (from the observed information) and a 95% ``lower``/``upper``. Predictions take
     any customers' (frequency, recency, T), in the time unit of the fit.
     """
+
+    title = "BG/NBD model"
+    description = (
+        "Repeat purchases: a Poisson rate (Gamma across customers) and a chance to drop out "
+        "after each purchase (Beta across customers)."
+    )
+    columns = MappingProxyType(
+        {
+            "param": "r, alpha (purchase rate), a, b (dropout) (the frame's index)",
+            "value": "maximum-likelihood estimate",
+            "se": "standard error from the observed information",
+            "lower": "lower end of the 95% interval",
+            "upper": "upper end of the 95% interval",
+        }
+    )
 
     def __init__(self) -> None:
         import pandas as pd
@@ -324,6 +349,20 @@ class GammaGammaModel(AnalyticsResult):
     ``frame`` holds the parameters with ``se``, ``lower`` and ``upper``.
     """
 
+    title = "Gamma-Gamma spend model"
+    description = (
+        "Spend per purchase: Gamma around each customer's mean, the means Gamma across customers."
+    )
+    columns = MappingProxyType(
+        {
+            "param": "p, q, v (the frame's index)",
+            "value": "maximum-likelihood estimate",
+            "se": "standard error from the observed information",
+            "lower": "lower end of the 95% interval",
+            "upper": "upper end of the 95% interval",
+        }
+    )
+
     def __init__(self) -> None:
         import pandas as pd
 
@@ -453,10 +492,12 @@ class GammaGammaModel(AnalyticsResult):
 
 
 def clv_summary(
-    orders: pd.DataFrame,
+    orders: pd.DataFrame | UnitOfWorkContext,
     as_of: _dt.datetime | str | pd.Timestamp | None = None,
     *,
     time_unit: str = "D",
+    where: Filter | None = None,
+    exclude_statuses: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Turn an orders frame into (frequency, recency, T, monetary_value) per customer.
 
@@ -465,9 +506,14 @@ def clv_summary(
     (days) or ``"W"`` (weeks of 7 days).
 
     Args:
-        orders: one row per order (``customer_id``, ``ordered_at``, ``amount``).
+        orders: one row per order (``customer_id``, ``ordered_at``, ``amount``),
+            or a session: then the engine sums the orders per customer and
+            day (:func:`~crmcore.analytics.read_customer_days`) and no order
+            record is read.
         as_of: the end of observation (default: the day of the latest order).
         time_unit: ``"D"`` or ``"W"``.
+        where, exclude_statuses: with a session, the orders read (as in
+            :func:`~crmcore.analytics.read_orders`); not allowed with a frame.
 
     Returns:
         A frame indexed by ``customer_id`` with ``frequency``, ``recency``,
@@ -477,19 +523,34 @@ def clv_summary(
 
     if time_unit not in _UNIT_DAYS:
         raise ConfigurationError(f"unknown time_unit {time_unit!r}: use 'D' or 'W'")
-    _check_columns(orders, ("customer_id", "ordered_at", "amount"), "clv_summary")
-    _one_currency(orders, "clv_summary")
-    day = pd.to_datetime(orders["ordered_at"], utc=True).dt.floor("D")
-    data = pd.DataFrame(
-        {
-            "customer_id": orders["customer_id"],
-            "day": day,
-            "amount": orders["amount"].astype("float64"),
-        }
-    ).dropna()
-    ref = _timestamp(as_of, data["day"].max() if len(data) else pd.Timestamp.now(tz="UTC"))
-    ref = ref.floor("D")
-    per_day = data.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
+    if not is_frame(orders):
+        from crmcore.analytics._read import (
+            EXCLUDED_ORDER_STATUSES,
+            order_currencies,
+            read_customer_days,
+        )
+
+        uow: UnitOfWorkContext = orders
+        statuses = EXCLUDED_ORDER_STATUSES if exclude_statuses is None else exclude_statuses
+        _refuse_mixed(order_currencies(uow, where, exclude_statuses=statuses), "clv_summary")
+        per_day = read_customer_days(uow, where, exclude_statuses=statuses)
+    else:
+        if where is not None or exclude_statuses is not None:
+            raise ConfigurationError("where and exclude_statuses apply to a session, not a frame")
+        frame: pd.DataFrame = orders
+        _check_columns(frame, ("customer_id", "ordered_at", "amount"), "clv_summary")
+        _one_currency(frame, "clv_summary")
+        day = pd.to_datetime(frame["ordered_at"], utc=True).dt.floor("D")
+        data = pd.DataFrame(
+            {
+                "customer_id": frame["customer_id"],
+                "day": day,
+                "amount": frame["amount"].astype("float64"),
+            }
+        ).dropna()
+        per_day = data.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
+    latest = per_day["day"].max() if len(per_day) else pd.Timestamp.now(tz="UTC")
+    ref = _timestamp(as_of, latest).floor("D")
     g = per_day.groupby("customer_id", sort=True)
     first, last, n = g["day"].min(), g["day"].max(), g.size()
     total, first_amount = g["amount"].sum(), g["amount"].first()
@@ -562,6 +623,24 @@ class ClvResult(AnalyticsResult):
     ``spend`` are the fitted models.
     """
 
+    title = "Customer lifetime value"
+    description = (
+        "BG/NBD purchases and Gamma-Gamma spend per customer (Fader, Hardie and Lee 2005)."
+    )
+    columns = MappingProxyType(
+        {
+            "customer_id": "the customer (the frame's index)",
+            "frequency": "repeat purchase days (distinct UTC days with orders, minus one)",
+            "recency": "time from the first to the last purchase day",
+            "T": "time from the first purchase day to the end of observation",
+            "monetary_value": "mean amount of the repeat purchase days",
+            "p_alive": "BG/NBD probability that the customer is still active",
+            "expected_purchases": "BG/NBD expected purchases over the horizon",
+            "expected_value": "Gamma-Gamma expected spend per purchase",
+            "clv": "discounted value of the expected purchases",
+        }
+    )
+
     def __init__(
         self,
         frame: pd.DataFrame,
@@ -593,9 +672,11 @@ class ClvResult(AnalyticsResult):
 
 
 def clv(
-    orders: pd.DataFrame,
+    orders: pd.DataFrame | UnitOfWorkContext,
     as_of: _dt.datetime | str | pd.Timestamp | None = None,
     *,
+    where: Filter | None = None,
+    exclude_statuses: Sequence[str] | None = None,
     time_unit: str = "D",
     periods: int = 12,
     period_length: float = 30.0,
@@ -604,8 +685,10 @@ def clv(
     """Fit BG/NBD and Gamma-Gamma on an orders frame and value every customer.
 
     Args:
-        orders: one row per order (``customer_id``, ``ordered_at``, ``amount``).
+        orders: one row per order (``customer_id``, ``ordered_at``, ``amount``),
+            or a session (aggregated in the engine, see :func:`clv_summary`).
         as_of: end of observation (default: the latest order's day).
+        where, exclude_statuses: with a session, as in :func:`clv_summary`.
         time_unit: ``"D"`` or ``"W"`` for the summary and the models.
         periods, period_length, discount_rate: as in :func:`customer_lifetime_value`
             (the default is 12 periods of 30 days at 1% per period).
@@ -616,7 +699,9 @@ def clv(
     Raises:
         ValidationError: fewer than two customers bought more than once.
     """
-    summary = clv_summary(orders, as_of, time_unit=time_unit)
+    summary = clv_summary(
+        orders, as_of, time_unit=time_unit, where=where, exclude_statuses=exclude_statuses
+    )
     purchases = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     if len(repeat) < 2:

@@ -27,6 +27,7 @@ from crmcore.model import (
     Ticket,
 )
 from crmcore.query import Filter, field
+from crmcore.storage.aggregate import bucket, count, max_, min_, sum_
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,10 @@ if TYPE_CHECKING:
     from crmcore.storage.ports import UnitOfWorkContext
 
 __all__ = [
+    "order_currencies",
     "read_campaign_events",
+    "read_customer_days",
+    "read_customer_orders",
     "read_order_lines",
     "read_orders",
     "read_surveys",
@@ -242,3 +246,135 @@ def read_campaign_events(
         },
         {"occurred_at": "datetime"},
     )
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _order_groups(
+    uow: UnitOfWorkContext,
+    where: Filter | None,
+    exclude_statuses: Sequence[str],
+    keys: Callable[[str], list[Any]],
+    measures: Callable[[str], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Order aggregates keyed by the order time: ``ordered_at``, else ``created_at``.
+
+    Two ``GROUP BY`` queries: the orders with an ``ordered_at`` and those
+    without (grouped by their ``created_at``, as :func:`read_orders` does);
+    each row gets the time under the name ``at``.
+    """
+    repo = uow.repo(Order)
+    scope = _order_filter(where, exclude_statuses)
+    rows: list[dict[str, Any]] = []
+    for name, part in (
+        ("ordered_at", field("ordered_at").not_null()),
+        ("created_at", field("ordered_at").is_null()),
+    ):
+        found = repo.aggregate(scope & part, group_by=keys(name), measures=measures(name))
+        for row in found:
+            row["at"] = row.pop(f"{name}_day", None)
+        rows += found
+    return rows
+
+
+def order_currencies(
+    uow: UnitOfWorkContext,
+    where: Filter | None = None,
+    *,
+    exclude_statuses: Sequence[str] = EXCLUDED_ORDER_STATUSES,
+) -> list[str]:
+    """The currencies of the orders in scope (one ``GROUP BY currency``), sorted."""
+    rows = uow.repo(Order).aggregate(
+        _order_filter(where, exclude_statuses), group_by=["currency"], measures={"n": count()}
+    )
+    return sorted(str(r["currency"]) for r in rows if r["currency"] is not None)
+
+
+def read_customer_orders(
+    uow: UnitOfWorkContext,
+    where: Filter | None = None,
+    *,
+    exclude_statuses: Sequence[str] = EXCLUDED_ORDER_STATUSES,
+) -> pd.DataFrame:
+    """Per customer: how many orders, how much, first and last, aggregated in the engine.
+
+    What :func:`~crmcore.analytics.rfm` needs, without reading a single order
+    record: ``GROUP BY customer_id`` with ``count``, ``sum(total.amount)``,
+    ``min`` and ``max`` of the order time (``ordered_at``, else
+    ``created_at``, as in :func:`read_orders`).
+
+    Columns: ``customer_id`` (str), ``frequency`` (int), ``monetary`` (float,
+    the sum of the stored order totals), ``first_order_at``,
+    ``last_order_at`` (UTC datetimes); one row per customer, sorted by id.
+
+    Args:
+        uow, where, exclude_statuses: as in :func:`read_orders`.
+    """
+    import pandas as pd
+
+    rows = _order_groups(
+        uow,
+        where,
+        exclude_statuses,
+        lambda _t: ["customer_id"],
+        lambda t: {"n": count(), "money": sum_("total.amount"), "lo": min_(t), "hi": max_(t)},
+    )
+    frame = pd.DataFrame(
+        {
+            "customer_id": [str(r["customer_id"]) for r in rows],
+            "frequency": [r["n"] for r in rows],
+            "monetary": [float(r["money"] or 0) for r in rows],
+            "first_order_at": pd.to_datetime([r["lo"] for r in rows], utc=True),
+            "last_order_at": pd.to_datetime([r["hi"] for r in rows], utc=True),
+        }
+    )
+    frame["frequency"] = frame["frequency"].astype("int64")
+    frame["monetary"] = frame["monetary"].astype("float64")
+    if frame["customer_id"].duplicated().any():  # customers with orders of both kinds
+        frame = frame.groupby("customer_id", as_index=False).agg(
+            frequency=("frequency", "sum"),
+            monetary=("monetary", "sum"),
+            first_order_at=("first_order_at", "min"),
+            last_order_at=("last_order_at", "max"),
+        )
+    return frame.sort_values("customer_id", ignore_index=True)
+
+
+def read_customer_days(
+    uow: UnitOfWorkContext,
+    where: Filter | None = None,
+    *,
+    exclude_statuses: Sequence[str] = EXCLUDED_ORDER_STATUSES,
+) -> pd.DataFrame:
+    """Per customer and UTC day with orders: the day's amount, aggregated in the engine.
+
+    What the BG/NBD and Gamma-Gamma summary
+    (:func:`~crmcore.analytics.clv_summary`) needs: ``GROUP BY customer_id,
+    day(order time)`` with ``sum(total.amount)``, one row per purchase day
+    rather than per order record. (A count of distinct days per customer
+    would give frequency and, with min and max, recency and T, but not the
+    Gamma-Gamma spend, which leaves out the first day's amount.)
+
+    Columns: ``customer_id`` (str), ``day`` (UTC midnight), ``amount`` (float).
+    """
+    import pandas as pd
+
+    rows = _order_groups(
+        uow,
+        where,
+        exclude_statuses,
+        lambda t: ["customer_id", bucket(t, "day")],
+        lambda _t: {"money": sum_("total.amount")},
+    )
+    frame = pd.DataFrame(
+        {
+            "customer_id": [str(r["customer_id"]) for r in rows],
+            "day": pd.to_datetime([r["at"] for r in rows], utc=True),
+            "amount": [float(r["money"] or 0) for r in rows],
+        }
+    )
+    frame["amount"] = frame["amount"].astype("float64")
+    if frame.duplicated(["customer_id", "day"]).any():
+        frame = frame.groupby(["customer_id", "day"], as_index=False)["amount"].sum()
+    return frame.sort_values(["customer_id", "day"], ignore_index=True)

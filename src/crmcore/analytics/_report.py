@@ -1,7 +1,9 @@
 """Report objects (a DataFrame with a title, columns explained, a chart) and the HTML builder.
 
-Every report of :mod:`crmcore.analytics` is a :class:`ReportFrame`: compute
-once, then ``to_pandas()``, ``plot(ax=)`` (matplotlib, imported when drawn),
+Every result of :mod:`crmcore.analytics` is an
+:class:`~crmcore.analytics.AnalyticsResult` (the reports aggregated in the
+engine under the name :class:`ReportFrame`): compute once, then
+``to_pandas()``, ``plot(ax=)`` (matplotlib, imported when drawn),
 ``_repr_html_()`` in a notebook. :func:`build_report` renders any list of
 them (and of anything else with ``_repr_html_`` and/or ``plot()``) into one
 self-contained HTML file: inline CSS, charts as inline base64 PNG, tables.
@@ -14,18 +16,17 @@ import datetime as _dt
 import html
 import io
 import numbers
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from crmcore.analytics._result import AnalyticsResult
 from crmcore.errors import QueryError
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
     from crmcore.storage.ports import UnitOfWorkContext
 
 __all__ = [
@@ -39,106 +40,13 @@ __all__ = [
 _MAX_ROWS = 200
 
 
-class ReportFrame:
-    """A computed report: ``frame`` (a DataFrame) with a title and its columns explained.
+class ReportFrame(AnalyticsResult):
+    """A report built from a title, a frame and column notes (the engine-aggregated reports).
 
-    Args:
-        title: a heading (``"Sales funnel"``).
-        frame: the result table.
-        columns: ``{column: meaning}`` for the documented columns.
-        description: one or two sentences on what the numbers mean.
+    The same :class:`~crmcore.analytics.AnalyticsResult` as every value
+    result, under the name the sales, service and campaign reports have
+    always had: ``ReportFrame(title, frame, columns, description)``.
     """
-
-    #: chart kind used by the default :meth:`plot`: ``"bar"`` or ``"line"``
-    chart = "bar"
-    #: the column on the x axis (default: the first column)
-    x: str | None = None
-    #: the columns drawn (default: ``columns`` that are numeric, but not the x axis)
-    y: tuple[str, ...] = ()
-
-    def __init__(
-        self,
-        title: str,
-        frame: pd.DataFrame,
-        columns: Mapping[str, str] | None = None,
-        description: str = "",
-    ) -> None:
-        self.title = title
-        self.frame = frame
-        self.columns: dict[str, str] = dict(columns or {})
-        self.description = description
-
-    def to_pandas(self) -> pd.DataFrame:
-        """A copy of the result table."""
-        return self.frame.copy()
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def __repr__(self) -> str:
-        cols = ", ".join(map(str, self.frame.columns[:6]))
-        more = ", ..." if len(self.frame.columns) > 6 else ""
-        return f"<{type(self).__name__} {self.title!r}: {len(self.frame)} rows [{cols}{more}]>"
-
-    def _plot_columns(self) -> tuple[str | None, list[str]]:
-        df = self.frame
-        if df.empty:
-            return None, []
-        x = self.x or str(df.columns[0])
-        ys = list(self.y) or [
-            str(c) for c in df.columns if c != x and pd.api.types.is_numeric_dtype(df[c])
-        ]
-        return x, [y for y in ys if y in df.columns]
-
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Draw the report on ``ax`` (a new figure if None) and return the axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _fig, ax = plt.subplots(figsize=(8, 3.6))
-        x, ys = self._plot_columns()
-        if x is None or not ys:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
-            ax.set_axis_off()
-        else:
-            data = self.frame.set_index(x)[ys].astype(float)
-            data.index = [_label(v) for v in data.index]
-            data.plot(kind=self.chart, ax=ax, **kwargs)
-            ax.set_xlabel(x)
-            if data.abs().max().max() >= 10_000:
-                from matplotlib.ticker import FuncFormatter
-
-                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-            ax.tick_params(axis="x", labelrotation=30 if len(data) > 6 else 0)
-            ax.grid(axis="y", alpha=0.3)
-        ax.set_title(self.title)
-        return ax
-
-    #: columns left out of the HTML table (still in ``frame``)
-    hidden: tuple[str, ...] = ()
-
-    def display_frame(self) -> pd.DataFrame:
-        """The table the HTML shows (the frame, or a more readable view of it)."""
-        return self.frame
-
-    def _repr_html_(self) -> str:
-        return f"<h3>{html.escape(self.title)}</h3>\n{self.html_body()}"
-
-    def html_body(self) -> str:
-        """The HTML of the description, table and column notes (no heading)."""
-        parts = []
-        if self.description:
-            parts.append(f"<p>{html.escape(self.description)}</p>")
-        parts.append(
-            f"<div class='scroll'>{html_table_of(self.display_frame(), self.hidden)}</div>"
-        )
-        if self.columns:
-            items = "".join(
-                f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
-                for k, v in self.columns.items()
-            )
-            parts.append(f"<details><summary>Columns</summary><ul>{items}</ul></details>")
-        return "\n".join(parts)
 
 
 def _label(value: object) -> str:

@@ -1,14 +1,22 @@
-"""The shape every analytics result shares: a DataFrame, an HTML view, a repr, a plot.
+"""The one result class of :mod:`crmcore.analytics`: a titled DataFrame, notes, HTML, a chart.
 
-Results follow the estimator style of scikit-learn and lifelines: compute
+Every report and every value result is an :class:`AnalyticsResult`: compute
 once, then read ``.frame`` (or ``to_pandas()``), show ``_repr_html_`` in a
-notebook, and draw with ``plot(ax=...)``, which imports matplotlib only when
-called and returns the Axes.
+notebook, draw with ``plot(ax=...)`` (matplotlib, imported only when called;
+returns the Axes), or hand it to :func:`~crmcore.analytics.build_report`,
+which renders the same ``title``, chart and :meth:`~AnalyticsResult.html_body`.
+
+The engine-aggregated reports are built from a title, a frame and column
+notes (``ReportFrame(title, frame, columns, description)``); the value results
+(RFM, CLV, churn, clusters, rules) set their frame in their own constructor
+and carry their title and column notes as class attributes.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,30 +37,132 @@ def axes(ax: Axes | None) -> Axes:
 
 
 class AnalyticsResult:
-    """Base of the analytics results: ``frame`` holds the main table.
+    """A computed result: ``frame`` (a DataFrame) with a title and its columns explained.
 
-    Subclasses set ``frame`` and a ``_summary()`` line; ``plot`` is theirs.
+    Args:
+        title: a heading (``"Sales funnel"``).
+        frame: the result table.
+        columns: ``{column: meaning}`` for the documented columns.
+        description: one or two sentences on what the numbers mean.
+
+    Subclasses that compute their own frame set ``frame`` in their
+    constructor and may give ``title``, ``columns`` and ``description`` as
+    class attributes; they refine ``_summary()`` (the ``repr`` line) and
+    ``plot()`` (by default a bar or line chart of the numeric columns).
     """
 
+    #: the heading in notebooks and in the HTML report
+    title: str = ""
+    #: ``{column: meaning}`` for the documented columns of ``frame``
+    columns: Mapping[str, str] = MappingProxyType({})
+    #: what the numbers mean, in a sentence or two
+    description: str = ""
+    #: chart kind used by the default :meth:`plot`: ``"bar"`` or ``"line"``
+    chart: str = "bar"
+    #: the column on the x axis of the default :meth:`plot` (default: the first column)
+    x: str | None = None
+    #: the columns the default :meth:`plot` draws (default: the numeric ones but x)
+    y: tuple[str, ...] = ()
+    #: columns left out of the HTML table (still in ``frame``)
+    hidden: tuple[str, ...] = ()
+
     frame: pd.DataFrame
+
+    def __init__(
+        self,
+        title: str,
+        frame: pd.DataFrame,
+        columns: Mapping[str, str] | None = None,
+        description: str = "",
+    ) -> None:
+        self.title = title
+        self.frame = frame
+        self.columns = dict(columns or {})
+        self.description = description
 
     def to_pandas(self) -> pd.DataFrame:
         """A copy of the result's main table."""
         return self.frame.copy()
 
+    def __len__(self) -> int:
+        return len(self.frame)
+
     def _summary(self) -> str:
-        return f"{len(self.frame)} rows"
+        cols = ", ".join(map(str, self.frame.columns[:6]))
+        more = ", ..." if len(self.frame.columns) > 6 else ""
+        return f"{len(self.frame)} rows [{cols}{more}]"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {self._summary()}>"
+        name = type(self).__name__
+        if "title" in vars(self):  # built from a title: the reports
+            return f"<{name} {self.title!r}: {self._summary()}>"
+        return f"<{name}: {self._summary()}>"
+
+    def display_frame(self) -> pd.DataFrame:
+        """The table the HTML shows: the frame, its named index as a first column."""
+        frame = self.frame
+        if frame.index.name is not None and frame.index.name not in frame.columns:
+            return frame.reset_index()
+        return frame
 
     def _repr_html_(self) -> str:
-        """The summary and the table, drawn like every report's (one table renderer)."""
+        """The title, a summary line, then :meth:`html_body` (what the HTML report shows)."""
+        title = html.escape(self.title or type(self).__name__)
+        line = html.escape(f"{type(self).__name__}: {self._summary()}")
+        return f"<h3>{title}</h3>\n<p class='note'>{line}</p>\n{self.html_body()}"
+
+    def html_body(self) -> str:
+        """The HTML of the description, table and column notes (no heading)."""
         from crmcore.analytics._report import html_table_of
 
-        title = html.escape(f"{type(self).__name__}: {self._summary()}")
-        return f"<div><p><b>{title}</b></p>{html_table_of(self.frame)}</div>"
+        parts = []
+        if self.description:
+            parts.append(f"<p>{html.escape(self.description)}</p>")
+        parts.append(
+            f"<div class='scroll'>{html_table_of(self.display_frame(), self.hidden)}</div>"
+        )
+        if self.columns:
+            items = "".join(
+                f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
+                for k, v in self.columns.items()
+            )
+            parts.append(f"<details><summary>Columns</summary><ul>{items}</ul></details>")
+        return "\n".join(parts)
+
+    def _plot_columns(self) -> tuple[str | None, list[str]]:
+        import pandas as pd
+
+        df = self.frame
+        if df.empty:
+            return None, []
+        x = self.x or str(df.columns[0])
+        ys = list(self.y) or [
+            str(c) for c in df.columns if c != x and pd.api.types.is_numeric_dtype(df[c])
+        ]
+        return x, [y for y in ys if y in df.columns]
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw the result on ``ax`` (a new figure if None) and return the Axes."""
-        raise NotImplementedError  # pragma: no cover - every result overrides it
+        import matplotlib.pyplot as plt
+
+        from crmcore.analytics._report import _label
+
+        if ax is None:
+            _fig, ax = plt.subplots(figsize=(8, 3.6))
+        x, ys = self._plot_columns()
+        if x is None or not ys:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+        else:
+            data = self.frame.set_index(x)[ys].astype(float)
+            data.index = [_label(v) for v in data.index]
+            data.plot(kind=self.chart, ax=ax, **kwargs)
+            ax.set_xlabel(x)
+            if data.abs().max().max() >= 10_000:
+                from matplotlib.ticker import FuncFormatter
+
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+            ax.tick_params(axis="x", labelrotation=30 if len(data) > 6 else 0)
+            ax.grid(axis="y", alpha=0.3)
+        ax.set_title(self.title)
+        return ax

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,6 +27,9 @@ from crmcore.errors import ConfigurationError, ValidationError
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
+
+    from crmcore.query import Filter
+    from crmcore.storage.ports import UnitOfWorkContext
 
 __all__ = [
     "RFM_SEGMENTS",
@@ -86,7 +90,10 @@ def _check_columns(frame: pd.DataFrame, need: Sequence[str], what: str) -> None:
 def _one_currency(frame: pd.DataFrame, what: str) -> None:
     if "currency" not in frame.columns:
         return
-    found = sorted(str(c) for c in frame["currency"].dropna().unique())
+    _refuse_mixed(sorted(str(c) for c in frame["currency"].dropna().unique()), what)
+
+
+def _refuse_mixed(found: Sequence[str], what: str) -> None:
     if len(found) > 1:
         raise ValidationError.single(
             "$.currency",
@@ -105,15 +112,31 @@ def _timestamp(value: _dt.datetime | str | pd.Timestamp | None, default: Any) ->
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def is_frame(source: object) -> bool:
+    """Whether ``source`` is a DataFrame (else it is taken for a unit of work)."""
+    import pandas as pd
+
+    return isinstance(source, pd.DataFrame)
+
+
 def rfm_table(
-    orders: pd.DataFrame, as_of: _dt.datetime | str | pd.Timestamp | None = None
+    orders: pd.DataFrame | UnitOfWorkContext,
+    as_of: _dt.datetime | str | pd.Timestamp | None = None,
+    *,
+    where: Filter | None = None,
+    exclude_statuses: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Raw recency, frequency and monetary value per customer.
 
     Args:
         orders: one row per order with ``customer_id``, ``ordered_at`` (aware
-            or UTC-naive datetimes) and ``amount``.
+            or UTC-naive datetimes) and ``amount``; or a unit of work (a
+            session), read with one ``GROUP BY customer_id`` in the engine
+            (:func:`~crmcore.analytics.read_customer_orders`), never order by
+            order.
         as_of: the reference time (default: the latest order).
+        where, exclude_statuses: with a session, the orders read (as in
+            :func:`~crmcore.analytics.read_orders`); not allowed with a frame.
 
     Returns:
         A frame indexed by ``customer_id`` with ``recency_days`` (days from the
@@ -121,28 +144,46 @@ def rfm_table(
         ``monetary`` (sum of amounts), ``first_order_at``, ``last_order_at``.
 
     Raises:
-        ValidationError: a column is missing, or a ``currency`` column holds
-            more than one currency.
+        ValidationError: a column is missing, or the orders are in more than
+            one currency.
+        ConfigurationError: ``where``/``exclude_statuses`` given with a frame.
     """
     import pandas as pd
 
-    _check_columns(orders, _NEED, "rfm_table")
-    _one_currency(orders, "rfm_table")
-    at = pd.to_datetime(orders["ordered_at"], utc=True)
-    data = pd.DataFrame(
-        {"customer_id": orders["customer_id"], "at": at, "amount": orders["amount"]}
-    ).dropna(subset=["customer_id", "at"])
-    ref = _timestamp(as_of, data["at"].max() if len(data) else pd.Timestamp.now(tz="UTC"))
-    grouped = data.groupby("customer_id", sort=True)
-    table = pd.DataFrame(
-        {
-            "frequency": grouped.size().astype("int64"),
-            "monetary": grouped["amount"].sum().astype("float64"),
-            "first_order_at": grouped["at"].min(),
-            "last_order_at": grouped["at"].max(),
-        }
-    )
-    table.insert(0, "recency_days", (ref - table["last_order_at"]) / pd.Timedelta(days=1))
+    if not is_frame(orders):
+        from crmcore.analytics._read import (
+            EXCLUDED_ORDER_STATUSES,
+            order_currencies,
+            read_customer_orders,
+        )
+
+        uow: UnitOfWorkContext = orders
+        statuses = EXCLUDED_ORDER_STATUSES if exclude_statuses is None else exclude_statuses
+        _refuse_mixed(order_currencies(uow, where, exclude_statuses=statuses), "rfm_table")
+        groups = read_customer_orders(uow, where, exclude_statuses=statuses)
+        table = groups.set_index("customer_id")
+    else:
+        frame: pd.DataFrame = orders
+        if where is not None or exclude_statuses is not None:
+            raise ConfigurationError("where and exclude_statuses apply to a session, not a frame")
+        _check_columns(frame, _NEED, "rfm_table")
+        _one_currency(frame, "rfm_table")
+        at = pd.to_datetime(frame["ordered_at"], utc=True)
+        data = pd.DataFrame(
+            {"customer_id": frame["customer_id"], "at": at, "amount": frame["amount"]}
+        ).dropna(subset=["customer_id", "at"])
+        grouped = data.groupby("customer_id", sort=True)
+        table = pd.DataFrame(
+            {
+                "frequency": grouped.size().astype("int64"),
+                "monetary": grouped["amount"].sum().astype("float64"),
+                "first_order_at": grouped["at"].min(),
+                "last_order_at": grouped["at"].max(),
+            }
+        )
+    last = table["last_order_at"]
+    ref = _timestamp(as_of, last.max() if len(table) else pd.Timestamp.now(tz="UTC"))
+    table.insert(0, "recency_days", (ref - last) / pd.Timedelta(days=1))
     table.index.name = "customer_id"
     return table
 
@@ -259,6 +300,27 @@ class RfmResult(AnalyticsResult):
     ``monetary`` and ``revenue_share``.
     """
 
+    title = "RFM segments"
+    description = (
+        "Recency, frequency and monetary value per customer, scored by rank, with named segments."
+    )
+    columns = MappingProxyType(
+        {
+            "customer_id": "the customer (the frame's index)",
+            "recency_days": "days from the customer's last order to as_of",
+            "frequency": "number of orders",
+            "monetary": "sum of the order amounts",
+            "first_order_at": "time of the first order (UTC)",
+            "last_order_at": "time of the last order (UTC)",
+            "r_score": "recency score, 1 (longest ago) to bins (most recent)",
+            "f_score": "frequency score, 1 to bins",
+            "m_score": "monetary score, 1 to bins",
+            "fm_score": "mean of f_score and m_score, rounded half up",
+            "rfm_code": "the three scores side by side ('545')",
+            "segment": "the named segment of the (r_score, fm_score) cell",
+        }
+    )
+
     def __init__(self, frame: pd.DataFrame, as_of: pd.Timestamp, bins: int, method: str) -> None:
         self.frame = frame
         self.as_of = as_of
@@ -320,9 +382,11 @@ class RfmResult(AnalyticsResult):
 
 
 def rfm(
-    orders: pd.DataFrame,
+    orders: pd.DataFrame | UnitOfWorkContext,
     as_of: _dt.datetime | str | pd.Timestamp | None = None,
     *,
+    where: Filter | None = None,
+    exclude_statuses: Sequence[str] | None = None,
     bins: int = 5,
     method: str = "quantile",
     edges: Mapping[str, Sequence[float]] | None = None,
@@ -331,8 +395,11 @@ def rfm(
     """RFM table, scores and named segments in one call.
 
     Args:
-        orders: one row per order (``customer_id``, ``ordered_at``, ``amount``).
+        orders: one row per order (``customer_id``, ``ordered_at``, ``amount``),
+            or a session: then the engine aggregates the orders per customer
+            (:func:`rfm_table`) and no order record is read.
         as_of: the reference time (default: the latest order).
+        where, exclude_statuses: with a session, as in :func:`rfm_table`.
         bins, method, edges: as in :func:`rfm_scores`.
         segments: the segment rules (default :data:`RFM_SEGMENTS`, which need
             5 bins; with another ``bins`` the default leaves ``segment`` empty).
@@ -343,7 +410,7 @@ def rfm(
     """
     import pandas as pd
 
-    table = rfm_table(orders, as_of)
+    table = rfm_table(orders, as_of, where=where, exclude_statuses=exclude_statuses)
     scores = rfm_scores(table, bins=bins, method=method, edges=edges)
     rules = segments
     if segments is RFM_SEGMENTS and bins != 5:

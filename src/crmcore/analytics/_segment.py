@@ -11,6 +11,7 @@ mean: ``"high spend, recent, frequent"``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from crmcore.analytics._result import AnalyticsResult, axes
@@ -80,6 +81,16 @@ class CustomerClusters(AnalyticsResult):
     DBSCAN one row with ``clusters``, ``noise_share`` and ``silhouette``
     (over non-noise points). ``k`` is the number of clusters found.
     """
+
+    title = "Customer clusters"
+    description = (
+        "Customers grouped by their scaled features; see profiles and evidence for the choice."
+    )
+    columns = MappingProxyType(
+        {
+            "cluster": "the cluster of the row (-1: DBSCAN noise); the other columns: the features",
+        }
+    )
 
     def __init__(
         self,
