@@ -514,3 +514,33 @@ def test_an_export_imported_back_on_its_ids_puts_the_values_back(
     with crm.session() as s:
         back = s.customers.get(wei.id)
     assert (back.email, back.first_name, back.version) == ("wei@example.cn", "伟", 4)
+
+
+def test_repeated_cells_give_each_row_its_own_record_and_errors(crm: crmcore.Crm) -> None:
+    """Files repeat names, dates and cities: every row still gets its own values and row errors."""
+    rows = [
+        {"姓名": "张伟", "生日": "1990年1月2日", "城市": "北京", "手机": f"1380013{i:04d}"}
+        for i in range(4)
+    ]
+    rows += [
+        {"姓名": "张伟", "生日": "1990-13-45", "城市": "北京", "手机": f"1390013{i:04d}"}
+        for i in range(3)
+    ]
+    mapping = ColumnMapping(
+        columns={
+            "姓名": "full_name",
+            "生日": "date_of_birth",
+            "城市": "addresses[0].city",
+            "手机": "phone",
+        }
+    )
+    with crm.session() as s:
+        report = import_records(s, rows, mapping)
+        stored = sorted(s.repo(Customer).find(limit=100), key=lambda c: str(c.phone))
+    assert report.created == 4 and report.invalid == 3
+    assert sorted(e.row for e in report.errors) == [5, 6, 7]
+    assert {(e.column, e.code) for e in report.errors} == {("生日", "date_invalid")}
+    assert [c.last_name for c in stored] == ["张"] * 4
+    assert {c.date_of_birth for c in stored} == {dt.date(1990, 1, 2)}
+    assert [c.addresses[0].city for c in stored] == ["北京"] * 4
+    assert len({c.id for c in stored}) == 4
