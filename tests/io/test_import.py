@@ -544,3 +544,29 @@ def test_repeated_cells_give_each_row_its_own_record_and_errors(crm: crmcore.Crm
     assert {c.date_of_birth for c in stored} == {dt.date(1990, 1, 2)}
     assert [c.addresses[0].city for c in stored] == ["北京"] * 4
     assert len({c.id for c in stored}) == 4
+
+
+def test_a_dry_run_counts_what_the_import_does_batch_by_batch(new_crm: NewCrm) -> None:
+    """A dry run sees its own earlier batches (upserts across batches) and writes nothing."""
+    rows = [
+        {"姓名": f"客户{i % 5}", "手机": f"1380013800{i % 5}", "城市": "北京"} for i in range(12)
+    ]
+    rows += [{"姓名": "坏", "手机": "12", "城市": ""}]
+    mapping = ColumnMapping(
+        columns={"姓名": "full_name", "手机": "phone", "城市": "addresses[0].city"}
+    )
+    crm = new_crm()
+    for transaction in ("batch", "file"):
+        with crm.session() as s:
+            dry = import_records(
+                s, rows, mapping, key="phone", batch_size=3, dry_run=True, transaction=transaction
+            )
+        with crm.session() as s:
+            assert s.customers.count() == 0
+            assert s.inner(ImportBatch).count() == 0
+    with crm.session() as s:
+        real = import_records(s, rows, mapping, key="phone", batch_size=3)
+    assert dry.counts() == real.counts()
+    assert real.created == 5 and real.unchanged == 7 and real.invalid == 1
+    with crm.session() as s:
+        assert s.customers.count() == 5

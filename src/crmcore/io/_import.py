@@ -33,6 +33,7 @@ from crmcore.errors import (
     QueryError,
     ValidationError,
 )
+from crmcore.io._backup import _flusher
 from crmcore.io._convert import ImportRowError, RowConverter, errors_of
 from crmcore.io._mapping import _TARGET, FULL_NAME, ColumnMapping, suggest_mapping
 from crmcore.io._readers import open_rows
@@ -690,6 +691,7 @@ def import_records(
             max_errors,
             extra,
         )
+        flush = _flusher(uow)
         try:
             for seq, chunk in enumerate(_batches(rows, batch_size)):
                 report.rows += len(chunk)
@@ -700,6 +702,8 @@ def import_records(
                 _write(uow, checkpoint)
                 if transaction == "batch" and not dry_run:
                     uow.commit()
+                else:  # all or nothing: into the open transaction, not held in memory
+                    flush()
                 if report_progress is not None:
                     report_progress("import", report.rows, 0)
         except BaseException:
