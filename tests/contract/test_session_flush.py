@@ -58,3 +58,22 @@ def test_a_clash_found_by_a_flush_undoes_the_earlier_batches(
         s.rollback()
     with session() as s:
         assert [c.first_name for c in s.customers.stream()] == ["stored"]
+
+
+def test_a_record_changed_twice_across_flushes_keeps_its_versions(
+    session: Callable[[], crmcore.Session],
+) -> None:
+    with session() as s:
+        stored = s.customers.add(Customer(first_name="v1"))
+        s.commit()
+    with session() as s:
+        one = s.customers.update(attrs.evolve(s.customers.get(stored.id), first_name="v2"))
+        s.flush()
+        current = s.customers.get(stored.id)
+        assert (current.first_name, current.version) == ("v2", one.version)
+        two = s.customers.update(attrs.evolve(current, first_name="v3"))
+        s.flush()
+        s.commit()
+    with session() as s:
+        final = s.customers.get(stored.id)
+        assert (final.first_name, final.version) == ("v3", two.version)

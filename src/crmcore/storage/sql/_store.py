@@ -565,6 +565,15 @@ class SqlUnitOfWork(UnitOfWork):
             if isinstance(exc, sa_exc.SQLAlchemyError):
                 raise translate(exc, "UnitOfWork") from exc
             raise
+        for etype, rows in self._staged.items():  # the identity map answers the flushed state
+            seen = self._seen.get(etype)
+            if seen:
+                for row in rows.values():
+                    if row.id in seen:
+                        if type(row) is _Gone:
+                            del seen[row.id]
+                        else:
+                            seen[row.id] = row
         self._staged.clear()
         self._expect.clear()
         self._prepared.clear()
