@@ -1,6 +1,14 @@
 """Importing a messy CSV into SQLite with validation, against pandas + stdlib sqlite3.
 
     python benchmarks/bench_import.py [--n 100000] [--batch-size 1000] [--duplicates skip]
+                                      [--profile]
+
+``--n 1000000`` is the issue's benchmark (about 75 MB of CSV; run it with
+``nice``: it takes minutes). ``--profile`` also prints where crmcore's time goes,
+stage by stage (each stage run alone over the same file, in its own process):
+reading, + mapping (cells -> entities), + validation (the session's check),
+the whole import (+ upsert lookups, checkpoints, writes), and with ``--duplicates``
+other than ``create`` the dedupe check (the difference to a plain import).
 
 The file: N rows of Chinese and Western names, phones in mixed formats
 (``138 0013 8000``, ``+86-138-0013-8000``, ``(+86)13800138000``...), dates in
@@ -96,6 +104,40 @@ print(json.dumps({{"seconds": elapsed, "rss_kb": resource.getrusage(resource.RUS
                   "counts": report.counts(), "errors": len(report.errors)}}))
 """
 
+STAGES = """
+import sys, time, json
+sys.path.insert(0, {src!r})
+import crmcore
+from crmcore.io import ColumnMapping, import_records, open_rows
+from crmcore.io._convert import RowConverter
+from crmcore.model import Customer
+mapping = ColumnMapping(columns={{"姓名": "full_name", "手机": "phone", "邮箱": "email",
+                                  "生日": "date_of_birth", "城市": "addresses[0].city"}})
+stage = {stage!r}
+crm = crmcore.connect({url!r})
+with crm.session() as s:  # connecting (and creating the schema) is not a stage
+    s.repo(Customer).count()
+t = time.perf_counter()
+if stage == "import":
+    with crm.session() as s:
+        import_records(s, {path!r}, mapping, key="phone", duplicates={dup!r},
+                       batch_size={batch})
+else:
+    conv = RowConverter(mapping)
+    with crm.session() as s, open_rows({path!r}) as rows:
+        check = s.repo(Customer).check
+        for n, raw in rows:
+            if stage == "read":
+                continue
+            entity, _ = conv.convert(n, raw)
+            if stage == "validate" and entity is not None:
+                try:
+                    check(entity)
+                except crmcore.errors.ValidationError:
+                    pass
+print(json.dumps({{"seconds": time.perf_counter() - t}}))
+"""
+
 PEER = """
 import sys, time, resource, json, sqlite3
 import pandas as pd
@@ -120,12 +162,38 @@ def _run(code: str) -> dict[str, object]:
     return result
 
 
+def _seconds(code: str) -> float:
+    return float(_run(code)["seconds"])  # type: ignore[arg-type]
+
+
+def _print_stages(n: int, stages: list[tuple[str, float]], floor: float) -> None:
+    print("where crmcore's time goes (each stage alone, cumulative; us/row, x floor):")
+    before = 0.0
+    names = {
+        "read": "reading",
+        "map": "+ mapping",
+        "validate": "+ validation",
+        "import(create)": "+ lookups, checkpoints, writes",
+    }
+    for name, seconds in stages:
+        label = names.get(name, f"+ dedupe ({name})")
+        own = seconds - before
+        print(
+            f"  {label:32s} {seconds / n * 1e6:8.1f} us/row total, {own / n * 1e6:8.1f} us/row "
+            f"this stage, {seconds / floor:5.1f}x floor"
+        )
+        before = seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="rows in the file")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument(
         "--duplicates", default="create", choices=("create", "skip", "flag", "merge")
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also time each stage of the import alone"
     )
     args = parser.parse_args()
     src = str(Path(__file__).resolve().parents[1] / "src")
@@ -143,6 +211,22 @@ def main() -> None:
             )
         )
         peer = _run(PEER.format(path=str(path), db=f"{tmp}/peer.db"))
+        stages: list[tuple[str, float]] = []
+        if args.profile:
+            plan = [("read", "create"), ("map", "create"), ("validate", "create")]
+            plan.append(("import", "create"))
+            if args.duplicates != "create":
+                plan.append(("import", args.duplicates))
+            for i, (stage, dup) in enumerate(plan):
+                code = STAGES.format(
+                    src=src,
+                    url=f"sqlite:///{tmp}/stage{i}.db",
+                    path=str(path),
+                    stage=stage,
+                    dup=dup,
+                    batch=args.batch_size,
+                )
+                stages.append((f"{stage}({dup})" if stage == "import" else stage, _seconds(code)))
     ours_rate = args.n / float(ours["seconds"])  # type: ignore[arg-type]
     peer_rate = args.n / float(peer["seconds"])  # type: ignore[arg-type]
     unit = 1024 if sys.platform != "darwin" else 1024 * 1024
@@ -159,6 +243,8 @@ def main() -> None:
         f"speed ratio (peer/crmcore): {peer_rate / ours_rate:.1f}x; "
         f"memory ratio (crmcore/peer): {int(ours['rss_kb']) / int(peer['rss_kb']):.2f}"
     )  # type: ignore[call-overload]
+    if stages:
+        _print_stages(args.n, stages, float(peer["seconds"]))  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -605,6 +605,18 @@ class Session:
         for cb in callbacks:
             cb()
 
+    def flush(self) -> None:
+        """Hand the writes staged so far to the store's open transaction, to keep memory bounded.
+
+        For bulk loads that stay all or nothing (a restore, a dry run, a
+        whole-file import): on SQL stores the staged records are written into a
+        transaction that stays open until :meth:`commit` (or undone by
+        :meth:`rollback`); the in-memory store keeps them staged as before.
+        """
+        flush = getattr(self._uow, "flush", None) if self._uow is not None else None
+        if flush is not None:
+            flush()
+
     def rollback(self) -> None:
         """Discard everything not yet committed."""
         if self._uow is not None:

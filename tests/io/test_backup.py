@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import uuid
 import zipfile
@@ -33,9 +34,16 @@ from crmcore import (
     Ticket,
 )
 from crmcore.crypto import Encryption, InMemoryKeyStore, Keyring, StaticKeyProvider
-from crmcore.errors import BackupError, PermissionDenied
+from crmcore.errors import AlreadyExists, BackupError, PermissionDenied
 from crmcore.io import backup, import_records, read_wrapped_keys, restore
-from crmcore.model import COLLECTIONS, CampaignEvent, CampaignMember, ContactRole, Principal
+from crmcore.model import (
+    COLLECTIONS,
+    CampaignEvent,
+    CampaignMember,
+    ContactRole,
+    Principal,
+    from_data,
+)
 from crmcore.services import merge, transition, verify_trail
 
 from .conftest import NewCrm
@@ -283,3 +291,49 @@ def test_a_store_backup_holds_every_tenant_and_a_tenant_backup_one(tmp_path: Pat
     with crm.session(Principal.system_principal("t1")) as s:
         assert backup(s, tmp_path / "t1.zip").counts["customers"] == 1
         assert backup(s, tmp_path / "all.zip", scope="store").counts["customers"] == 2
+
+
+def test_a_restore_that_fails_after_many_batches_leaves_nothing(
+    new_crm: NewCrm, tmp_path: Path
+) -> None:
+    """Batches go into one open transaction: a clash in a late batch undoes the early ones."""
+    path = _small_backup(tmp_path)
+    target = new_crm()
+    with target.session() as s:  # the 40th customer of the backup is already there
+        with zipfile.ZipFile(path) as zf:
+            lines = zf.read("data/customers.jsonl").splitlines()
+        taken = from_data(Customer, json.loads(lines[39]))
+        s.inner(Customer).add(taken)
+        s.commit()
+    with target.session(restore=True) as s, pytest.raises(AlreadyExists):
+        restore(s, path, batch_size=7)
+    with target.session() as s:
+        assert [c.id for c in s.inner(Customer).stream()] == [taken.id]
+        assert all(
+            s.inner(kind).count() == 0 for kind in COLLECTIONS.values() if kind is not Customer
+        )
+    with target.session(restore=True) as s:  # and the session works on afterwards
+        s.inner(Customer).delete(taken.id)
+        s.commit()
+        restore(s, path, batch_size=7)
+    with target.session() as s:
+        assert s.inner(Customer).count() == 50
+
+
+def test_a_restore_holds_one_batch_not_the_backup(tmp_path: Path) -> None:
+    """On a SQL store each batch is written into the open transaction as it is read."""
+    path = _small_backup(tmp_path)
+    target = crmcore.connect(f"sqlite:///{tmp_path / 'target.db'}")
+    most = 0
+    with target.session(restore=True) as s:
+
+        def watch(stage: str, done: int, total: int) -> None:
+            nonlocal most
+            unit = s._uow
+            staged = sum(len(v) for v in unit._staged.values()) if unit is not None else 0  # type: ignore[attr-defined]
+            most = max(most, staged)
+
+        restore(s, path, batch_size=5, progress=watch)
+    with target.session() as s:
+        assert s.inner(Customer).count() == 50
+    assert most <= 5

@@ -24,6 +24,7 @@ from crmcore.io import (
     suggest_mapping,
     undo_import,
 )
+from crmcore.io._convert import RowConverter
 from crmcore.model import ImportBatch, ImportJob
 
 from .conftest import NewCrm
@@ -514,3 +515,113 @@ def test_an_export_imported_back_on_its_ids_puts_the_values_back(
     with crm.session() as s:
         back = s.customers.get(wei.id)
     assert (back.email, back.first_name, back.version) == ("wei@example.cn", "伟", 4)
+
+
+def test_repeated_cells_give_each_row_its_own_record_and_errors(crm: crmcore.Crm) -> None:
+    """Files repeat names, dates and cities: every row still gets its own values and row errors."""
+    rows = [
+        {"姓名": "张伟", "生日": "1990年1月2日", "城市": "北京", "手机": f"1380013{i:04d}"}
+        for i in range(4)
+    ]
+    rows += [
+        {"姓名": "张伟", "生日": "1990-13-45", "城市": "北京", "手机": f"1390013{i:04d}"}
+        for i in range(3)
+    ]
+    mapping = ColumnMapping(
+        columns={
+            "姓名": "full_name",
+            "生日": "date_of_birth",
+            "城市": "addresses[0].city",
+            "手机": "phone",
+        }
+    )
+    with crm.session() as s:
+        report = import_records(s, rows, mapping)
+        stored = sorted(s.repo(Customer).find(limit=100), key=lambda c: str(c.phone))
+    assert report.created == 4 and report.invalid == 3
+    assert sorted(e.row for e in report.errors) == [5, 6, 7]
+    assert {(e.column, e.code) for e in report.errors} == {("生日", "date_invalid")}
+    assert [c.last_name for c in stored] == ["张"] * 4
+    assert {c.date_of_birth for c in stored} == {dt.date(1990, 1, 2)}
+    assert [c.addresses[0].city for c in stored] == ["北京"] * 4
+    assert len({c.id for c in stored}) == 4
+
+
+def test_a_dry_run_counts_what_the_import_does_batch_by_batch(new_crm: NewCrm) -> None:
+    """A dry run sees its own earlier batches (upserts across batches) and writes nothing."""
+    rows = [
+        {"姓名": f"客户{i % 5}", "手机": f"1380013800{i % 5}", "城市": "北京"} for i in range(12)
+    ]
+    rows += [{"姓名": "坏", "手机": "12", "城市": ""}]
+    mapping = ColumnMapping(
+        columns={"姓名": "full_name", "手机": "phone", "城市": "addresses[0].city"}
+    )
+    crm = new_crm()
+    for transaction in ("batch", "file"):
+        with crm.session() as s:
+            dry = import_records(
+                s, rows, mapping, key="phone", batch_size=3, dry_run=True, transaction=transaction
+            )
+        with crm.session() as s:
+            assert s.customers.count() == 0
+            assert s.inner(ImportBatch).count() == 0
+    with crm.session() as s:
+        real = import_records(s, rows, mapping, key="phone", batch_size=3)
+    assert dry.counts() == real.counts()
+    assert real.created == 5 and real.unchanged == 7 and real.invalid == 1
+    with crm.session() as s:
+        assert s.customers.count() == 5
+
+
+def test_the_duplicate_check_finds_what_a_full_index_of_the_store_finds(
+    crm: crmcore.Crm,
+) -> None:
+    """Only blocking keys are kept in memory; the matches and probabilities are the index's."""
+    from crmcore.dedupe import BlockingIndex
+
+    surnames, given = ["张", "王", "李", "欧阳"], ["伟", "芳", "娜", "静", "强"]
+    stored = [  # 张伟 is too common a name to block on (over 200), and weighs little
+        Customer(
+            last_name="张" if i < 210 else surnames[i % 4],
+            first_name="伟" if i < 210 else given[i % 5],
+            phone=f"+86139{i:08d}",
+            email=f"user{i % 30}@example.cn",
+            date_of_birth=dt.date(1980 + i % 7, 1 + i % 12, 1 + i % 28),
+        )
+        for i in range(260)
+    ]
+    with crm.session() as s:
+        s.customers.add_many(stored)
+    with crm.session() as s:
+        full = BlockingIndex(threshold=0.5)
+        full.add_many(list(s.customers.stream()))
+    rows = [
+        {
+            "姓名": "张伟" if i % 2 else surnames[i % 4] + given[(i * 3) % 5],
+            "手机": f"139 {i:04d} {i * 7 % 10000:04d}" if i % 3 else f"139{(i * 11) % 260:08d}",
+            "邮箱": f"user{(i * 7) % 45}@example.cn",
+            "生日": f"{1980 + i % 7}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+        }
+        for i in range(40)
+    ]
+    mapping = ColumnMapping(
+        columns={"姓名": "full_name", "手机": "phone", "邮箱": "email", "生日": "date_of_birth"}
+    )
+    with crm.session() as s:
+        report = import_records(
+            s, rows, mapping, duplicates="skip", duplicate_threshold=0.5, batch_size=7, dry_run=True
+        )
+        conv = RowConverter(mapping)
+        expected = {}
+        for first in range(0, len(rows), 7):
+            created = []
+            for n, raw in enumerate(rows[first : first + 7], start=first + 1):
+                entity = s.customers.check(conv.convert(n, raw)[0])
+                found = full.possible_duplicates(entity, min_probability=0.5, limit=1)
+                if found:
+                    expected[n] = (found[0].right, round(found[0].probability, 9))
+                else:
+                    created.append(entity)
+            full.add_many(created)  # later batches compare with this one's records
+    got = {d.row: (d.existing_id, round(d.probability, 9)) for d in report.duplicates}
+    assert expected and got == expected, sorted(set(got.items()) ^ set(expected.items()))

@@ -11,7 +11,7 @@ and no capped block).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,9 @@ class BlockingIndex:
         threshold: match probability for ``status == "match"``.
         possible_threshold: the lowest probability reported.
         max_block_size: keys shared by more records than this are not looked up.
+        term_counts: ``(column, value) -> how many records have it``, for the
+            term-frequency adjustment, when the index holds only part of the
+            records it stands for (default: its own counts).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class BlockingIndex:
         threshold: float = 0.9,
         possible_threshold: float = 0.5,
         max_block_size: int = 200,
+        term_counts: Callable[[str, str], int] | None = None,
     ) -> None:
         comps = tuple(comparisons or DEFAULT_COMPARISONS)
         if parameters is None:
@@ -85,6 +89,7 @@ class BlockingIndex:
             {c.tf_column for c in self._comparisons if c.tf_column and c.tf_levels}
         )
         self._tf: dict[str, dict[str, int]] = {c: {} for c in self._tf_columns}
+        self._term_counts = term_counts
         self._needed = {
             col
             for c in self._comparisons
@@ -118,6 +123,34 @@ class BlockingIndex:
     def _normalize(self, raw: RawTable) -> list[dict[str, str | None]]:
         cols = self._normalizer(raw)
         return [{k: v[i] for k, v in cols.items()} for i in range(raw.n)]
+
+    @property
+    def term_columns(self) -> list[str]:
+        """The columns whose value counts the term-frequency adjustment uses."""
+        return list(self._tf_columns)
+
+    @property
+    def max_block_size(self) -> int:
+        """Keys shared by more records than this are not looked up."""
+        return self._max_block
+
+    def keys_of(
+        self, records: Iterable[Any] | Any
+    ) -> list[tuple[dict[str, str | None], list[str]]]:
+        """Each record's normalised values and blocking keys (``"<rule>:<key>"``), indexing nothing.
+
+        For a caller that keeps its own compact postings of many records.
+        """
+        raw = read_records(records, fields=self._fields, id_field=self._id_field, require_ids=False)
+        out = []
+        for row in self._normalize(raw):
+            keys = [
+                f"{rule.name}:{key}"
+                for rule, found in zip(self._rules, self._keys(row), strict=True)
+                for key in found
+            ]
+            out.append((row, keys))
+        return out
 
     # ------------------------------------------------------------------ changes
 
@@ -274,7 +307,12 @@ class BlockingIndex:
         for comp in self._comparisons:
             if comp.tf_column and comp.tf_levels:
                 value = row.get(comp.tf_column)
-                count = self._tf[comp.tf_column].get(value, 0) if value is not None else 0
+                if value is None:
+                    count = 0
+                elif self._term_counts is not None:
+                    count = self._term_counts(comp.tf_column, value)
+                else:
+                    count = self._tf[comp.tf_column].get(value, 0)
                 if own is None and value is not None:
                     count += 1  # as if the record were indexed too
                 tf.append(np.full(len(slots), max(count, 1), dtype=np.float64))

@@ -17,7 +17,7 @@ import json
 import os
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +261,12 @@ def read_wrapped_keys(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         return keys
 
 
+def _flusher(uow: UnitOfWorkContext) -> Callable[[], None]:
+    """The session's ``flush`` (staged writes into the open transaction), if it has one."""
+    flush: Callable[[], None] | None = getattr(uow, "flush", None)
+    return flush if flush is not None else (lambda: None)
+
+
 def restore(
     uow: UnitOfWorkContext,
     path: str | os.PathLike[str],
@@ -272,8 +278,10 @@ def restore(
 
     Every member's checksum and record count is checked first: a damaged,
     truncated or altered file is refused before anything is written. Records
-    are then added below every layer in one unit of work, which is committed;
-    on any error it is rolled back and nothing stays.
+    are then added below every layer, a batch at a time, in one transaction
+    (on SQL stores each batch goes into the open transaction, so memory holds
+    one batch, not the backup), which is committed; on any error it is rolled
+    back and nothing stays.
 
     Args:
         uow: a session of the system principal (``crm.session(restore=True)``).
@@ -291,6 +299,7 @@ def restore(
     """
     _system_only(uow, "restore")
     report = make_progress(progress)
+    flush = _flusher(uow)
     with _open(Path(path)) as zf:
         manifest = _manifest(zf)
         _verify(zf, manifest)
@@ -310,12 +319,14 @@ def restore(
                         ) from None
                     if len(batch) >= batch_size:
                         inner.add_many(batch)
+                        flush()  # into the open transaction: memory stays one batch
                         done += len(batch)
                         batch = []
                         if report is not None:
                             report(f"restore {name}", done, total)
                 if batch:
                     inner.add_many(batch)
+                    flush()
                     done += len(batch)
                 if report is not None:
                     report(f"restore {name}", done, total)

@@ -174,6 +174,15 @@ def read_value(tp: Any, value: Any, *, date_order: str, field: str) -> Any:
         ) from None
 
 
+#: result types a memoised reading may have (immutable, so rows can share them)
+_SHAREABLE = (str, int, float, Decimal, _dt.date, uuid.UUID, enum.Enum, frozenset, tuple)
+#: memoised cells per column before the memo starts over (bounded memory)
+_MEMO_MAX = 20_000
+_NOT_READ = object()
+#: what reading one cell gave
+_VALUE, _NAME, _ITEM, _SUB, _FAILED = (object() for _ in range(5))
+
+
 class RowConverter:
     """Turns mapped rows into entities of the mapping's type.
 
@@ -198,6 +207,10 @@ class RowConverter:
             m = _TARGET.match(target)
             assert m is not None  # checked by the mapping
             self._plan.append((column, m["field"], m["index"], m["sub"]))
+        # per plan step: cell -> what reading it gave (a value, name parts or the
+        # errors); files repeat their names, dates, cities... so most cells are read once
+        self._memo: list[dict[Any, Any]] = [{} for _ in self._plan]
+        self._item_memo: dict[Any, Any] = {}
 
     def convert(
         self, row_no: int, row: Mapping[str, Any]
@@ -210,33 +223,46 @@ class RowConverter:
         nested: dict[str, dict[int, Any]] = {}
         custom: dict[str, Any] = {}
         order = self.mapping.date_order
-        for column, field, index, sub in self._plan:
+        for step, (column, field, index, sub) in enumerate(self._plan):
             cell = row.get(column)
             if cell is None:
                 continue
-            try:
-                if field == FULL_NAME:
-                    parts = split_name(_text(cell), field="$.full_name")
-                    if parts.family:
-                        values["last_name"] = parts.family
-                    if parts.given:
-                        values["first_name"] = parts.given
-                elif field == "custom" and sub is not None:
-                    custom[sub] = cell.isoformat() if isinstance(cell, _dt.date) else cell
-                elif index is not None or (sub is not None and field != "custom"):
-                    self._nested(nested, field, int(index or 0), sub, cell)
-                else:
-                    values[field] = read_value(
-                        self._types[field], cell, date_order=order, field=field
-                    )
-            except ValidationError as exc:
+            if field == "custom" and sub is not None:
+                custom[sub] = cell.isoformat() if isinstance(cell, _dt.date) else cell
+                continue
+            # text cells (every CSV cell) are memoised: 1 and True would share a key
+            memo = self._memo[step] if type(cell) is str else None
+            got: Any = memo.get(cell, _NOT_READ) if memo is not None else _NOT_READ
+            if got is _NOT_READ:
+                got = self._read(field, index, sub, cell, order)
+                if memo is not None and (
+                    got[0] is _FAILED or got[0] is _NAME or isinstance(got[1], _SHAREABLE)
+                ):
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    memo[cell] = got
+            kind, result = got
+            if kind is _FAILED:
                 errors.extend(
-                    ImportRowError(row_no, column, e.code, e.message, e.path) for e in exc.errors
+                    ImportRowError(row_no, column, e.code, e.message, e.path) for e in result
                 )
+            elif kind is _NAME:
+                family, given = result
+                if family:
+                    values["last_name"] = family
+                if given:
+                    values["first_name"] = given
+            elif kind is _ITEM:
+                nested.setdefault(field, {})[int(index or 0)] = result
+            elif kind is _SUB:
+                slot = nested.setdefault(field, {}).setdefault(int(index or 0), {})
+                slot[sub] = result
+            else:
+                values[field] = result
         for field, items in nested.items():
             tp = self._types[field]
             try:
-                values[field] = _converter().structure([items[i] for i in sorted(items)], tp)
+                values[field] = self._structure(field, tp, items)
             except Exception:
                 errors.append(
                     ImportRowError(
@@ -284,17 +310,50 @@ class RowConverter:
             return []
         return []
 
-    def _nested(
-        self, nested: dict[str, dict[int, Any]], field: str, index: int, sub: str | None, cell: Any
-    ) -> None:
+    def _read(
+        self, field: str, index: str | None, sub: str | None, cell: Any, order: str
+    ) -> tuple[object, Any]:
+        """One cell read for one plan step: ``(kind, result)``; errors are a result too."""
+        try:
+            if field == FULL_NAME:
+                parts = split_name(_text(cell), field="$.full_name")
+                return _NAME, (parts.family, parts.given)
+            if index is not None or sub is not None:
+                return self._nested(field, int(index or 0), sub, cell)
+            return _VALUE, read_value(self._types[field], cell, date_order=order, field=field)
+        except ValidationError as exc:
+            return _FAILED, tuple(exc.errors)
+
+    def _structure(self, field: str, tp: Any, items: dict[int, Any]) -> Any:
+        """The nested items as the field's type (memoised when every item is plain data)."""
+        ordered = [items[i] for i in sorted(items)]
+        try:
+            key = (
+                field,
+                tuple(
+                    tuple(sorted(item.items())) if isinstance(item, dict) else item
+                    for item in ordered
+                ),
+            )
+            hash(key)
+        except TypeError:
+            return _converter().structure(ordered, tp)
+        done = self._item_memo.get(key, _NOT_READ)
+        if done is _NOT_READ:
+            done = _converter().structure(ordered, tp)
+            if not isinstance(done, tuple):
+                return done  # not known to be immutable: never shared between rows
+            if len(self._item_memo) >= _MEMO_MAX:
+                self._item_memo.clear()
+            self._item_memo[key] = done
+        return done
+
+    def _nested(self, field: str, index: int, sub: str | None, cell: Any) -> tuple[object, Any]:
         tp = self._types[field]
         args = typing.get_args(tp)
         item_type = args[0] if args else None
-        slot = nested.setdefault(field, {})
         if sub is None or item_type is None or not attrs.has(item_type):
-            slot[index] = cell if not isinstance(cell, float) else _text(cell)
-            return
-        item = slot.setdefault(index, {})
+            return _ITEM, (cell if not isinstance(cell, float) else _text(cell))
         sub_types = _types(item_type)
         if sub not in sub_types:
             raise ValidationError.single(
@@ -302,7 +361,7 @@ class RowConverter:
                 "unknown_field",
                 f"{item_type.__name__} has no field {sub!r}",
             )
-        item[sub] = read_value(
+        return _SUB, read_value(
             sub_types[sub],
             cell,
             date_order=self.mapping.date_order,

@@ -33,6 +33,7 @@ from crmcore.errors import (
     QueryError,
     ValidationError,
 )
+from crmcore.io._backup import _flusher
 from crmcore.io._convert import ImportRowError, RowConverter, errors_of
 from crmcore.io._mapping import _TARGET, FULL_NAME, ColumnMapping, suggest_mapping
 from crmcore.io._readers import open_rows
@@ -263,32 +264,159 @@ def _changes(existing: Entity, row: Entity, names: set[str], *, fill_only: bool)
     return changes
 
 
+class _Postings:
+    """Blocking keys -> record slots, as sorted integer arrays: about 12 bytes a key.
+
+    Keys are hashed to 64 bits (a collision only adds a candidate, which is then
+    scored like any other); each batch of keys becomes a sorted chunk, and
+    chunks of like size are merged, so a lookup searches a few arrays.
+    """
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self._np = np
+        self._chunks: list[tuple[Any, Any]] = []  # (sorted key hashes int64, slots int32)
+
+    def add(self, hashes: list[int], slots: list[int]) -> None:
+        if not hashes:
+            return
+        np = self._np
+        keys = np.asarray(hashes, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        chunk = (keys[order], np.asarray(slots, dtype=np.int32)[order])
+        self._chunks.append(chunk)
+        while len(self._chunks) > 1 and len(self._chunks[-2][0]) <= 2 * len(self._chunks[-1][0]):
+            (k1, s1), (k2, s2) = self._chunks.pop(), self._chunks.pop()
+            keys = np.concatenate([k2, k1])
+            order = np.argsort(keys, kind="stable")
+            self._chunks.append((keys[order], np.concatenate([s2, s1])[order]))
+
+    def counts(self, hashes: list[int]) -> list[int]:
+        """How many slots each key has."""
+        np = self._np
+        query = np.asarray(hashes, dtype=np.int64)
+        total = np.zeros(len(query), dtype=np.int64)
+        for keys, _ in self._chunks:
+            total += np.searchsorted(keys, query, "right") - np.searchsorted(keys, query, "left")
+        return [int(c) for c in total]
+
+    def slots(self, hashes: list[int], *, max_block: int) -> set[int]:
+        """The slots of the keys held by at most ``max_block`` slots."""
+        np = self._np
+        query = np.asarray(hashes, dtype=np.int64)
+        ranges = [
+            (slots, np.searchsorted(keys, query, "left"), np.searchsorted(keys, query, "right"))
+            for keys, slots in self._chunks
+        ]
+        sizes = sum((right - left for _, left, right in ranges), np.zeros(len(query), np.int64))
+        out: set[int] = set()
+        for slots, left, right in ranges:
+            for i in np.flatnonzero((sizes <= max_block) & (right > left)).tolist():
+                out.update(slots[left[i] : right[i]].tolist())
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return sum(k.nbytes + s.nbytes for k, s in self._chunks)
+
+
 class _Dedupe:
-    """Stored records of the entity type indexed for duplicate lookups (crmcore.dedupe)."""
+    """The duplicate check of new rows against the store, in bounded memory.
+
+    Only the stored records' blocking keys (and the value counts of the
+    term-frequency adjustment) are kept, hashed into :class:`_Postings`; per
+    batch, the stored records that share a key with one of the batch's rows are
+    read back from the store and scored by a small
+    :class:`crmcore.dedupe.BlockingIndex` of just those, with the counts of
+    the whole store. Matches are those the whole index would find.
+    """
 
     def __init__(
         self, uow: UnitOfWorkContext, kind: type[Entity], region: str, threshold: float
     ) -> None:
+        from array import array
+
         from crmcore.dedupe import BlockingIndex
 
-        self.index = BlockingIndex(region=region, threshold=threshold)
+        self.repo = uow.repo(kind)
+        self.region = region
         self.threshold = threshold
+        self.probe = BlockingIndex(region=region, threshold=threshold)
+        self.tf_columns = self.probe.term_columns
+        self.max_block = self.probe.max_block_size
+        self.postings = _Postings()
+        self.id_hi = array("Q")
+        self.id_lo = array("Q")
+        self.index: Any = None
         chunk: list[Entity] = []
-        for record in uow.repo(kind).stream(batch_size=1000):
+        for record in self.repo.stream(batch_size=1000):
             chunk.append(record)
             if len(chunk) >= 1000:
-                self.index.add_many(chunk)
+                self.add_many(chunk)
                 chunk = []
-        if chunk:
-            self.index.add_many(chunk)
+        self.add_many(chunk)
 
-    def match(self, record: Entity) -> tuple[Any, float] | None:
-        found = self.index.possible_duplicates(record, min_probability=self.threshold, limit=1)
-        return (found[0].right, found[0].probability) if found else None
+    def _tf_hash(self, column: str, value: str) -> int:
+        return hash(("tf", column, value))
 
     def add_many(self, records: list[Entity]) -> None:
-        if records:
-            self.index.add_many(records)
+        """Add the records' keys (a changed record's new keys join its old ones)."""
+        if not records:
+            return
+        hashes: list[int] = []
+        slots: list[int] = []
+        for record, (row, keys) in zip(records, self.probe.keys_of(records), strict=True):
+            slot = len(self.id_hi)
+            self.id_hi.append(record.id.int >> 64)
+            self.id_lo.append(record.id.int & 0xFFFF_FFFF_FFFF_FFFF)
+            for key in keys:
+                hashes.append(hash(key))
+                slots.append(slot)
+            for column in self.tf_columns:
+                value = row.get(column)
+                if value is not None:
+                    hashes.append(self._tf_hash(column, value))
+                    slots.append(slot)
+        self.postings.add(hashes, slots)
+
+    def prepare(self, records: list[Entity]) -> None:
+        """Read the stored records that may match one of ``records`` and index them."""
+        from crmcore.dedupe import BlockingIndex
+
+        if not records:
+            self.index = None
+            return
+        keyed = self.probe.keys_of(records)
+        wanted = sorted({hash(k) for _, keys in keyed for k in keys})
+        slots = self.postings.slots(wanted, max_block=self.max_block)
+        ids = list(
+            dict.fromkeys(
+                uuid.UUID(int=(self.id_hi[s] << 64) | self.id_lo[s]) for s in sorted(slots)
+            )
+        )
+        values = sorted(
+            {(c, v) for row, _ in keyed for c in self.tf_columns if (v := row.get(c)) is not None}
+        )
+        counts = dict(
+            zip(values, self.postings.counts([self._tf_hash(c, v) for c, v in values]), strict=True)
+        )
+
+        def term_counts(column: str, value: str) -> int:
+            return counts.get((column, value), 0)
+
+        self.index = BlockingIndex(
+            region=self.region, threshold=self.threshold, term_counts=term_counts
+        )
+        candidates = self.repo.get_many(ids) if ids else []
+        if candidates:
+            self.index.add_many(candidates)
+
+    def match(self, record: Entity) -> tuple[Any, float] | None:
+        if self.index is None or not len(self.index):
+            return None
+        found = self.index.possible_duplicates(record, min_probability=self.threshold, limit=1)
+        return (found[0].right, found[0].probability) if found else None
 
 
 class _Run:
@@ -415,6 +543,10 @@ class _Run:
                 before = self.uow.inner(self.kind).get(existing.id)
                 updated[rid] = {"row": row_no, "before": to_data(before)}
 
+        if self.dedupe is not None:  # the stored records this batch's new rows may duplicate
+            self.dedupe.prepare(
+                [e for _, _, e in converted if not any(key_of(e, k) in known[k] for k in self.keys)]
+            )
         for row_no, raw, entity in converted:
             existing = None
             for key in self.keys:
@@ -690,6 +822,7 @@ def import_records(
             max_errors,
             extra,
         )
+        flush = _flusher(uow)
         try:
             for seq, chunk in enumerate(_batches(rows, batch_size)):
                 report.rows += len(chunk)
@@ -700,6 +833,8 @@ def import_records(
                 _write(uow, checkpoint)
                 if transaction == "batch" and not dry_run:
                     uow.commit()
+                else:  # all or nothing: into the open transaction, not held in memory
+                    flush()
                 if report_progress is not None:
                     report_progress("import", report.rows, 0)
         except BaseException:

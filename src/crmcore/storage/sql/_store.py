@@ -473,6 +473,8 @@ class SqlUnitOfWork(UnitOfWork):
         # rows already dumped by add / add_many: (entities, parent rows, child rows)
         self._prepared: dict[type[Entity], list[tuple[Sequence[Entity], Any, Any]]] = {}
         self._reading = 0
+        # set by flush(): the write transaction it opened (and the serial lock it holds)
+        self._writing: contextlib.ExitStack | None = None
 
     # -- the port
 
@@ -490,6 +492,12 @@ class SqlUnitOfWork(UnitOfWork):
             Conflict: a record changed or vanished since it was read.
             AlreadyExists: a new record's id was taken meanwhile.
         """
+        if self._writing is not None:
+            self.flush()
+            with self._end_writing(), guard("UnitOfWork"):
+                self.connection().commit()
+            self._clear()
+            return
         if not any(self._staged.values()):
             self._clear()
             return
@@ -518,8 +526,81 @@ class SqlUnitOfWork(UnitOfWork):
                     self.forget(etype, r.id)
         self._clear()
 
+    def flush(self) -> None:
+        """Write the staged changes into a transaction that stays open, and forget them.
+
+        For bulk loads (a restore) that must be all or nothing without holding
+        every record in memory: the first flush opens the write transaction
+        (on SQLite it takes the write lock), later reads of this unit see what
+        was flushed, :meth:`commit` commits it all and :meth:`rollback` (or any
+        error here) undoes it all.
+
+        Raises:
+            Conflict / AlreadyExists: as :meth:`commit` (the transaction is rolled back).
+        """
+        if self._reading:
+            raise StorageError("cannot flush while a stream of this unit of work is still open")
+        if not any(self._staged.values()):
+            return
+        store = self._store
+        conn = self.connection()
+        if self._writing is None:
+            stack = contextlib.ExitStack()
+            stack.enter_context(store.serial())
+            self._writing = stack
+            try:
+                if self._sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException as exc:
+                self._abort_writing(conn)
+                if isinstance(exc, sa_exc.SQLAlchemyError):
+                    raise translate(exc, "UnitOfWork") from exc
+                raise
+        try:
+            for etype in sorted(self._staged, key=_type_order):
+                self._apply(conn, store.ops(etype), self._staged[etype])
+        except BaseException as exc:
+            self._abort_writing(conn)
+            self._clear()
+            if isinstance(exc, sa_exc.SQLAlchemyError):
+                raise translate(exc, "UnitOfWork") from exc
+            raise
+        for etype, rows in self._staged.items():  # the identity map answers the flushed state
+            seen = self._seen.get(etype)
+            if seen:
+                for row in rows.values():
+                    if row.id in seen:
+                        if type(row) is _Gone:
+                            del seen[row.id]
+                        else:
+                            seen[row.id] = row
+        self._staged.clear()
+        self._expect.clear()
+        self._prepared.clear()
+
+    @contextlib.contextmanager
+    def _end_writing(self) -> Iterator[None]:
+        """Around the end of a flushed transaction: afterwards the serial lock is released."""
+        try:
+            yield
+        except BaseException:
+            self._abort_writing(self.connection())
+            raise
+        stack, self._writing = self._writing, None
+        if stack is not None:
+            stack.close()
+
+    def _abort_writing(self, conn: sa.Connection) -> None:
+        with contextlib.suppress(sa_exc.SQLAlchemyError):
+            conn.rollback()
+        stack, self._writing = self._writing, None
+        if stack is not None:
+            stack.close()
+
     def rollback(self) -> None:
-        """Discard every staged write."""
+        """Discard every staged write (and everything flushed)."""
+        if self._writing is not None and self._conn is not None:
+            self._abort_writing(self._conn)
         self._clear()
         self._known.clear()
         if self._conn is not None and self._reading:
@@ -571,7 +652,7 @@ class SqlUnitOfWork(UnitOfWork):
     def reading(self) -> Iterator[sa.Connection]:
         """The connection inside one read transaction (a snapshot on SQLite), ended after."""
         conn = self.connection()
-        if self._reading:
+        if self._reading or self._writing is not None:  # inside a read or a flushed write
             self._reading += 1
             try:
                 yield conn
