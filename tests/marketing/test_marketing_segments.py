@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import crmcore
 from crmcore import services as sv
 from crmcore.errors import QueryError
-from crmcore.model import Activity, ActivityType, CampaignEvent, Customer, Order
+from crmcore.model import Activity, ActivityType, CampaignEvent, Customer, Money, Order, OrderLine
 from crmcore.query import (
     FALSE,
     TRUE,
@@ -44,6 +44,9 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
 CAMPAIGNS = [uuid.UUID(int=i + 1) for i in range(3)]
 STATUSES = ["placed", "paid", "cancelled"]
 KINDS = ["sent", "opened", "clicked"]
+CURRENCIES = ["CNY", "USD"]
+# prices around the 1,000 line, so "an order over 1,000" is true and false in a world
+PRICES = ["0.50", "333.333334", "500", "999.99", "1000", "1000.01", "1500"]
 
 
 @dataclass
@@ -71,6 +74,14 @@ def worlds(draw: st.DrawFn) -> World:
             customer_id=draw(st.sampled_from([c.id for c in customers] + [None])),
             status=draw(st.sampled_from(STATUSES)),
             ordered_at=draw(st.one_of(st.none(), days.map(lambda d: NOW - dt.timedelta(days=d)))),
+            currency=(cur := draw(st.sampled_from(CURRENCIES))),
+            lines=[
+                OrderLine(
+                    quantity=draw(st.integers(1, 3)),
+                    unit_price=Money(draw(st.sampled_from(PRICES)), cur),
+                )
+                for _ in range(draw(st.integers(0, 2)))
+            ],
         )
         for _ in range(draw(st.integers(0, 20)))
     ]
@@ -129,7 +140,7 @@ quants = st.sampled_from([("ge", 1), ("eq", 0), ("ge", 2), ("lt", 2), ("eq", 1),
 
 @st.composite
 def order_inner(draw: st.DrawFn) -> Spec:
-    choice = draw(st.integers(0, 3))
+    choice = draw(st.integers(0, 4))
     if choice == 0:
         return TRUE, lambda w, o: True
     if choice == 1:
@@ -141,6 +152,21 @@ def order_inner(draw: st.DrawFn) -> Spec:
         return (
             f("ordered_at") >= ago(days=d),
             lambda w, o: o.ordered_at is not None and o.ordered_at >= since,
+        )
+    if choice == 3:
+        # "an order over 1,000 CNY in the last 90 days" (the stored total, in the database)
+        cur = draw(st.sampled_from(CURRENCIES))
+        since = NOW - dt.timedelta(days=90)
+        return (
+            (f("total.amount") > 1000)
+            & (f("total.currency") == cur)
+            & (f("ordered_at") > ago(days=90)),
+            lambda w, o: (
+                o.total.amount > 1000
+                and o.total.currency == cur
+                and o.ordered_at is not None
+                and o.ordered_at > since
+            ),
         )
     statuses = draw(st.lists(st.sampled_from(STATUSES), max_size=2))
     return (
