@@ -117,7 +117,12 @@ class _RawInsert:
         self.positional = bool(compiled.positional)
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.binds)
         columns = {c.key: c for c in table.columns}
-        procs = [(name, columns[name].type.bind_processor(dialect)) for name in names]
+        # the processor SQLAlchemy itself would run: the dialect-level type (a decorated
+        # type on SQLite stores decimals as text, not through Numeric's float processor)
+        procs = [
+            (name, columns[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in names
+        ]
         # one generated function per table: no per-value loop machinery on the hot path
         ns: dict[str, Any] = {}
         parts = []
