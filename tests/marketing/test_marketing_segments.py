@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -445,3 +446,100 @@ def test_related_compiles_to_exists_subqueries() -> None:
     counted = sql(related("orders", "customer_id", op="ge", n=3))
     assert "count(*)" in counted.lower() and ">=" in counted
     engine.dispose()
+
+
+@st.composite
+def changes(draw: st.DrawFn, w: World) -> tuple[World, list[Order], list[Order], list[Any]]:
+    """Uncommitted changes to a world: new orders and events, changed and deleted orders.
+
+    Returns the world as the unit of work sees it, the new orders, the changed
+    ones and the deleted ones.
+    """
+    ids = [c.id for c in w.customers]
+    new_orders = [
+        Order(
+            customer_id=draw(st.sampled_from(ids)),
+            status=draw(st.sampled_from(STATUSES)),
+            ordered_at=NOW - dt.timedelta(days=draw(st.integers(0, 400))),
+            currency="CNY",
+            lines=[OrderLine(unit_price=Money(draw(st.sampled_from(PRICES)), "CNY"))],
+        )
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    new_events = [
+        CampaignEvent(
+            campaign_id=draw(st.sampled_from(CAMPAIGNS)),
+            customer_id=draw(st.sampled_from(ids)),
+            kind=draw(st.sampled_from(KINDS)),
+            occurred_at=NOW - dt.timedelta(days=draw(st.integers(0, 400))),
+        )
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    fate = st.sampled_from(["keep", "keep", "delete", "status", "move"])
+    kept: list[Order] = []
+    changed: list[Order] = []
+    deleted: list[Order] = []
+    for o in w.orders:
+        what = draw(fate)
+        if what == "delete":
+            deleted.append(o)
+        elif what == "status":
+            changed.append(attrs.evolve(o, status=draw(st.sampled_from(STATUSES))))
+        elif what == "move":
+            changed.append(attrs.evolve(o, customer_id=draw(st.sampled_from([*ids, None]))))
+        else:
+            kept.append(o)
+    seen = World(w.customers, kept + changed + new_orders, w.events + new_events, w.activities)
+    return seen, new_orders + new_events, changed, deleted  # type: ignore[return-value]
+
+
+def test_related_filters_read_the_units_own_writes(examples: int, fresh: Any) -> None:
+    """Uncommitted adds, changes and deletes count for related() as they do for plain finds."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data(), w=worlds(), spec=specs(depth=1))
+    def check(data: st.DataObject, w: World, spec: Spec) -> None:
+        session = fresh()
+        _store(session, w)
+        seen, added, changed, deleted = data.draw(changes(w))
+        flt, meaning = spec
+        expected = sorted(c.id for c in seen.customers if meaning(seen, c))
+        resolved = resolve_times(flt, NOW)
+        with session() as s:
+            orders = s.repo(Order)
+            for o in changed:
+                current = orders.get(o.id)
+                orders.update(attrs.evolve(o, version=current.version))
+            for o in deleted:
+                orders.delete(o.id)
+            orders.add_many([r for r in added if isinstance(r, Order)])
+            s.repo(CampaignEvent).add_many([r for r in added if isinstance(r, CampaignEvent)])
+            # a plain find sees the unit's own writes; so does a related filter
+            assert orders.count() == len(seen.orders)
+            assert s.customers.count(resolved) == len(expected)
+            assert sorted(c.id for c in s.customers.find(resolved)) == expected
+            assert sorted(c.id for c in s.customers.stream(resolved, batch_size=5)) == expected
+            s.rollback()
+        with session() as s:  # nothing of it was committed
+            before = sorted(c.id for c in w.customers if meaning(w, c))
+            assert sorted(c.id for c in s.customers.find(resolved)) == before
+
+    check()
+
+
+def test_related_sees_staged_orders_on_every_backend(session: Any) -> None:
+    with session() as s:
+        a, b = s.customers.add_many([Customer(first_name="a"), Customer(first_name="b")])
+        old = s.repo(Order).add(Order(customer_id=b.id, status="paid"))
+    paid = related("orders", "customer_id", f("status") == "paid")
+    with session() as s:
+        s.repo(Order).add(Order(customer_id=a.id, status="paid"))
+        s.repo(Order).delete(old.id)
+        assert [c.id for c in s.customers.find(paid)] == [a.id]
+        assert s.customers.count(~paid) == 1
+    with session() as s:
+        assert [c.id for c in s.customers.find(paid)] == [a.id]

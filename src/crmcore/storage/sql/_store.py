@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cmp_to_key
 from typing import Any, Generic, TypeVar, cast
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -38,8 +39,11 @@ from crmcore.errors import (
     StorageError,
 )
 from crmcore.model import COLLECTIONS, Entity
-from crmcore.query import Filter, Page, Sort
+from crmcore.query import Filter, Page, Sort, all_of, any_of, eq, in_, not_
 from crmcore.query.adapter import (
+    And,
+    Not,
+    Or,
     OrderSpec,
     Related,
     check_limit,
@@ -48,6 +52,7 @@ from crmcore.query.adapter import (
     compile_predicate,
     decode_cursor,
     encode_cursor,
+    getter,
     normalize_order,
     sort_key_values,
 )
@@ -637,6 +642,10 @@ class SqlUnitOfWork(UnitOfWork):
             staged[key] = e
             expect.setdefault(key, None)
 
+    def has_staged(self) -> bool:
+        """Whether any write is staged (of any type)."""
+        return any(self._staged.values())
+
     def staged(self, etype: type[Entity]) -> dict[int, Any]:
         """Staged rows of a type, keyed by ``id.int``."""
         return self._staged.get(etype, {})
@@ -698,6 +707,77 @@ class SqlUnitOfWork(UnitOfWork):
                     del remaining[e.id.int]
         if remaining:
             ops.insert_rows(conn, list(remaining.values()))
+
+
+def _own_writes(uow: SqlUnitOfWork, f: Filter) -> Filter:
+    """``f`` with every related filter also counting the unit's staged related rows.
+
+    The database counts committed rows only. For the few keys a staged row of
+    the related collection touches (its new key, and the key its committed
+    version had) the count is worked out here: committed matches in the
+    database, minus the committed versions of staged rows, plus the staged
+    rows that match. Those keys are decided by a key list, every other key by
+    the unchanged subquery, so plain finds and related filters read the unit's
+    own writes alike.
+    """
+    if isinstance(f, (And, Or)):
+        items = [_own_writes(uow, i) for i in f.items]
+        return all_of(*items) if isinstance(f, And) else any_of(*items)
+    if isinstance(f, Not):
+        return not_(_own_writes(uow, f.item))
+    if not isinstance(f, Related):
+        return f
+    etype = COLLECTIONS[f.collection]
+    node = attrs.evolve(f, where=_own_writes(uow, f.where))
+    staged = uow.staged(etype)
+    if not staged:
+        return node
+    ops = uow._store.ops(etype)
+    term = ops.tr.m.term(f.key)
+    if not isinstance(term, ColumnTerm):
+        raise QueryError("related needs a plain column key", field=f.key)
+    key, tenant = term.column, ops.table.c.tenant_id
+    get_key = getter(f.key)
+    pred = compile_predicate(node.where, uow.repository(etype)._related_counts)
+    counts: dict[tuple[str, Any], int] = {}
+    for row in staged.values():
+        if type(row) is not _Gone:
+            k = get_key(row)
+            if k is not None:
+                counts.setdefault((row.tenant_id, k), 0)
+                if pred(row):
+                    counts[(row.tenant_id, k)] += 1
+    replaced = [uuid.UUID(int=i) for i in staged if uow.expects(etype, i) is not None]
+    cond = ops.tr.where(node.where)
+    with uow.reading() as conn:
+        for chunk in _chunks(replaced, _IDS):
+            stmt = sa.select(ops.table.c.id, tenant, key, cond.label("m")).where(
+                ops.table.c.id.in_(list(chunk)), key.is_not(None)
+            )
+            for _, t, k, matched in conn.execute(stmt):
+                counts[(t, k)] = counts.get((t, k), 0) - (1 if matched else 0)
+        by_tenant: dict[str, list[Any]] = {}
+        for t, k in counts:
+            by_tenant.setdefault(t, []).append(k)
+        for t, keys in by_tenant.items():
+            for chunk in _chunks(keys, _IDS):
+                stmt = (
+                    sa.select(key, sa.func.count())
+                    .where(tenant == t, key.in_(list(chunk)), cond)
+                    .group_by(key)
+                )
+                for k, n in conn.execute(stmt):
+                    counts[(t, k)] += int(n)
+    if not counts:
+        return node
+    decided: list[Filter] = []
+    matching: list[Filter] = []
+    for t, keys in by_tenant.items():
+        decided.append(all_of(eq("tenant_id", t), in_(f.field, keys)))
+        hits = [k for k in keys if node.matches(counts[(t, k)])]
+        if hits:
+            matching.append(all_of(eq("tenant_id", t), in_(f.field, hits)))
+    return any_of(all_of(not_(any_of(*decided)), node), *matching)
 
 
 def _type_order(etype: type[Entity]) -> int:
@@ -864,7 +944,7 @@ class SqlRepository(Repository[E], Generic[E]):
         check_order(order, self.entity_type)
         check_limit(limit)
         tr = self._ops.tr
-        bound = tr.bind(where)
+        bound = self._bind(where)
         cursor = None if after is None else tr.cursor_values(order, decode_cursor(after, order))
         staged = self._uow.staged(self.entity_type)
         with guard(self._name):
@@ -924,6 +1004,13 @@ class SqlRepository(Repository[E], Generic[E]):
         out = [e for _, e in merged]
         return out if limit is None else out[: limit + 1]
 
+    def _bind(self, where: Filter | None) -> Filter | None:
+        """``where`` bound, with related filters made to see this unit's staged rows."""
+        bound = self._ops.tr.bind(where)
+        if bound is None or not self._uow.has_staged():
+            return bound
+        return _own_writes(self._uow, bound)
+
     def _related_counts(self, node: Related) -> dict[tuple[str, Any], int]:
         """Committed related records per (tenant, key), for staged rows the database cannot see."""
         ops = self._uow._store.ops(COLLECTIONS[node.collection])
@@ -941,8 +1028,7 @@ class SqlRepository(Repository[E], Generic[E]):
 
     def count(self, where: Filter | None = None) -> int:
         """How many visible records match ``where``."""
-        tr = self._ops.tr
-        bound = tr.bind(where)
+        bound = self._bind(where)
         etype = self.entity_type
         staged = self._uow.staged(etype)
         with guard(self._name), self._uow.reading() as conn:
@@ -971,7 +1057,7 @@ class SqlRepository(Repository[E], Generic[E]):
         """
         plan = plan_aggregate(self.entity_type, group_by, measures)
         ops = self._ops
-        bound = ops.tr.bind(where)
+        bound = self._bind(where)
         if self._uow.staged(self.entity_type):
             return aggregate_records(self.stream(where), plan)
         stmt = aggregate_statement(ops.m, ops.tr, bound, plan)
@@ -996,7 +1082,7 @@ class SqlRepository(Repository[E], Generic[E]):
             raise QueryError("batch_size must be positive")
         order = normalize_order(order_by)
         check_order(order, self.entity_type)
-        bound = self._ops.tr.bind(where)
+        bound = self._bind(where)
         return self._stream(where, bound, order_by, order, batch_size)
 
     def _stream(
