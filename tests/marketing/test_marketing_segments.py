@@ -543,3 +543,61 @@ def test_related_sees_staged_orders_on_every_backend(session: Any) -> None:
         assert s.customers.count(~paid) == 1
     with session() as s:
         assert [c.id for c in s.customers.find(paid)] == [a.id]
+
+
+def test_related_filter_on_an_encrypted_field_uses_the_blind_index(
+    crm: crmcore.Crm, principal: crmcore.Principal
+) -> None:
+    import os
+
+    from crmcore.crypto import Encryption, Keyring, StaticKeyProvider
+
+    enc = Encryption(keyring=Keyring(StaticKeyProvider([os.urandom(32)])))
+    ecrm = crmcore.Crm(crm.store, layers=[enc])
+    with ecrm.session(principal) as s:
+        wei, anna = s.customers.add_many(
+            [
+                Customer(
+                    first_name="伟", email="wei@example.cn", date_of_birth=dt.date(1990, 1, 1)
+                ),
+                Customer(first_name="Anna", email="anna@example.com"),
+            ]
+        )
+        s.repo(Order).add_many(
+            [Order(customer_id=wei.id), Order(customer_id=wei.id), Order(customer_id=anna.id)]
+        )
+        s.repo(CampaignEvent).add(
+            CampaignEvent(campaign_id=CAMPAIGNS[0], customer_id=anna.id, kind="opened")
+        )
+    by_wei = related("customers", "id", f("email") == "Wei@Example.CN", field="customer_id")
+    with ecrm.session(principal) as s:
+        # the email is ciphertext: equality runs on its blind index (normalised as stored)
+        assert s.repo(Order).count(by_wei) == 2
+        assert s.repo(Order).count(~by_wei) == 1
+        assert (
+            s.repo(Order).count(
+                related(
+                    "customers",
+                    "id",
+                    in_("email", ["anna@example.com", "x@y.z"]),
+                    field="customer_id",
+                )
+            )
+            == 1
+        )
+        # nested: customers whose events belong to a customer with that address
+        opened = related(
+            "campaign_events",
+            "customer_id",
+            related("customers", "id", f("email") == "anna@example.com", field="customer_id"),
+        )
+        assert [c.id for c in s.customers.find(opened)] == [anna.id]
+        # what cannot run on ciphertext is refused, naming the related field
+        for bad, name in [
+            (f("email").contains("wei"), "email"),
+            (f("date_of_birth") > dt.date(1980, 1, 1), "date_of_birth"),
+        ]:
+            with pytest.raises(QueryError) as err:
+                s.repo(Order).count(related("customers", "id", bad, field="customer_id"))
+            assert err.value.field == name
+            assert "encrypted" in str(err.value)

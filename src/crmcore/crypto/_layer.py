@@ -45,6 +45,7 @@ from crmcore.errors import (
     SchemaError,
 )
 from crmcore.model import (
+    COLLECTIONS,
     ENTITY_TYPES,
     VALUE_COPY_OPENER,
     Entity,
@@ -65,11 +66,13 @@ from crmcore.query.adapter import (
     Not,
     Or,
     OrderSpec,
+    Related,
     StartsWith,
     normalize_order,
+    related_nodes,
 )
 from crmcore.storage.aggregate import Bucket, GroupKey, Measure, count, plan_aggregate
-from crmcore.storage.ports import Repository, UnitOfWorkContext
+from crmcore.storage.ports import ForwardingRepository, Repository, UnitOfWorkContext
 
 __all__ = [
     "RECORD",
@@ -189,6 +192,10 @@ class Encryption:
             return CopySealingRepository(inner, self)
         spec = self.protection.get(inner.entity_type.entity_name())
         if spec is None or not spec.encrypted:
+            if any(p.encrypted for p in self.protection.values()):
+                # its records are plaintext, but a related() filter may reach an
+                # encrypted field of another entity
+                return _RelatedRewriting(inner, self, uow.tenant_id)
             return inner
         _check_optional(inner.entity_type, spec)
         return EncryptingRepository(inner, self, spec, uow.tenant_id)
@@ -328,6 +335,116 @@ def _check_optional(entity_type: type[Entity], spec: FieldProtection) -> None:
             )
 
 
+def _rewrite(
+    enc: Encryption, tenant: str, entity: str, spec: FieldProtection | None, f: Filter
+) -> Filter:
+    """``f`` (a filter on ``entity``) made runnable on ciphertext.
+
+    A related filter's condition is rewritten against the related entity's
+    protection: equality on a searchable field of the related records becomes
+    a blind-index lookup, anything else on an encrypted one is refused.
+    """
+
+    def again(g: Filter) -> Filter:
+        return _rewrite(enc, tenant, entity, spec, g)
+
+    def match(name: str, value: Any) -> Filter:
+        key = enc.search_key(tenant, entity, name, value)
+        return any_of(has("search_keys", key), _plain(enc, entity, name, value))
+
+    if isinstance(f, Const):
+        return f
+    if isinstance(f, And):
+        return all_of(*(again(i) for i in f.items))
+    if isinstance(f, Or):
+        return any_of(*(again(i) for i in f.items))
+    if isinstance(f, Not):
+        return not_(again(f.item))
+    if isinstance(f, Related):
+        other = COLLECTIONS.get(f.collection)
+        if other is None:
+            return f  # the adapter names the unknown collection
+        name = other.entity_name()
+        inner = _rewrite(enc, tenant, name, enc.protection.get(name), f.where)
+        return f if inner is f.where else attrs.evolve(f, where=inner)
+    name = f.field  # type: ignore[attr-defined]
+    if spec is None or name not in spec.encrypted:
+        return f
+    # A record written before encryption was turned on holds the field in
+    # plaintext until re-encryption seals it: every condition below also
+    # matches that form, so lookups stay right while a migration runs.
+    if isinstance(f, IsNull):
+        return all_of(not_(has("sealed", name)), f)
+    searchable = name in spec.searchable
+    if searchable and isinstance(f, Compare) and f.op in ("eq", "ne"):
+        if f.value is None:
+            return again(IsNull(name) if f.op == "eq" else not_(IsNull(name)))
+        found = match(name, f.value)
+        return found if f.op == "eq" else not_(found)
+    if searchable and isinstance(f, In):
+        return any_of(*(again(IsNull(name)) if v is None else match(name, v) for v in f.values))
+    kind = {Contains: "contains", StartsWith: "startswith", Has: "has"}.get(type(f), "")
+    op = kind or getattr(f, "op", type(f).__name__)
+    how = "only ==, != and in_" if searchable else "only is_null"
+    raise QueryError(
+        f"{op!r} cannot run on an encrypted field; {how} can", field=name, entity=entity
+    )
+
+
+def _plain(enc: Encryption, entity: str, field: str, value: Any) -> Filter:
+    """``field == value`` on a not yet sealed record, normalised as its index would be."""
+    normalize = enc.normalizers.get((entity, field))
+    forms = [value]
+    if normalize is not None:
+        try:
+            forms.append(normalize(value))
+        except CrmError:
+            pass  # compared as given only
+    return any_of(*(eq(field, v) for v in dict.fromkeys(forms)))
+
+
+class _RelatedRewriting(ForwardingRepository[E]):
+    """An unprotected entity's repository whose related filters may reach encrypted fields."""
+
+    def __init__(self, inner: Repository[E], encryption: Encryption, tenant: str) -> None:
+        super().__init__(inner)
+        self._enc = encryption
+        self._tenant = tenant
+        self._name = self.entity_type.entity_name()
+
+    def _rewrite(self, where: Filter | None) -> Filter | None:
+        if where is None or next(related_nodes(where), None) is None:
+            return where
+        return _rewrite(self._enc, self._tenant, self._name, None, where)
+
+    def find(
+        self,
+        where: Filter | None = None,
+        *,
+        order_by: OrderSpec = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page[E]:
+        return self._inner.find(self._rewrite(where), order_by=order_by, limit=limit, after=after)
+
+    def count(self, where: Filter | None = None) -> int:
+        return self._inner.count(self._rewrite(where))
+
+    def stream(
+        self, where: Filter | None = None, *, order_by: OrderSpec = None, batch_size: int = 1000
+    ) -> Iterator[E]:
+        return self._inner.stream(self._rewrite(where), order_by=order_by, batch_size=batch_size)
+
+    def aggregate(
+        self,
+        where: Filter | None = None,
+        *,
+        group_by: Sequence[GroupKey] = (),
+        measures: Mapping[str, Measure],
+    ) -> list[dict[str, Any]]:
+        return self._inner.aggregate(self._rewrite(where), group_by=group_by, measures=measures)
+
+
 class EncryptingRepository(Repository[E], Generic[E]):
     """Seals records on the way down, unseals them on the way up, rewrites filters."""
 
@@ -386,56 +503,7 @@ class EncryptingRepository(Repository[E], Generic[E]):
         return self._rewrite(where)
 
     def _rewrite(self, f: Filter) -> Filter:
-        if isinstance(f, Const):
-            return f
-        if isinstance(f, And):
-            return all_of(*(self._rewrite(i) for i in f.items))
-        if isinstance(f, Or):
-            return any_of(*(self._rewrite(i) for i in f.items))
-        if isinstance(f, Not):
-            return not_(self._rewrite(f.item))
-        name: str = f.field  # type: ignore[attr-defined]
-        if name not in self._spec.encrypted:
-            return f
-        # A record written before encryption was turned on holds the field in
-        # plaintext until re-encryption seals it: every condition below also
-        # matches that form, so lookups stay right while a migration runs.
-        if isinstance(f, IsNull):
-            return all_of(not_(has("sealed", name)), f)
-        searchable = name in self._spec.searchable
-        if searchable and isinstance(f, Compare) and f.op in ("eq", "ne"):
-            if f.value is None:
-                return self._rewrite(IsNull(name) if f.op == "eq" else not_(IsNull(name)))
-            match = any_of(has("search_keys", self._key(name, f.value)), self._plain(name, f.value))
-            return match if f.op == "eq" else not_(match)
-        if searchable and isinstance(f, In):
-            parts = [
-                self._rewrite(IsNull(name))
-                if v is None
-                else any_of(has("search_keys", self._key(name, v)), self._plain(name, v))
-                for v in f.values
-            ]
-            return any_of(*parts)
-        kind = {Contains: "contains", StartsWith: "startswith", Has: "has"}.get(type(f), "")
-        op = kind or getattr(f, "op", type(f).__name__)
-        how = "only ==, != and in_" if searchable else "only is_null"
-        raise QueryError(
-            f"{op!r} cannot run on an encrypted field; {how} can", field=name, entity=self._name
-        )
-
-    def _plain(self, field: str, value: Any) -> Filter:
-        """``field == value`` on a not yet sealed record, normalised as its index would be."""
-        normalize = self._enc.normalizers.get((self._name, field))
-        forms = [value]
-        if normalize is not None:
-            try:
-                forms.append(normalize(value))
-            except CrmError:
-                pass  # compared as given only
-        return any_of(*(eq(field, v) for v in dict.fromkeys(forms)))
-
-    def _key(self, field: str, value: Any) -> str:
-        return self._enc.search_key(self._tenant, self._name, field, value)
+        return _rewrite(self._enc, self._tenant, self._name, self._spec, f)
 
     def _check_order(self, order_by: OrderSpec) -> None:
         for term in normalize_order(order_by):
