@@ -601,3 +601,69 @@ def test_related_filter_on_an_encrypted_field_uses_the_blind_index(
                 s.repo(Order).count(related("customers", "id", bad, field="customer_id"))
             assert err.value.field == name
             assert "encrypted" in str(err.value)
+
+
+def test_policy_field_rules_apply_inside_related_filters(crm: crmcore.Crm, tenant: str) -> None:
+    from crmcore.policy import Policy, PolicyGuard
+
+    policy = Policy.from_dict(
+        {
+            "name": "shop",
+            "roles": {"rep": {}},
+            "rules": [
+                {
+                    "name": "rep-reads",
+                    "roles": ["rep"],
+                    "entities": ["Customer", "Order", "CampaignEvent"],
+                    "actions": ["read"],
+                },
+            ],
+            "field_rules": [
+                {"roles": ["rep"], "entities": ["Order"], "fields": {"total": "hidden"}},
+                {"roles": ["rep"], "entities": ["Customer"], "fields": {"email": "masked"}},
+                {
+                    "roles": ["rep"],
+                    "entities": ["CampaignEvent"],
+                    "fields": {"customer_id": "hidden"},
+                },
+            ],
+        }
+    )
+    guarded = crmcore.Crm(crm.store, layers=[PolicyGuard(policy)], policy=policy)
+    with crm.session(crmcore.Principal.system_principal(tenant)) as s:
+        c = s.customers.add(Customer(first_name="a", email="a@example.com"))
+        price = Money("1500", "CNY")
+        s.repo(Order).add(Order(customer_id=c.id, lines=[OrderLine(unit_price=price)]))
+    rep = crmcore.Principal(user_id="rep1", tenant_id=tenant, roles=frozenset({"rep"}))
+    big = related("orders", "customer_id", f("total.amount") > 1000)
+    by_mail = related("customers", "id", f("email") == "a@example.com", field="customer_id")
+    with guarded.session(rep) as s:
+        # readable fields of the related entity: fine
+        assert s.customers.count(related("orders", "customer_id", f("status") == "placed")) == 1
+        refused = [
+            (lambda: s.customers.count(big), "total.amount", "Order"),
+            (lambda: s.customers.find(~big), "total.amount", "Order"),
+            (
+                lambda: list(s.customers.stream(big | (f("first_name") == "a"))),
+                "total.amount",
+                "Order",
+            ),
+            (lambda: s.repo(Order).count(by_mail), "email", "Customer"),
+            # nested, and the hidden key of the related records
+            (
+                lambda: s.repo(Order).count(related("customers", "id", big, field="customer_id")),
+                "total.amount",
+                "Order",
+            ),
+            (
+                lambda: s.customers.count(related("campaign_events", "customer_id")),
+                "customer_id",
+                "CampaignEvent",
+            ),
+        ]
+        for call, name, entity in refused:
+            with pytest.raises(QueryError, match="cannot read in full") as err:
+                call()
+            assert (err.value.field, err.value.entity) == (name, entity)
+    with crm.session(crmcore.Principal.system_principal(tenant)) as s:
+        assert s.customers.count(big) == 1  # an unrestricted principal may
