@@ -18,6 +18,7 @@ ends its transaction, so an idle session never sits "idle in transaction".
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import heapq
 import threading
 import uuid
@@ -63,6 +64,7 @@ from crmcore.storage.sql._dialect import Backend, SqliteBackend, backend_for
 from crmcore.storage.sql._errors import guard, is_unique_violation, translate
 from crmcore.storage.sql._schema import CHILD_KEY, ChildField, ColumnTerm, EntityMapper, mapper
 from crmcore.storage.sql._translate import Translator
+from crmcore.storage.sql._types import UtcDateTime, UuidType
 
 __all__ = ["SqlRepository", "SqlStore", "SqlUnitOfWork"]
 
@@ -87,6 +89,10 @@ _KNOWN_MAX = 10_000
 _REMEMBER_MAX = 1000
 #: commits write types in this order (and ids sorted), so concurrent commits lock alike
 _TYPE_ORDER = {cls: i for i, cls in enumerate(COLLECTIONS.values())}
+
+
+def _by_id(row: Mapping[str, Any]) -> int:
+    return cast(int, row["id"].int)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -131,9 +137,27 @@ class _RawInsert:
         # one generated function per table: no per-value loop machinery on the hot path
         ns: dict[str, Any] = {}
         parts = []
+        sqlite = isinstance(backend, SqliteBackend)
+        ns["_UUID"], ns["_UTC"] = uuid.UUID, _dt.timezone.utc
         for k, (name, proc) in enumerate(procs):
+            kind = type(columns[name].type)
             if proc is None:
                 parts.append(f"r[{name!r}]")
+            elif sqlite and kind is UuidType:
+                # what the processor stores, inline: the 32 hex digits
+                ns[f"f{k}"] = proc
+                parts.append(
+                    f"(v{k}.hex if type(v{k} := r[{name!r}]) is _UUID"
+                    f" else None if v{k} is None else f{k}(v{k}))"
+                )
+            elif sqlite and kind is UtcDateTime:
+                # an aware UTC time as the processor writes it: ISO text without the offset
+                ns[f"f{k}"] = proc
+                parts.append(
+                    f"(v{k}.isoformat(' ', 'microseconds')[:26]"
+                    f" if (v{k} := r[{name!r}]) is not None and v{k}.tzinfo is _UTC"
+                    f" else None if v{k} is None else f{k}(v{k}))"
+                )
             elif _empty_map_is(proc, "{}"):
                 # most custom/sealed maps are empty: skip the JSON encoder for them
                 ns[f"f{k}"] = proc
@@ -222,6 +246,9 @@ class _Ops:
     def insert_dumped(
         self, conn: sa.Connection, parents: list[dict[str, Any]], children: tuple[list[Any], ...]
     ) -> None:
+        if len(parents) > _BATCH:
+            # in key order: each index page is then visited once per batch, not per row
+            parents = sorted(parents, key=_by_id)
         for chunk in _chunks(parents, _BATCH):
             self.raw_insert.run(conn, self.insert, chunk)
         self._insert_children(conn, children, range(len(children)))
