@@ -776,7 +776,7 @@ def _own_writes(uow: SqlUnitOfWork, f: Filter) -> Filter:
                     counts[(row.tenant_id, k)] += 1
     replaced = [uuid.UUID(int=i) for i in staged if uow.expects(etype, i) is not None]
     cond = ops.tr.where(node.where)
-    with uow.reading() as conn:
+    with guard(etype.__name__), uow.reading() as conn:
         for chunk in _chunks(replaced, _IDS):
             stmt = sa.select(ops.table.c.id, tenant, key, cond.label("m")).where(
                 ops.table.c.id.in_(list(chunk)), key.is_not(None)
