@@ -166,6 +166,7 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=20_000)
     ap.add_argument("--postgres", default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"))
     args = ap.parse_args()
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", args.n, args.customers)
     if args.postgres:
@@ -173,6 +174,7 @@ def main() -> None:
             run(args.postgres, "postgresql", args.n, args.customers)
         except Exception as exc:
             print(f"[postgresql] skipped: {type(exc).__name__}: {exc}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 import crmcore
 from crmcore import services as sv
 from crmcore.errors import QueryError
-from crmcore.model import Activity, ActivityType, CampaignEvent, Customer, Order
+from crmcore.model import Activity, ActivityType, CampaignEvent, Customer, Money, Order, OrderLine
 from crmcore.query import (
     FALSE,
     TRUE,
@@ -44,6 +45,9 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
 CAMPAIGNS = [uuid.UUID(int=i + 1) for i in range(3)]
 STATUSES = ["placed", "paid", "cancelled"]
 KINDS = ["sent", "opened", "clicked"]
+CURRENCIES = ["CNY", "USD"]
+# prices around the 1,000 line, so "an order over 1,000" is true and false in a world
+PRICES = ["0.50", "333.333334", "500", "999.99", "1000", "1000.01", "1500"]
 
 
 @dataclass
@@ -71,6 +75,14 @@ def worlds(draw: st.DrawFn) -> World:
             customer_id=draw(st.sampled_from([c.id for c in customers] + [None])),
             status=draw(st.sampled_from(STATUSES)),
             ordered_at=draw(st.one_of(st.none(), days.map(lambda d: NOW - dt.timedelta(days=d)))),
+            currency=(cur := draw(st.sampled_from(CURRENCIES))),
+            lines=[
+                OrderLine(
+                    quantity=draw(st.integers(1, 3)),
+                    unit_price=Money(draw(st.sampled_from(PRICES)), cur),
+                )
+                for _ in range(draw(st.integers(0, 2)))
+            ],
         )
         for _ in range(draw(st.integers(0, 20)))
     ]
@@ -129,7 +141,7 @@ quants = st.sampled_from([("ge", 1), ("eq", 0), ("ge", 2), ("lt", 2), ("eq", 1),
 
 @st.composite
 def order_inner(draw: st.DrawFn) -> Spec:
-    choice = draw(st.integers(0, 3))
+    choice = draw(st.integers(0, 4))
     if choice == 0:
         return TRUE, lambda w, o: True
     if choice == 1:
@@ -141,6 +153,21 @@ def order_inner(draw: st.DrawFn) -> Spec:
         return (
             f("ordered_at") >= ago(days=d),
             lambda w, o: o.ordered_at is not None and o.ordered_at >= since,
+        )
+    if choice == 3:
+        # "an order over 1,000 CNY in the last 90 days" (the stored total, in the database)
+        cur = draw(st.sampled_from(CURRENCIES))
+        since = NOW - dt.timedelta(days=90)
+        return (
+            (f("total.amount") > 1000)
+            & (f("total.currency") == cur)
+            & (f("ordered_at") > ago(days=90)),
+            lambda w, o: (
+                o.total.amount > 1000
+                and o.total.currency == cur
+                and o.ordered_at is not None
+                and o.ordered_at > since
+            ),
         )
     statuses = draw(st.lists(st.sampled_from(STATUSES), max_size=2))
     return (
@@ -419,3 +446,214 @@ def test_related_compiles_to_exists_subqueries() -> None:
     counted = sql(related("orders", "customer_id", op="ge", n=3))
     assert "count(*)" in counted.lower() and ">=" in counted
     engine.dispose()
+
+
+@st.composite
+def changes(draw: st.DrawFn, w: World) -> tuple[World, list[Order], list[Order], list[Any]]:
+    """Uncommitted changes to a world: new orders and events, changed and deleted orders.
+
+    Returns the world as the unit of work sees it, the new orders, the changed
+    ones and the deleted ones.
+    """
+    ids = [c.id for c in w.customers]
+    new_orders = [
+        Order(
+            customer_id=draw(st.sampled_from(ids)),
+            status=draw(st.sampled_from(STATUSES)),
+            ordered_at=NOW - dt.timedelta(days=draw(st.integers(0, 400))),
+            currency="CNY",
+            lines=[OrderLine(unit_price=Money(draw(st.sampled_from(PRICES)), "CNY"))],
+        )
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    new_events = [
+        CampaignEvent(
+            campaign_id=draw(st.sampled_from(CAMPAIGNS)),
+            customer_id=draw(st.sampled_from(ids)),
+            kind=draw(st.sampled_from(KINDS)),
+            occurred_at=NOW - dt.timedelta(days=draw(st.integers(0, 400))),
+        )
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    fate = st.sampled_from(["keep", "keep", "delete", "status", "move"])
+    kept: list[Order] = []
+    changed: list[Order] = []
+    deleted: list[Order] = []
+    for o in w.orders:
+        what = draw(fate)
+        if what == "delete":
+            deleted.append(o)
+        elif what == "status":
+            changed.append(attrs.evolve(o, status=draw(st.sampled_from(STATUSES))))
+        elif what == "move":
+            changed.append(attrs.evolve(o, customer_id=draw(st.sampled_from([*ids, None]))))
+        else:
+            kept.append(o)
+    seen = World(w.customers, kept + changed + new_orders, w.events + new_events, w.activities)
+    return seen, new_orders + new_events, changed, deleted  # type: ignore[return-value]
+
+
+def test_related_filters_read_the_units_own_writes(examples: int, fresh: Any) -> None:
+    """Uncommitted adds, changes and deletes count for related() as they do for plain finds."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data(), w=worlds(), spec=specs(depth=1))
+    def check(data: st.DataObject, w: World, spec: Spec) -> None:
+        session = fresh()
+        _store(session, w)
+        seen, added, changed, deleted = data.draw(changes(w))
+        flt, meaning = spec
+        expected = sorted(c.id for c in seen.customers if meaning(seen, c))
+        resolved = resolve_times(flt, NOW)
+        with session() as s:
+            orders = s.repo(Order)
+            for o in changed:
+                current = orders.get(o.id)
+                orders.update(attrs.evolve(o, version=current.version))
+            for o in deleted:
+                orders.delete(o.id)
+            orders.add_many([r for r in added if isinstance(r, Order)])
+            s.repo(CampaignEvent).add_many([r for r in added if isinstance(r, CampaignEvent)])
+            # a plain find sees the unit's own writes; so does a related filter
+            assert orders.count() == len(seen.orders)
+            assert s.customers.count(resolved) == len(expected)
+            assert sorted(c.id for c in s.customers.find(resolved)) == expected
+            assert sorted(c.id for c in s.customers.stream(resolved, batch_size=5)) == expected
+            s.rollback()
+        with session() as s:  # nothing of it was committed
+            before = sorted(c.id for c in w.customers if meaning(w, c))
+            assert sorted(c.id for c in s.customers.find(resolved)) == before
+
+    check()
+
+
+def test_related_sees_staged_orders_on_every_backend(session: Any) -> None:
+    with session() as s:
+        a, b = s.customers.add_many([Customer(first_name="a"), Customer(first_name="b")])
+        old = s.repo(Order).add(Order(customer_id=b.id, status="paid"))
+    paid = related("orders", "customer_id", f("status") == "paid")
+    with session() as s:
+        s.repo(Order).add(Order(customer_id=a.id, status="paid"))
+        s.repo(Order).delete(old.id)
+        assert [c.id for c in s.customers.find(paid)] == [a.id]
+        assert s.customers.count(~paid) == 1
+    with session() as s:
+        assert [c.id for c in s.customers.find(paid)] == [a.id]
+
+
+def test_related_filter_on_an_encrypted_field_is_refused(
+    crm: crmcore.Crm, principal: crmcore.Principal
+) -> None:
+    """A blind-index hit inside a subquery could not be confirmed after decryption
+    (a database writer can move index rows), so related() never reaches ciphertext;
+    the lookup runs on the related collection itself, where matches are confirmed."""
+    import os
+
+    from crmcore.crypto import Encryption, Keyring, StaticKeyProvider
+
+    enc = Encryption(keyring=Keyring(StaticKeyProvider([os.urandom(32)])))
+    ecrm = crmcore.Crm(crm.store, layers=[enc])
+    with ecrm.session(principal) as s:
+        wei, anna = s.customers.add_many(
+            [
+                Customer(
+                    first_name="伟", email="wei@example.cn", date_of_birth=dt.date(1990, 1, 1)
+                ),
+                Customer(first_name="Anna", email="anna@example.com"),
+            ]
+        )
+        s.repo(Order).add_many(
+            [Order(customer_id=wei.id), Order(customer_id=wei.id), Order(customer_id=anna.id)]
+        )
+    with ecrm.session(principal) as s:
+        for bad, name in [
+            (f("email") == "Wei@Example.CN", "email"),
+            (in_("email", ["anna@example.com", "x@y.z"]), "email"),
+            (f("email").contains("wei"), "email"),
+            (f("date_of_birth") > dt.date(1980, 1, 1), "date_of_birth"),
+        ]:
+            with pytest.raises(QueryError) as err:
+                s.repo(Order).count(related("customers", "id", bad, field="customer_id"))
+            assert err.value.field == name
+            assert "encrypted" in str(err.value)
+        # the supported way: find the customers on their own collection, then their orders
+        ids = [c.id for c in s.customers.find(f("email") == "Wei@Example.CN")]
+        assert ids == [wei.id]
+        assert s.repo(Order).count(in_("customer_id", ids)) == 2
+        # a related() condition on plaintext fields of an encrypted entity still runs
+        assert (
+            s.repo(Order).count(
+                related("customers", "id", f("first_name") == "Anna", field="customer_id")
+            )
+            == 1
+        )
+
+
+def test_policy_field_rules_apply_inside_related_filters(crm: crmcore.Crm, tenant: str) -> None:
+    from crmcore.policy import Policy, PolicyGuard
+
+    policy = Policy.from_dict(
+        {
+            "name": "shop",
+            "roles": {"rep": {}},
+            "rules": [
+                {
+                    "name": "rep-reads",
+                    "roles": ["rep"],
+                    "entities": ["Customer", "Order", "CampaignEvent"],
+                    "actions": ["read"],
+                },
+            ],
+            "field_rules": [
+                {"roles": ["rep"], "entities": ["Order"], "fields": {"total": "hidden"}},
+                {"roles": ["rep"], "entities": ["Customer"], "fields": {"email": "masked"}},
+                {
+                    "roles": ["rep"],
+                    "entities": ["CampaignEvent"],
+                    "fields": {"customer_id": "hidden"},
+                },
+            ],
+        }
+    )
+    guarded = crmcore.Crm(crm.store, layers=[PolicyGuard(policy)], policy=policy)
+    with crm.session(crmcore.Principal.system_principal(tenant)) as s:
+        c = s.customers.add(Customer(first_name="a", email="a@example.com"))
+        price = Money("1500", "CNY")
+        s.repo(Order).add(Order(customer_id=c.id, lines=[OrderLine(unit_price=price)]))
+    rep = crmcore.Principal(user_id="rep1", tenant_id=tenant, roles=frozenset({"rep"}))
+    big = related("orders", "customer_id", f("total.amount") > 1000)
+    by_mail = related("customers", "id", f("email") == "a@example.com", field="customer_id")
+    with guarded.session(rep) as s:
+        # readable fields of the related entity: fine
+        assert s.customers.count(related("orders", "customer_id", f("status") == "placed")) == 1
+        refused = [
+            (lambda: s.customers.count(big), "total.amount", "Order"),
+            (lambda: s.customers.find(~big), "total.amount", "Order"),
+            (
+                lambda: list(s.customers.stream(big | (f("first_name") == "a"))),
+                "total.amount",
+                "Order",
+            ),
+            (lambda: s.repo(Order).count(by_mail), "email", "Customer"),
+            # nested, and the hidden key of the related records
+            (
+                lambda: s.repo(Order).count(related("customers", "id", big, field="customer_id")),
+                "total.amount",
+                "Order",
+            ),
+            (
+                lambda: s.customers.count(related("campaign_events", "customer_id")),
+                "customer_id",
+                "CampaignEvent",
+            ),
+        ]
+        for call, name, entity in refused:
+            with pytest.raises(QueryError, match="cannot read in full") as err:
+                call()
+            assert (err.value.field, err.value.entity) == (name, entity)
+    with crm.session(crmcore.Principal.system_principal(tenant)) as s:
+        assert s.customers.count(big) == 1  # an unrestricted principal may

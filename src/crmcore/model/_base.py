@@ -84,10 +84,12 @@ def replace_trusted(obj: T, **changes: Any) -> T:
     """
     cls: type = type(obj)
     new: T = _copier(cls)(obj)
+    if not changes.keys() <= _slot_names(cls):
+        name = min(changes.keys() - _slot_names(cls))
+        raise TypeError(f"{cls.__name__} has no field {name!r}")
+    put = object.__setattr__
     for name, value in changes.items():
-        if name not in _slot_names(cls):
-            raise TypeError(f"{cls.__name__} has no field {name!r}")
-        object.__setattr__(new, name, value)
+        put(new, name, value)
     if changes and cls.__dict__.get("__crm_derived__"):
         for name, value in new._derived().items():  # type: ignore[attr-defined]
             object.__setattr__(new, name, value)

@@ -44,7 +44,16 @@ from crmcore.model import (
 from crmcore.policy._fields import FieldAccess, FieldLevel
 from crmcore.policy._policy import Policy
 from crmcore.query import FALSE, TRUE, Filter, Page, all_of, any_of, eq, in_, not_, related
-from crmcore.query.adapter import And, Not, Or, OrderSpec, Related, field_names, normalize_order
+from crmcore.query.adapter import (
+    And,
+    Not,
+    Or,
+    OrderSpec,
+    Related,
+    field_names,
+    normalize_order,
+    related_nodes,
+)
 from crmcore.storage.aggregate import GroupKey, Measure, plan_aggregate
 from crmcore.storage.ports import Repository, UnitOfWorkContext
 
@@ -244,6 +253,8 @@ class GuardedRepository(Repository[E], Generic[E]):
         names = set(field_names(where)) if where is not None else set()
         names |= {t.field for t in normalize_order(order_by)}
         self._no_copy_fields(names, "filter or sort")
+        if where is not None:
+            self._related_readable(where)
         if self._fields.unrestricted:
             return
         for name in sorted(names):
@@ -253,6 +264,25 @@ class GuardedRepository(Repository[E], Generic[E]):
                     field=name,
                     entity=self._name,
                 )
+
+    def _related_readable(self, where: Filter) -> None:
+        """A related filter may only ask about the related records' fully readable fields."""
+        for node in related_nodes(where):
+            other = COLLECTIONS.get(node.collection)
+            if other is None:
+                continue  # the adapter names the unknown collection
+            name = other.entity_name()
+            access = self._policy.field_access(self._principal, name)
+            if not access.unrestricted:
+                # the key too: counting by a hidden link would reveal it
+                for field in sorted(field_names(node.where) | {node.key}):
+                    if access.level(field).rank < _FULL:
+                        raise QueryError(
+                            "you may not filter or sort on a field you cannot read in full",
+                            field=field,
+                            entity=name,
+                        )
+            self._related_readable(node.where)
 
     def _scope(self, where: Filter | None) -> Filter:
         allowed = self._policy.filter(self._principal, "read", self._name, context=self._context)

@@ -15,6 +15,7 @@ them in the database.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import re
 import uuid
 from collections import defaultdict
@@ -69,6 +70,7 @@ from crmcore.model import (
     Order,
     Segment,
     SegmentEntry,
+    replace_trusted,
 )
 from crmcore.query import (
     Filter,
@@ -438,6 +440,19 @@ def _event_id(tenant: str, provider_event_id: str) -> uuid.UUID:
     return uuid.uuid5(_EVENT_NS, f"{tenant}\x1f{provider_event_id}")
 
 
+def _event_ids(tenant: str) -> Callable[[str], uuid.UUID]:
+    """:func:`_event_id` for one tenant, hashing the shared prefix once (the bulk path)."""
+    prefix = hashlib.sha1(_EVENT_NS.bytes + f"{tenant}\x1f".encode())  # what uuid5 hashes
+    make = uuid.UUID
+
+    def event_id(provider_event_id: str) -> uuid.UUID:
+        h = prefix.copy()
+        h.update(provider_event_id.encode())
+        return make(bytes=h.digest()[:16], version=5)
+
+    return event_id
+
+
 def send_campaign(
     uow: UnitOfWorkContext,
     campaign: Campaign | uuid.UUID,
@@ -662,24 +677,35 @@ def ingest_events(
     parsed = [parse_event(e, i) for i, e in enumerate(events)]
     tenant = uow.tenant_id
     unique: dict[uuid.UUID, IncomingEvent] = {}
+    event_id = _event_ids(tenant)
     for e in parsed:  # the first of repeated provider ids wins
-        unique.setdefault(_event_id(tenant, e.provider_event_id), e)
+        unique.setdefault(event_id(e.provider_event_id), e)
     taken = stored_ids(uow.inner(CampaignEvent), list(unique))
-    fresh = [
-        CampaignEvent(
-            id=eid,
-            campaign_id=e.campaign_id,
-            customer_id=e.customer_id,
-            kind=e.kind.value,
-            occurred_at=e.occurred_at,
-            value=e.value,
-            variant=e.variant,
-            link=e.link,
-            provider_event_id=e.provider_event_id,
+    fresh: list[CampaignEvent] = []
+    if unique:
+        # parse_event checked every value (UUIDs, an aware UTC time, Money): the
+        # records are trusted copies of one template, not constructed and checked again
+        first = next(iter(unique.values()))
+        template = CampaignEvent(
+            campaign_id=first.campaign_id, customer_id=first.customer_id, kind="sent"
         )
-        for eid, e in unique.items()
-        if eid not in taken
-    ]
+        copy = replace_trusted
+        fresh = [
+            copy(
+                template,
+                id=eid,
+                campaign_id=e.campaign_id,
+                customer_id=e.customer_id,
+                kind=e.kind.value,
+                occurred_at=e.occurred_at,
+                value=e.value,
+                variant=e.variant,
+                link=e.link,
+                provider_event_id=e.provider_event_id,
+            )
+            for eid, e in unique.items()
+            if eid not in taken
+        ]
     firsts = {r.id: unique[r.id] for r in fresh}
     campaign_ids = list({e.campaign_id for e in firsts.values()})
     campaigns = {c.id: c for c in uow.repo(Campaign).get_many(campaign_ids)}

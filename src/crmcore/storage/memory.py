@@ -160,8 +160,8 @@ class MemoryStore:
     def related_counts(self, node: Related) -> dict[tuple[str, Any], int]:
         """Committed records of ``node.collection`` matching ``node.where``, counted per key.
 
-        Related filters count committed records on every adapter (the SQL
-        adapter's subqueries see the same), so memory and SQL agree.
+        A unit of work with staged writes counts through
+        :meth:`MemoryUnitOfWork.related_counts`, which overlays them.
         """
         etype = COLLECTIONS[node.collection]
         pred = compile_predicate(node.where, self.related_counts)
@@ -272,6 +272,35 @@ class MemoryUnitOfWork(UnitOfWork):
             seen[id] = row
         return row
 
+    def related_counts(self, node: Related) -> dict[tuple[str, Any], int]:
+        """Records of ``node.collection`` this unit sees (its own writes too), counted per key.
+
+        A related filter reads the unit's staged rows exactly as a plain find
+        does: committed rows overlaid with the staged ones.
+        """
+        etype = COLLECTIONS[node.collection]
+        staged = self._staged.get(etype)
+        if not staged and not any(self._staged.values()):
+            return self._store.related_counts(node)
+        pred = compile_predicate(node.where, self.related_counts)
+        get_key = getter(node.key)
+        store = self._store
+        with store._lock:
+            table = store._table(etype)
+            ids = table.candidates(node.where)
+            rows = list(table.rows.values()) if ids is None else [table.rows[i] for i in ids]
+        if staged:
+            rows = [r for r in rows if r.id not in staged]
+            rows += [r for r in staged.values() if r is not _DELETED]
+        counts: dict[tuple[str, Any], int] = {}
+        for row in rows:
+            if pred(row):
+                value = get_key(row)
+                if value is not None:
+                    k = (row.tenant_id, _hashable(value))
+                    counts[k] = counts.get(k, 0) + 1
+        return counts
+
     def _stage(self, etype: type[Entity], id: uuid.UUID, row: Any, expect: int | None) -> None:
         key = (etype, id)
         if key not in self._expect:
@@ -359,7 +388,7 @@ class MemoryRepository(Repository[E], Generic[E]):
         etype = self.entity_type
         bound = bind(where, etype) if where is not None else None
         store = self._uow._store
-        pred = compile_predicate(bound, store.related_counts) if bound is not None else None
+        pred = compile_predicate(bound, self._uow.related_counts) if bound is not None else None
         staged = self._uow._staged.get(etype, {})
         with store._lock:
             table = store._table(etype)

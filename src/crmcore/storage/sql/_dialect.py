@@ -34,6 +34,8 @@ __all__ = ["JSON_KINDS", "Backend", "backend_for", "json_path"]
 #: the JSON kinds crmcore distinguishes (``query._kind``): number covers int and float
 JSON_KINDS = frozenset({"str", "number", "bool", "array", "object", "null"})
 _CONFIGURED = "crmcore_configured"
+#: SQLite's page cache per connection, in KiB
+_CACHE_KIB = 64 * 1024
 _BUSY_TIMEOUT_MS = 30_000
 _MARIADB_COLLATION = "utf8mb4_nopad_bin"
 
@@ -190,6 +192,10 @@ class SqliteBackend(Backend):
             cur.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             if not self.in_memory:
                 cur.execute("PRAGMA journal_mode = WAL")
+            # a bulk insert touches every index of a big table at random places: with
+            # SQLite's default 2 MB page cache it rereads pages all the time (allocated
+            # only as used, so small databases pay nothing)
+            cur.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         finally:
             cur.close()
 

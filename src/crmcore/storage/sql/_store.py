@@ -18,6 +18,7 @@ ends its transaction, so an idle session never sits "idle in transaction".
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import heapq
 import threading
 import uuid
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cmp_to_key
 from typing import Any, Generic, TypeVar, cast
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -38,8 +40,11 @@ from crmcore.errors import (
     StorageError,
 )
 from crmcore.model import COLLECTIONS, Entity
-from crmcore.query import Filter, Page, Sort
+from crmcore.query import Filter, Page, Sort, all_of, any_of, eq, in_, not_
 from crmcore.query.adapter import (
+    And,
+    Not,
+    Or,
     OrderSpec,
     Related,
     check_limit,
@@ -48,6 +53,7 @@ from crmcore.query.adapter import (
     compile_predicate,
     decode_cursor,
     encode_cursor,
+    getter,
     normalize_order,
     sort_key_values,
 )
@@ -58,6 +64,7 @@ from crmcore.storage.sql._dialect import Backend, SqliteBackend, backend_for
 from crmcore.storage.sql._errors import guard, is_unique_violation, translate
 from crmcore.storage.sql._schema import CHILD_KEY, ChildField, ColumnTerm, EntityMapper, mapper
 from crmcore.storage.sql._translate import Translator
+from crmcore.storage.sql._types import UtcDateTime, UuidType
 
 __all__ = ["SqlRepository", "SqlStore", "SqlUnitOfWork"]
 
@@ -82,6 +89,10 @@ _KNOWN_MAX = 10_000
 _REMEMBER_MAX = 1000
 #: commits write types in this order (and ids sorted), so concurrent commits lock alike
 _TYPE_ORDER = {cls: i for i, cls in enumerate(COLLECTIONS.values())}
+
+
+def _by_id(row: Mapping[str, Any]) -> int:
+    return cast(int, row["id"].int)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -117,13 +128,36 @@ class _RawInsert:
         self.positional = bool(compiled.positional)
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.binds)
         columns = {c.key: c for c in table.columns}
-        procs = [(name, columns[name].type.bind_processor(dialect)) for name in names]
+        # the processor SQLAlchemy itself would run: the dialect-level type (a decorated
+        # type on SQLite stores decimals as text, not through Numeric's float processor)
+        procs = [
+            (name, columns[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in names
+        ]
         # one generated function per table: no per-value loop machinery on the hot path
         ns: dict[str, Any] = {}
         parts = []
+        sqlite = isinstance(backend, SqliteBackend)
+        ns["_UUID"], ns["_UTC"] = uuid.UUID, _dt.timezone.utc
         for k, (name, proc) in enumerate(procs):
+            kind = type(columns[name].type)
             if proc is None:
                 parts.append(f"r[{name!r}]")
+            elif sqlite and kind is UuidType:
+                # what the processor stores, inline: the 32 hex digits
+                ns[f"f{k}"] = proc
+                parts.append(
+                    f"(v{k}.hex if type(v{k} := r[{name!r}]) is _UUID"
+                    f" else None if v{k} is None else f{k}(v{k}))"
+                )
+            elif sqlite and kind is UtcDateTime:
+                # an aware UTC time as the processor writes it: ISO text without the offset
+                ns[f"f{k}"] = proc
+                parts.append(
+                    f"(v{k}.isoformat(' ', 'microseconds')[:26]"
+                    f" if (v{k} := r[{name!r}]) is not None and v{k}.tzinfo is _UTC"
+                    f" else None if v{k} is None else f{k}(v{k}))"
+                )
             elif _empty_map_is(proc, "{}"):
                 # most custom/sealed maps are empty: skip the JSON encoder for them
                 ns[f"f{k}"] = proc
@@ -212,6 +246,9 @@ class _Ops:
     def insert_dumped(
         self, conn: sa.Connection, parents: list[dict[str, Any]], children: tuple[list[Any], ...]
     ) -> None:
+        if len(parents) > _BATCH:
+            # in key order: each index page is then visited once per batch, not per row
+            parents = sorted(parents, key=_by_id)
         for chunk in _chunks(parents, _BATCH):
             self.raw_insert.run(conn, self.insert, chunk)
         self._insert_children(conn, children, range(len(children)))
@@ -713,6 +750,10 @@ class SqlUnitOfWork(UnitOfWork):
             staged[key] = e
             expect.setdefault(key, None)
 
+    def has_staged(self) -> bool:
+        """Whether any write is staged (of any type)."""
+        return any(self._staged.values())
+
     def staged(self, etype: type[Entity]) -> dict[int, Any]:
         """Staged rows of a type, keyed by ``id.int``."""
         return self._staged.get(etype, {})
@@ -774,6 +815,77 @@ class SqlUnitOfWork(UnitOfWork):
                     del remaining[e.id.int]
         if remaining:
             ops.insert_rows(conn, list(remaining.values()))
+
+
+def _own_writes(uow: SqlUnitOfWork, f: Filter) -> Filter:
+    """``f`` with every related filter also counting the unit's staged related rows.
+
+    The database counts committed rows only. For the few keys a staged row of
+    the related collection touches (its new key, and the key its committed
+    version had) the count is worked out here: committed matches in the
+    database, minus the committed versions of staged rows, plus the staged
+    rows that match. Those keys are decided by a key list, every other key by
+    the unchanged subquery, so plain finds and related filters read the unit's
+    own writes alike.
+    """
+    if isinstance(f, (And, Or)):
+        items = [_own_writes(uow, i) for i in f.items]
+        return all_of(*items) if isinstance(f, And) else any_of(*items)
+    if isinstance(f, Not):
+        return not_(_own_writes(uow, f.item))
+    if not isinstance(f, Related):
+        return f
+    etype = COLLECTIONS[f.collection]
+    node = attrs.evolve(f, where=_own_writes(uow, f.where))
+    staged = uow.staged(etype)
+    if not staged:
+        return node
+    ops = uow._store.ops(etype)
+    term = ops.tr.m.term(f.key)
+    if not isinstance(term, ColumnTerm):
+        raise QueryError("related needs a plain column key", field=f.key)
+    key, tenant = term.column, ops.table.c.tenant_id
+    get_key = getter(f.key)
+    pred = compile_predicate(node.where, uow.repository(etype)._related_counts)
+    counts: dict[tuple[str, Any], int] = {}
+    for row in staged.values():
+        if type(row) is not _Gone:
+            k = get_key(row)
+            if k is not None:
+                counts.setdefault((row.tenant_id, k), 0)
+                if pred(row):
+                    counts[(row.tenant_id, k)] += 1
+    replaced = [uuid.UUID(int=i) for i in staged if uow.expects(etype, i) is not None]
+    cond = ops.tr.where(node.where)
+    with guard(etype.__name__), uow.reading() as conn:
+        for chunk in _chunks(replaced, _IDS):
+            stmt = sa.select(ops.table.c.id, tenant, key, cond.label("m")).where(
+                ops.table.c.id.in_(list(chunk)), key.is_not(None)
+            )
+            for _, t, k, matched in conn.execute(stmt):
+                counts[(t, k)] = counts.get((t, k), 0) - (1 if matched else 0)
+        by_tenant: dict[str, list[Any]] = {}
+        for t, k in counts:
+            by_tenant.setdefault(t, []).append(k)
+        for t, keys in by_tenant.items():
+            for chunk in _chunks(keys, _IDS):
+                stmt = (
+                    sa.select(key, sa.func.count())
+                    .where(tenant == t, key.in_(list(chunk)), cond)
+                    .group_by(key)
+                )
+                for k, n in conn.execute(stmt):
+                    counts[(t, k)] += int(n)
+    if not counts:
+        return node
+    decided: list[Filter] = []
+    matching: list[Filter] = []
+    for t, keys in by_tenant.items():
+        decided.append(all_of(eq("tenant_id", t), in_(f.field, keys)))
+        hits = [k for k in keys if node.matches(counts[(t, k)])]
+        if hits:
+            matching.append(all_of(eq("tenant_id", t), in_(f.field, hits)))
+    return any_of(all_of(not_(any_of(*decided)), node), *matching)
 
 
 def _type_order(etype: type[Entity]) -> int:
@@ -940,7 +1052,7 @@ class SqlRepository(Repository[E], Generic[E]):
         check_order(order, self.entity_type)
         check_limit(limit)
         tr = self._ops.tr
-        bound = tr.bind(where)
+        bound = self._bind(where)
         cursor = None if after is None else tr.cursor_values(order, decode_cursor(after, order))
         staged = self._uow.staged(self.entity_type)
         with guard(self._name):
@@ -1000,6 +1112,13 @@ class SqlRepository(Repository[E], Generic[E]):
         out = [e for _, e in merged]
         return out if limit is None else out[: limit + 1]
 
+    def _bind(self, where: Filter | None) -> Filter | None:
+        """``where`` bound, with related filters made to see this unit's staged rows."""
+        bound = self._ops.tr.bind(where)
+        if bound is None or not self._uow.has_staged():
+            return bound
+        return _own_writes(self._uow, bound)
+
     def _related_counts(self, node: Related) -> dict[tuple[str, Any], int]:
         """Committed related records per (tenant, key), for staged rows the database cannot see."""
         ops = self._uow._store.ops(COLLECTIONS[node.collection])
@@ -1017,8 +1136,7 @@ class SqlRepository(Repository[E], Generic[E]):
 
     def count(self, where: Filter | None = None) -> int:
         """How many visible records match ``where``."""
-        tr = self._ops.tr
-        bound = tr.bind(where)
+        bound = self._bind(where)
         etype = self.entity_type
         staged = self._uow.staged(etype)
         with guard(self._name), self._uow.reading() as conn:
@@ -1047,7 +1165,7 @@ class SqlRepository(Repository[E], Generic[E]):
         """
         plan = plan_aggregate(self.entity_type, group_by, measures)
         ops = self._ops
-        bound = ops.tr.bind(where)
+        bound = self._bind(where)
         if self._uow.staged(self.entity_type):
             return aggregate_records(self.stream(where), plan)
         stmt = aggregate_statement(ops.m, ops.tr, bound, plan)
@@ -1072,7 +1190,7 @@ class SqlRepository(Repository[E], Generic[E]):
             raise QueryError("batch_size must be positive")
         order = normalize_order(order_by)
         check_order(order, self.entity_type)
-        bound = self._ops.tr.bind(where)
+        bound = self._bind(where)
         return self._stream(where, bound, order_by, order, batch_size)
 
     def _stream(
