@@ -66,12 +66,14 @@ from crmcore.query.adapter import OrderSpec
 from crmcore.storage.aggregate import GroupKey, Measure
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import (
+    UNSEEN_VALUES,
     Authorizer,
     CommitErrorHook,
     Layer,
     Repository,
     Store,
     UnitOfWork,
+    UnseenValues,
 )
 
 if TYPE_CHECKING:
@@ -752,8 +754,15 @@ class SessionRepository(Generic[E]):
             created_at=current.created_at,
             updated_at=self._session.now(),
         )
+        offered: dict[type[Entity], UnseenValues[E]] = self._session.extension(UNSEEN_VALUES, dict)
+        unseen = offered.get(self.entity_type)
+        kept: Mapping[str, Any] = {}
+        if unseen is not None:  # masks and hidden values never stand in for stored ones
+            changed, kept = unseen.restore(changed)
         if self._validate:
             changed = cast(E, self._validate(changed))
+            if kept:  # validated as stored: keep them exactly as stored
+                changed = replace_trusted(changed, **kept)
         return self._inner.update(changed)
 
     def delete(
