@@ -159,7 +159,9 @@ class Backend:
         """
         if len(values) <= MANY_VALUES:
             return expr.in_(values)
-        param = sa.bindparam(None, list(values), expanding=True, literal_execute=True)
+        param: sa.BindParameter[Any] = sa.bindparam(
+            None, list(values), expanding=True, literal_execute=True
+        )
         return expr.in_(param)
 
     def number_param(self, value: object) -> sa.ColumnElement[Any]:
