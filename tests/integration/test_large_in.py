@@ -6,6 +6,7 @@ key; the answers equal the in-memory reference.
 
 from __future__ import annotations
 
+import datetime as _dt
 import uuid
 
 import crmcore
@@ -62,3 +63,26 @@ def test_in_with_70000_values_answers_as_memory(crm: crmcore.Crm, tenant: str) -
         rest = s.customers.find(where, limit=10, after=page.next_cursor)
         assert len(page.items) == 3 and len(rest.items) == 5
         assert s.customers.count(where) == 8
+
+
+def test_long_in_lists_of_every_column_kind(crm: crmcore.Crm, tenant: str) -> None:
+    """Past the bind-one-by-one threshold, each column type still renders its values right."""
+    n = 1_500
+    with crm.session(Principal.system_principal(tenant)) as s:
+        c = s.customers.add(Customer(first_name="it's a\\b", date_of_birth=_dt.date(1990, 1, 1)))
+    now = _dt.datetime.now(_dt.timezone.utc)
+    filters = [
+        in_("created_at", [c.created_at, *(now - _dt.timedelta(seconds=i) for i in range(n))]),
+        in_(
+            "date_of_birth",
+            [
+                _dt.date(1990, 1, 1),
+                *(_dt.date(2000, 1, 1) + _dt.timedelta(days=i) for i in range(n)),
+            ],
+        ),
+        in_("lifecycle_stage", ["subscriber", *(f"s{i}" for i in range(n))]),
+        in_("version", list(range(n))),
+        in_("first_name", ["it's a\\b", *(f"n{i}" for i in range(n))]),
+    ]
+    with crm.session(Principal.system_principal(tenant)) as s:
+        assert [s.customers.count(f) for f in filters] == [1] * len(filters)
