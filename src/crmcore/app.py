@@ -663,7 +663,7 @@ def _refuse_bad_text(entity: Entity) -> None:
     Raises:
         ValidationError: code ``invalid_text`` per offending value, naming its path.
     """
-    from crmcore.validation._common import bad_text_errors
+    from crmcore.validation import bad_text_errors
 
     bad = bad_text_errors(entity)
     if bad:
