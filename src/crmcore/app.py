@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import attrs
 
-from crmcore.errors import ConfigurationError, CrmError, NotFound, PermissionDenied
+from crmcore.errors import (
+    ConfigurationError,
+    CrmError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from crmcore.model import (
     Account,
     Activity,
@@ -66,12 +72,14 @@ from crmcore.query.adapter import OrderSpec
 from crmcore.storage.aggregate import GroupKey, Measure
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.ports import (
+    UNSEEN_VALUES,
     Authorizer,
     CommitErrorHook,
     Layer,
     Repository,
     Store,
     UnitOfWork,
+    UnseenValues,
 )
 
 if TYPE_CHECKING:
@@ -656,6 +664,24 @@ class Session:
 _READ_ONLY: frozenset[type[Entity]] = frozenset({AuditEntry})
 
 
+def _refuse_bad_text(entity: Entity) -> None:
+    """Refuse text no backend stores alike (NUL, lone surrogates), validation on or off.
+
+    One predicate for every backend (:func:`crmcore._text.bad_text_reason`, walked
+    over every text value, tag and custom key), so memory, SQLite, PostgreSQL and
+    MariaDB give the same ``invalid_text`` error instead of storing it, refusing
+    it at commit or raising a driver's UnicodeEncodeError (issue #13).
+
+    Raises:
+        ValidationError: code ``invalid_text`` per offending value, naming its path.
+    """
+    from crmcore.validation import bad_text_errors
+
+    bad = bad_text_errors(entity)
+    if bad:
+        raise ValidationError(bad, entity=type(entity).entity_name(), id=entity.id)
+
+
 class SessionRepository(Generic[E]):
     """The outermost layer: tenant scope, stamps, validation, soft delete, friendly finds.
 
@@ -707,6 +733,7 @@ class SessionRepository(Generic[E]):
             stamped = replace_trusted(entity, tenant_id=tenant, version=max(entity.version, 1))
         else:
             stamped = stamp_new(entity, tenant_id=tenant, now=now)
+        _refuse_bad_text(stamped)
         checked = cast(E, self._validate(stamped)) if self._validate else stamped
         return cast(E, self._start(checked)) if self._start else checked
 
@@ -764,8 +791,16 @@ class SessionRepository(Generic[E]):
             created_at=current.created_at,
             updated_at=self._session.now(),
         )
+        offered: dict[type[Entity], UnseenValues[E]] = self._session.extension(UNSEEN_VALUES, dict)
+        unseen = offered.get(self.entity_type)
+        _refuse_bad_text(changed)
+        kept: Mapping[str, Any] = {}
+        if unseen is not None:  # masks and hidden values never stand in for stored ones
+            changed, kept = unseen.restore(changed)
         if self._validate:
             changed = cast(E, self._validate(changed))
+            if kept:  # validated as stored: keep them exactly as stored
+                changed = replace_trusted(changed, **kept)
         return self._inner.update(changed)
 
     def delete(

@@ -7,11 +7,12 @@ A :class:`FieldLevelRule` gives roles a level per field of some entity types::
                       "national_id": "hidden", "notes": "write", "*": "read"})
 
 Levels, from least to most permissive: ``hidden`` (no access; the value reads
-as ``None``), ``masked`` (readable through a masking function), ``read``,
-``write``. ``masked`` takes a masker name: ``masked:phone``, ``masked:email``,
-``masked:partial`` (the default), ``masked:full`` or one registered with the
-policy. ``deny`` is an explicit refusal: the field is hidden whatever any other
-rule grants. ``"*"`` sets the level of every field the rule does not name.
+as ``None``, a list or mapping field as an empty one), ``masked`` (readable
+through a masking function), ``read``, ``write``. ``masked`` takes a masker
+name: ``masked:phone``, ``masked:email``, ``masked:partial`` (the default),
+``masked:full`` or one registered with the policy. ``deny`` is an explicit
+refusal: the field is hidden whatever any other rule grants. ``"*"`` sets the
+level of every field the rule does not name.
 
 How the levels of several rules combine, for one principal and entity:
 
@@ -177,16 +178,41 @@ class FieldLevelRule:
 _osetattr = object.__setattr__
 
 
+#: text fields of a value object that describe it rather than hold it (kept as they are)
+_DESCRIPTIVE = frozenset({"kind", "label"})
+
+
 def _apply_mask(fn: Callable[[str], str], value: object) -> object:
     if value is None:
         return None
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, (list, tuple)):
-        return type(value)(None if v is None else fn(str(v)) for v in value)
+        return type(value)(_apply_mask(fn, v) for v in value)
     if isinstance(value, (set, frozenset)):
-        return type(value)(fn(str(v)) for v in value if v is not None)
+        return type(value)(_apply_mask(fn, v) for v in value if v is not None)
+    if attrs.has(type(value)):
+        # a value object (PhoneNumber, EmailAddress, Address) stays one: its text masked
+        changes = {
+            a.name: fn(v)
+            for a in attrs.fields(type(value))  # type: ignore[arg-type]
+            if a.name not in _DESCRIPTIVE and isinstance(v := getattr(value, a.name), str)
+        }
+        return replace_trusted(value, **changes) if changes else value
     return fn(str(value))
+
+
+def _hidden(value: object) -> object:
+    """What a hidden value reads as: ``None``, or an empty collection of its own type.
+
+    An empty collection keeps a masked record a valid record (a hidden
+    ``emails`` list must still convert as a list when the record is evolved).
+    """
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)()
+    if isinstance(value, Mapping):
+        return {}
+    return None
 
 
 class FieldAccess:
@@ -269,6 +295,10 @@ class FieldAccess:
                 return lv
         return self._default
 
+    def sub_fields(self) -> Mapping[str, tuple[str, ...]]:
+        """Mapping fields with keys some rule names: field -> keys (``custom`` -> ``salary``)."""
+        return {name: tuple(keys) for name, keys in self._sub.items()}
+
     def can_read(self, field: str) -> bool:
         """Whether ``field`` may be shown (perhaps masked)."""
         return self.level(field).readable
@@ -289,8 +319,9 @@ class FieldAccess:
                     continue
             lv = self.level(name)
             if lv is FieldLevel.HIDDEN:
-                if get(name) is not None:
-                    changes[name] = None
+                value = get(name)
+                if value is not None:
+                    changes[name] = _hidden(value)
             elif lv is FieldLevel.MASKED:
                 value = get(name)
                 if value is not None:
@@ -373,8 +404,13 @@ class FieldAccess:
         """
         for name in changed_fields:
             offending = [name] if not self.can_write(name) else []
-            if not offending and name in self._sub:
-                offending = [f"{name}.{k}" for k, lv in self._sub[name].items() if not lv.writable]
+            head, dot, rest = name.partition(".")
+            if not offending and head in self._sub:  # keys some rule restricts, under name
+                offending = [
+                    f"{head}.{k}"
+                    for k, lv in self._sub[head].items()
+                    if not lv.writable and (not dot or k == rest or k.startswith(rest + "."))
+                ]
             if offending:
                 field = offending[0]
                 level = self.level(field).value

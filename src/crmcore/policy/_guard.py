@@ -9,7 +9,12 @@ filter is a question about the value and would leak it.
 
 A masked or hidden value that comes back unchanged in an update (the caller
 read ``+86 138****8000`` and saved the record) keeps the stored value: the
-mask is never written over real data.
+mask is never written over real data. The guard offers that restoration to the
+session (:data:`~crmcore.storage.ports.UNSEEN_VALUES`), which applies it
+before validation, so a masked phone or a hidden ``custom.*`` key is never
+validated (or refused) in place of the stored value; use cases authorised as
+a whole (merge, unmerge) read the stored values through it and write under
+:meth:`GuardedRepository.granted`.
 
 Bookkeeping rows that copy another record's values (audit entries, merge
 journals, transition rows: entity types declaring ``__crm_copies__``) are
@@ -25,6 +30,7 @@ the session) and the audit trail records it as such.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -55,7 +61,7 @@ from crmcore.query.adapter import (
     related_nodes,
 )
 from crmcore.storage.aggregate import GroupKey, Measure, plan_aggregate
-from crmcore.storage.ports import Repository, UnitOfWorkContext
+from crmcore.storage.ports import UNSEEN_VALUES, Repository, UnitOfWorkContext
 
 __all__ = ["GuardedRepository", "PolicyGuard"]
 
@@ -75,7 +81,10 @@ class PolicyGuard:
     def __call__(self, inner: Repository[Any], uow: UnitOfWorkContext) -> Repository[Any]:
         if uow.principal.system:
             return inner
-        return GuardedRepository(inner, self.policy, uow.principal, uow.context)
+        guarded = GuardedRepository(inner, self.policy, uow.principal, uow.context)
+        offered: dict[type[Entity], Any] = uow.extension(UNSEEN_VALUES, dict)
+        offered[inner.entity_type] = guarded
+        return guarded
 
     def authorize(
         self, principal: Principal, action: str, record: Entity, context: Mapping[str, Any]
@@ -118,6 +127,7 @@ class GuardedRepository(Repository[E], Generic[E]):
         self._copies: ValueCopies | None = value_copies(self.entity_type)
         self._about_filter: Filter | None = None
         self._views: dict[str, FieldAccess] = {}
+        self._granted = 0
 
     # -- helpers
 
@@ -203,29 +213,112 @@ class GuardedRepository(Repository[E], Generic[E]):
                 for a in attrs.fields(type(after))
                 if a.name in names and getattr(after, a.name) != _default(a)
             ]
-        return [n for n in names if getattr(before, n) != getattr(after, n)]
+        subs = self._fields.sub_fields()
+        out: list[str] = []
+        for n in names:
+            old, new = getattr(before, n), getattr(after, n)
+            if old == new:
+                continue
+            if n in subs and isinstance(old, Mapping) and isinstance(new, Mapping):
+                # a mapping with restricted keys changed: name the keys that changed
+                every = old.keys() | new.keys()
+                keys = sorted(k for k in every if old.get(k, _NO) != new.get(k, _NO))
+                out.extend(f"{n}.{k}" for k in keys)
+            else:
+                out.append(n)
+        return out
 
     def _keep_masked(self, current: E, entity: E) -> E:
         """Fields the caller only saw masked or hidden keep their stored value if unchanged."""
+        return self._kept(current, entity)[0]
+
+    def _kept(self, current: E, entity: E) -> tuple[E, dict[str, Any]]:
+        """:meth:`_keep_masked` and the whole fields it put back."""
+        keep: dict[str, Any] = {}
         if self._copies is not None:  # copies read masked and saved back keep the stored copies
             shown = shown_copies(current, self._view)
-            kept = {
-                f: getattr(current, f)
-                for f in {p.split(".", 1)[0] for p in self._copies.paths}
-                if getattr(entity, f) == getattr(shown, f)
-            }
-            if kept:
-                entity = replace_trusted(entity, **kept)
-        if self._fields.unrestricted:
-            return entity
-        seen = self._fields.mask(current)
-        keep: dict[str, Any] = {}
-        for a in attrs.fields(type(entity)):
-            if self._fields.level(a.name).rank >= _FULL:
+            for f in {p.split(".", 1)[0] for p in self._copies.paths}:
+                if getattr(entity, f) == getattr(shown, f):
+                    keep[f] = getattr(current, f)
+        if not self._fields.unrestricted:
+            seen = self._fields.mask(current)
+            for a in attrs.fields(type(entity)):
+                if self._fields.level(a.name).rank >= _FULL:
+                    continue
+                if getattr(entity, a.name) == getattr(seen, a.name):
+                    keep[a.name] = getattr(current, a.name)
+            subs = self._kept_keys(current, entity, seen, keep)
+        else:
+            subs = {}
+        if not keep and not subs:
+            return entity, {}
+        return replace_trusted(entity, **keep, **subs), keep
+
+    def _kept_keys(
+        self, current: E, entity: E, seen: E, whole: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Mapping fields (``custom``) whose masked or hidden keys came back as shown."""
+        out: dict[str, Any] = {}
+        for name, named in self._fields.sub_fields().items():
+            if name in whole:
                 continue
-            if getattr(entity, a.name) == getattr(seen, a.name):
-                keep[a.name] = getattr(current, a.name)
-        return replace_trusted(entity, **keep) if keep else entity
+            new, old, shown = (getattr(r, name, None) for r in (entity, current, seen))
+            if not (
+                isinstance(new, Mapping) and isinstance(old, Mapping) and isinstance(shown, Mapping)
+            ):
+                continue
+            fixed: dict[str, Any] | None = None
+            for key in named:
+                if key not in new or key not in old:
+                    continue
+                if self._fields.level(f"{name}.{key}").rank >= _FULL:
+                    continue
+                if new[key] == shown.get(key) and new[key] != old[key]:
+                    fixed = dict(new) if fixed is None else fixed
+                    fixed[key] = old[key]
+            if fixed is not None:
+                out[name] = fixed
+        return out
+
+    # -- what the session and use cases may ask about unseen values (UnseenValues)
+
+    def restore(self, entity: E) -> tuple[E, Mapping[str, Any]]:
+        """``entity`` with its unchanged masked or hidden values set to the stored ones."""
+        if self._fields.unrestricted and self._copies is None:
+            return entity, {}
+        current = self._inner.get(entity.id)
+        self._check_about(current)
+        self._check("update", current)
+        restored, kept = self._kept(current, entity)
+        if not self._granted and not self._fields.unrestricted:
+            # a value the principal cannot read in full was changed: refuse it now,
+            # before validation could judge (and quote) it
+            subs = self._fields.sub_fields()
+            unseen = [
+                n
+                for n in self._changed(current, restored)
+                if n in subs or self._fields.level(n).rank < _FULL
+            ]
+            if unseen:
+                self._policy.check_write_fields(self._principal, self._name, unseen, current)
+        return restored, kept
+
+    def stored(self, id: uuid.UUID) -> E:
+        """The record as stored below the guard (for use cases already authorised)."""
+        return self._inner.get(id)
+
+    def shown(self, record: E) -> E:
+        """``record`` as this principal may see it."""
+        return self._mask(record)
+
+    @contextlib.contextmanager
+    def granted(self) -> Iterator[None]:
+        """Updates inside skip the field-level write check (a use case authorised as a whole)."""
+        self._granted += 1
+        try:
+            yield
+        finally:
+            self._granted -= 1
 
     def _copies_restricted(self) -> bool:
         """Whether some entity's copies show masked or hidden to this principal."""
@@ -334,7 +427,8 @@ class GuardedRepository(Repository[E], Generic[E]):
         self._check("update", current)
         entity = self._keep_masked(current, entity)
         changed = self._changed(current, entity)
-        self._policy.check_write_fields(self._principal, self._name, changed, current)
+        if not self._granted:
+            self._policy.check_write_fields(self._principal, self._name, changed, current)
         if changed:
             self._check("update", entity)  # the new state must be allowed too (no escaping)
         return self._mask(self._inner.update(entity))
@@ -419,6 +513,9 @@ class GuardedRepository(Repository[E], Generic[E]):
                         principal=self._principal.user_id,
                     )
         return self._inner.aggregate(self._scope(where), group_by=group_by, measures=measures)
+
+
+_NO = object()
 
 
 def _as_is(values: Any) -> Any:

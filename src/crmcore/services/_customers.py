@@ -14,7 +14,11 @@ A merge
 
 All of it happens through the unit of work's repositories: it commits whole
 or not at all, the policy is asked for ``merge`` on every record, and the
-audit layer records every change.
+audit layer records every change. A principal who sees some fields masked or
+hidden merges the stored values, never their masks (issue #13): the survivor
+and the journal are built from the records as stored, the ``merge``
+permission covers the fields survivorship changes, and the result shows the
+principal only what it may see.
 
 :func:`unmerge` restores the prior state from the journal. Later edits win:
 a survivor field that was changed after the merge keeps its newer value (the
@@ -24,6 +28,7 @@ the merge is left where it is; everything else returns to exactly what it was.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -44,7 +49,7 @@ from crmcore.model import (
     to_data,
 )
 from crmcore.query import in_
-from crmcore.storage.ports import UnitOfWorkContext
+from crmcore.storage.ports import UNSEEN_VALUES, UnitOfWorkContext, UnseenValues
 
 __all__ = ["MergeResult", "UnmergeResult", "merge", "preview_merge", "unmerge"]
 
@@ -78,9 +83,34 @@ class UnmergeResult:
     left: tuple[tuple[str, uuid.UUID, str], ...]
 
 
+def _unseen(uow: UnitOfWorkContext, entity_type: type[E]) -> UnseenValues[E] | None:
+    uow.repo(entity_type)  # builds the layers, and with them the guard's offer
+    offered: dict[type[Entity], Any] = uow.extension(UNSEEN_VALUES, dict)
+    return offered.get(entity_type)
+
+
+def _stored(uow: UnitOfWorkContext, records: Sequence[E]) -> list[E]:
+    """``records`` (read through the guard, perhaps masked) as they are stored."""
+    if not records:
+        return []
+    unseen = _unseen(uow, type(records[0]))
+    return list(records) if unseen is None else [unseen.stored(r.id) for r in records]
+
+
+def _shown(uow: UnitOfWorkContext, record: E) -> E:
+    unseen = _unseen(uow, type(record))
+    return record if unseen is None else unseen.shown(record)
+
+
+def _granted(uow: UnitOfWorkContext, entity_type: type[E]) -> Any:
+    unseen = _unseen(uow, entity_type)
+    return contextlib.nullcontext() if unseen is None else unseen.granted()
+
+
 def _load(
     uow: UnitOfWorkContext, entity_type: type[E], survivor_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> list[E]:
+    """The records (survivor first) as stored, after the guard let the principal read them."""
     if not ids:
         raise ValidationError.single(
             "merged_ids", "nothing_to_merge", "name at least one record to merge"
@@ -90,7 +120,7 @@ def _load(
             "merged_ids", "duplicate_ids", "the survivor and the merged records must be distinct"
         )
     repo = uow.repo(entity_type)
-    return [repo.get(survivor_id), *(repo.get(i) for i in ids)]
+    return _stored(uow, [repo.get(survivor_id), *(repo.get(i) for i in ids)])
 
 
 def preview_merge(
@@ -104,6 +134,7 @@ def preview_merge(
     """What :func:`merge` would produce, without writing anything."""
     records = _load(uow, entity_type, survivor_id, merged_ids)
     survivor, sources = build_survivor(entity_type, records, survivorship)
+    survivor = _shown(uow, survivor)
     repointed = tuple(
         (cls.entity_name(), r.id, field)
         for cls, field in references_to(entity_type)
@@ -146,7 +177,9 @@ def merge(
     built, sources = build_survivor(entity_type, records, survivorship)
     built = _no_plaintext_copies(uow, records, built)
     repo = uow.repo(entity_type)
-    survivor = repo.update(attrs.evolve(built, version=before.version))
+    with _granted(uow, entity_type):  # the merge permission covers survivorship's choices
+        survivor = repo.update(attrs.evolve(built, version=before.version))
+    stored_after = _stored(uow, [survivor])[0]
     repointed: list[dict[str, Any]] = []
     refs = references_to(entity_type)
     for n, (cls, field) in enumerate(refs):
@@ -170,7 +203,7 @@ def merge(
         repo.update(attrs.evolve(r, deleted_at=now))
     journal = {
         "survivor_before": to_data(before),
-        "survivor_after": to_data(survivor),
+        "survivor_after": to_data(stored_after),
         "merged": [to_data(r) for r in records[1:]],
         "repointed": repointed,
     }
@@ -254,7 +287,7 @@ def unmerge(uow: UnitOfWorkContext, merge_id: uuid.UUID) -> UnmergeResult:
     repo = uow.repo(entity_type)
     journal = record.journal
     prior, after = journal["survivor_before"], journal["survivor_after"]
-    current = repo.get(record.survivor_id, include_deleted=True)
+    current = _stored(uow, [repo.get(record.survivor_id, include_deleted=True)])[0]
     now_data = to_data(current)
     restored = dict(now_data)
     kept: list[str] = []
@@ -266,21 +299,21 @@ def unmerge(uow: UnitOfWorkContext, merge_id: uuid.UUID) -> UnmergeResult:
         elif now_data[field] != prior[field]:
             kept.append(field)  # changed after the merge: the later edit wins
     restored["created_at"] = prior["created_at"]
-    survivor = repo.update(from_data(entity_type, restored))
-
     restored_ids: list[uuid.UUID] = []
-    for data in journal["merged"]:
-        rid = uuid.UUID(data["id"])
-        try:
-            cur = repo.get(rid, include_deleted=True)
-        except NotFound:
-            cur = None
-        original = from_data(entity_type, data)
-        if cur is None:
-            repo.add(original)  # removed for good since: bring it back as it was
-        else:
-            repo.update(attrs.evolve(original, version=cur.version))
-        restored_ids.append(rid)
+    with _granted(uow, entity_type):  # back to the stored values the merge replaced
+        survivor = repo.update(from_data(entity_type, restored))
+        for data in journal["merged"]:
+            rid = uuid.UUID(data["id"])
+            try:
+                cur = repo.get(rid, include_deleted=True)
+            except NotFound:
+                cur = None
+            original = from_data(entity_type, data)
+            if cur is None:
+                repo.add(original)  # removed for good since: bring it back as it was
+            else:
+                repo.update(attrs.evolve(original, version=cur.version))
+            restored_ids.append(rid)
 
     left: list[tuple[str, uuid.UUID, str]] = []
     for p in journal["repointed"]:

@@ -25,6 +25,7 @@ from crmcore.query.adapter import OrderSpec
 from crmcore.storage.aggregate import GroupKey, Measure, aggregate_records, plan_aggregate
 
 __all__ = [
+    "UNSEEN_VALUES",
     "Authorizer",
     "CommitErrorHook",
     "ForwardingRepository",
@@ -34,6 +35,7 @@ __all__ = [
     "Store",
     "UnitOfWork",
     "UnitOfWorkContext",
+    "UnseenValues",
 ]
 
 E = TypeVar("E", bound=Entity)
@@ -333,6 +335,51 @@ class ScopedRepository(Protocol[E]):
 
 #: decides whether a principal may do an action on a record; raises PermissionDenied if not
 Authorizer = Callable[[Principal, str, Entity, Mapping[str, Any]], None]
+#: the session extension (a dict: entity type -> :class:`UnseenValues`) where the
+#: policy guard offers the values a principal cannot see (issue #13)
+UNSEEN_VALUES = "crmcore.unseen_values"
+
+
+class UnseenValues(Protocol[E]):
+    """What the policy guard offers the session and use cases about values a principal cannot see.
+
+    A masked or hidden value is never replaced by its mask: the session puts
+    the stored value back before validation (:meth:`restore`), and use cases
+    that the policy authorised as a whole (merge, unmerge) work on the stored
+    values (:meth:`stored`), write them back under :meth:`granted` and show the
+    principal only :meth:`shown`.
+    """
+
+    def restore(self, entity: E) -> tuple[E, Mapping[str, Any]]:
+        """``entity`` with every masked or hidden value it carries unchanged set to the stored one.
+
+        Returns the record and the whole fields put back (to keep after
+        validation normalised the rest).
+
+        Raises:
+            PermissionDenied: the principal may not update the record, or
+                changed a value it cannot write.
+        """
+        ...
+
+    def stored(self, id: uuid.UUID) -> E:
+        """The record as stored (below the guard); for use cases already authorised."""
+        ...
+
+    def shown(self, record: E) -> E:
+        """``record`` as the principal may see it."""
+        ...
+
+    def granted(self) -> Any:
+        """A context manager: inside it, updates skip the field-level write check.
+
+        For a use case authorised as a whole (``merge``): the fields it
+        changes follow its own rules (survivorship), not the principal's
+        field levels. Row-level checks still apply.
+        """
+        ...
+
+
 #: turns an error raised at commit into the error the caller should see (or None: keep it)
 CommitErrorHook = Callable[[CrmError], "CrmError | None"]
 

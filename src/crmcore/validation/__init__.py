@@ -16,7 +16,7 @@ from crmcore.validation._address import (
     normalize_postcode,
     normalize_region,
 )
-from crmcore.validation._common import bad_text_reason
+from crmcore.validation._common import bad_text_errors, bad_text_reason
 from crmcore.validation._custom import (
     CustomField,
     CustomFieldSchema,
@@ -95,6 +95,7 @@ __all__ = [
     "SchemaChangeProblem",
     "Sex",
     "UsccInfo",
+    "bad_text_errors",
     "bad_text_reason",
     "completeness",
     "default_registry",

@@ -61,6 +61,10 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
+#: how many values an IN list binds one by one; more go as one array or inline
+MANY_VALUES = 1000
+
+
 class Backend:
     """The portable defaults; subclasses override what their database does differently."""
 
@@ -146,6 +150,21 @@ class Backend:
     ) -> sa.ColumnElement[bool]:
         """The JSON array holds ``value`` as an element, or the object has ``value`` as a key."""
         raise NotImplementedError
+
+    def in_(self, expr: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+        """``expr IN values`` for any number of values (issue #13).
+
+        Beyond :data:`MANY_VALUES` the values are rendered into the statement by
+        the column type's own literal rendering at execution time, so no
+        driver's limit on bound parameters (SQLite's, PostgreSQL's 65,535)
+        is reached; PostgreSQL binds one array instead.
+        """
+        if len(values) <= MANY_VALUES:
+            return expr.in_(values)
+        param: sa.BindParameter[Any] = sa.bindparam(
+            None, list(values), expanding=True, literal_execute=True
+        )
+        return expr.in_(param)
 
     def number_param(self, value: object) -> sa.ColumnElement[Any]:
         """A bound number for comparing with JSON numbers."""
@@ -368,6 +387,12 @@ class PostgresBackend(Backend):
         if isinstance(value, float):
             return sa.literal(value, sa.Double())
         return sa.literal(value, sa.Numeric())
+
+    def in_(self, expr: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+        if len(values) <= MANY_VALUES:
+            return expr.in_(values)
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(expr.type))
+        return expr == sa.any_(array)
 
 
 class MariaDbBackend(Backend):

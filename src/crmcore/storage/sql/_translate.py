@@ -191,9 +191,9 @@ class Translator:
             return guard(_ORDER_OPS[f.op](c, f.value))
         if isinstance(f, In):
             values = [v for v in f.values if v is not None and _fits(t.py, v)]
-            cond = guard(c.in_(values)) if values else _FALSE
+            cond = guard(self.b.in_(c, values)) if values else _FALSE
             if None in f.values and t.nullable:
-                return sa.or_(c.is_(None), c.in_(values)) if values else c.is_(None)
+                return sa.or_(c.is_(None), self.b.in_(c, values)) if values else c.is_(None)
             return cond
         if isinstance(f, (Contains, StartsWith)):
             if not issubclass(t.py, str):
@@ -256,7 +256,19 @@ class Translator:
                 else_=_FALSE,
             )
         if isinstance(f, In):
-            parts = [self._json_eq(t, v) for v in f.values if v is not None]
+            # text and booleans: one IN per kind (any number of values); numbers one by one,
+            # each compared at its own exactness
+            texts = [v for v in f.values if _kind(v) == "str"]
+            flags = sorted({int(v) for v in f.values if _kind(v) == "bool"})
+            parts = [self._json_eq(t, v) for v in f.values if _kind(v) == "number"]
+            if texts:
+                test = b.in_(b.json_text(col, keys), texts)
+                kind_ok = b.json_kind_is(col, keys, frozenset({"str"}))
+                parts.append(sa.case((kind_ok, test), else_=_FALSE))
+            if flags:
+                test = b.in_(b.json_bool_int(col, keys), flags)
+                kind_ok = b.json_kind_is(col, keys, frozenset({"bool"}))
+                parts.append(sa.case((kind_ok, test), else_=_FALSE))
             if None in f.values:
                 parts.append(b.json_is_null(col, keys))
             return sa.or_(*parts) if parts else _FALSE
