@@ -19,8 +19,8 @@ and built again after it, which is much faster than row by row). Customer
 records are not loaded: no measured report reads them (RFM groups the orders
 by ``customer_id``).
 
-Measured, each in a fresh process (so the peak RSS, ``ru_maxrss``, is the
-part's own), best of ``--repeat``:
+Measured, each in a fresh process (so the peak RSS is the
+part's own: ``VmHWM``), best of ``--repeat``:
 
 - crmcore: ``rfm(session, as_of)`` (aggregates per customer in the engine,
   then scores, named segments and the segment summary in pandas) and
@@ -465,7 +465,13 @@ def _rss_now_mb() -> float:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, this process image's own peak: ru_maxrss is carried over from the
+    # parent through fork and exec, so it would report the generator's peak
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 def worker(part: str, data: Path, url: str | None, repeat: int) -> dict[str, Any]:
