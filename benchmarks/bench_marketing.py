@@ -1,6 +1,7 @@
 """Marketing event ingestion and the campaign report, against pandas over the same events.
 
     python benchmarks/bench_marketing.py [--n 100000] [--customers 20000] [--postgres URL]
+        [--no-sqlite]
 
 - ingest: ``services.ingest_events`` of N provider events (sent, delivered,
   opened, clicked, converted, unsubscribed, bounced, complained) in one call
@@ -165,10 +166,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--customers", type=int, default=20_000)
     ap.add_argument("--postgres", default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"))
+    ap.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", args.n, args.customers)
+    if args.sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", args.n, args.customers)
     if args.postgres:
         try:
             run(args.postgres, "postgresql", args.n, args.customers)
