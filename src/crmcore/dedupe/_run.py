@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore._progress import ProgressFn
-from crmcore.dedupe._compare import Comparison, compare_pairs
+from crmcore.dedupe._compare import Comparison, compare_pairs, scorer_threads
 from crmcore.dedupe._normalize import RecordNormalizer, Table
 from crmcore.dedupe._records import RawTable
 
@@ -113,15 +113,6 @@ def normalize_chunks(
     return out
 
 
-def _init_compare(table: Table, comparisons: Sequence[Comparison]) -> None:
-    _STATE["table"] = table
-    _STATE["comparisons"] = comparisons
-
-
-def _compare_chunk(pairs: tuple[IntArray, IntArray]) -> npt.NDArray[np.int8]:
-    return compare_pairs(_STATE["table"], _STATE["comparisons"], pairs[0], pairs[1])
-
-
 def compare_chunks(
     table: Table,
     comparisons: Sequence[Comparison],
@@ -147,10 +138,9 @@ def compare_chunks(
             if progress is not None:
                 progress(stage, done, total)
 
-    if workers > 1 and len(chunks) > 1:
-        with _pool(workers, _init_compare, (table, tuple(comparisons))) as pool:
-            collect(pool.map(_compare_chunk, chunks))
-    else:
+    # in process: the string scorers run on ``workers`` threads (the scores are
+    # the same); forked workers would each touch, and so copy, the whole table
+    with scorer_threads(workers):
         collect(compare_pairs(table, comparisons, lo, hi) for lo, hi in chunks)
     if not parts:
         return np.zeros((0, len(comparisons)), dtype=np.int8)
