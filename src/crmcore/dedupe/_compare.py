@@ -109,6 +109,15 @@ def _equal(a: npt.NDArray[np.object_], b: npt.NDArray[np.object_]) -> BoolArray:
     return np.asarray((a == b) & (a != ""), dtype=np.bool_)
 
 
+def _same(
+    codes: IntArray, left: IntArray, right: IntArray, other: IntArray | None = None
+) -> BoolArray:
+    """Where ``codes[left]`` equals ``(other or codes)[right]`` and is not missing or empty."""
+    a = codes[left]
+    b = (codes if other is None else other)[right]
+    return np.asarray((a == b) & (a >= 0), dtype=np.bool_)
+
+
 def _email_user(email: str) -> str:
     return email.split("@", 1)[0]
 
@@ -217,8 +226,8 @@ def compare_email(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     out = _start(table, "email", left, right)
     todo = _todo(out)
     lo, hi = left[todo], right[todo]
-    users = table.derived("email_user", "email", _email_user)
-    same_user = _equal(users[lo], users[hi])
+    users = table.derived_codes("email_user", "email", _email_user)
+    same_user = _same(users, lo, hi)
     edits = _score(Levenshtein.distance, table, "email", lo, hi, at_most=1)
     _assign(out, todo, same_user | (edits <= 1), 1)
     return _finish(out, 2)
@@ -231,8 +240,8 @@ def compare_phone(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     out = _start(table, "phone", left, right)
     todo = _todo(out)
     lo, hi = left[todo], right[todo]
-    tails = table.derived("phone_tail", "phone", _tail8)
-    tail = _equal(tails[lo], tails[hi])
+    tails = table.derived_codes("phone_tail", "phone", _tail8)
+    tail = _same(tails, lo, hi)
     edits = _score(Levenshtein.distance, table, "phone", lo, hi, at_most=1)
     _assign(out, todo, tail | (edits <= 1), 1)
     return _finish(out, 2)
@@ -256,8 +265,10 @@ def compare_date(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     out = _start(table, "date_of_birth", left, right)
     todo = _todo(out)
     lo, hi = left[todo], right[todo]
-    swaps = table.derived("dob_swapped", "date_of_birth", _swap_day_month)
-    swapped = _equal(swaps[lo], _values(table, "date_of_birth", hi))
+    swaps = table.derived_codes(
+        "dob_swapped", "date_of_birth", _swap_day_month, within="date_of_birth"
+    )
+    swapped = _same(swaps, lo, hi, _codes(table, "date_of_birth"))
     edits = _score(Levenshtein.distance, table, "date_of_birth", lo, hi, at_most=1)
     _assign(out, todo, swapped | (edits <= 1), 1)
     return _finish(out, 2)

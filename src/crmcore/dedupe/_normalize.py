@@ -113,7 +113,7 @@ class Table:
 
     ids: list[Hashable]
     columns: dict[str, Column]
-    cache: dict[str, ObjArray] = attrs.field(factory=dict, repr=False)
+    cache: dict[str, npt.NDArray[Any]] = attrs.field(factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -122,7 +122,7 @@ class Table:
 
     def derived(self, name: str, column: str, fn: Callable[[str], str]) -> ObjArray:
         """``fn`` of every value of ``column`` (``""`` where missing), computed once."""
-        out = self.cache.get(name)
+        out: ObjArray | None = self.cache.get(name)
         if out is None:
             col = self.columns.get(column)
             if col is None:
@@ -138,6 +138,40 @@ class Table:
             self.cache[name] = out
         return out
 
+    def derived_codes(
+        self, name: str, column: str, fn: Callable[[str], str], *, within: str | None = None
+    ) -> IntArray:
+        """Integer codes of ``fn`` of every value of ``column``, computed once per distinct value.
+
+        Equal codes mean equal results; ``-1`` where the value is missing or
+        ``fn`` gives ``""``, so ``(a == b) & (a >= 0)`` is "equal and not empty".
+        With ``within``, the codes are those of column ``within`` (``-1`` when
+        the result is none of its values), to compare a derived value with
+        another column.
+        """
+        key = f"{name}|codes|{within or ''}"
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        col = self.columns.get(column)
+        if col is None:
+            out: IntArray = np.full(self.n, -1, dtype=np.int64)
+            self.cache[key] = out
+            return out
+        results = [fn(str(v)) for v in _code_values(col)]
+        if within is None:
+            lookup: dict[str, int] = {}
+            per_code = [-1 if r == "" else lookup.setdefault(r, len(lookup)) for r in results]
+        else:
+            target = self.columns.get(within)
+            values = _code_values(target) if target is not None else []
+            lookup = {str(v): c for c, v in enumerate(values)}
+            per_code = [-1 if r == "" else lookup.get(r, -1) for r in results]
+        table = np.asarray([*per_code, -1], dtype=np.int64)  # the last slot: missing
+        out = table[col.codes]
+        self.cache[key] = out
+        return out
+
     def has(self, name: str) -> bool:
         """Whether the column exists and holds at least one value."""
         col = self.columns.get(name)
@@ -150,6 +184,15 @@ class Table:
             return None
         v = col.values[i]
         return None if v is None else str(v)
+
+
+def _code_values(col: Column) -> list[object]:
+    """The value of each code of ``col``, in code order."""
+    first = np.zeros(col.counts.size, dtype=np.int64)
+    present = np.flatnonzero(col.codes >= 0)
+    first[col.codes[present]] = present
+    values: list[object] = col.values[first].tolist()
+    return values
 
 
 def build_table(ids: list[Hashable], columns: Mapping[str, Sequence[str | None]]) -> Table:
