@@ -195,6 +195,36 @@ def _code_values(col: Column) -> list[object]:
     return values
 
 
+def column_from_distinct(values: Sequence[str | None], owner: IntArray) -> Column:
+    """The :class:`Column` of records whose value is ``values[owner[i]]``.
+
+    The same column :func:`factorize` makes of the per-record list (codes in
+    first-seen order over the records), built from the distinct values and an
+    integer array instead of one dict lookup per record.
+    """
+    lookup: dict[str, int] = {}
+    per_value = np.fromiter(
+        (-1 if v is None else lookup.setdefault(v, len(lookup)) for v in values),
+        dtype=np.int64,
+        count=len(values),
+    )
+    raw_codes = per_value[owner] if owner.size else np.zeros(0, dtype=np.int64)
+    present = raw_codes >= 0
+    seen, first = np.unique(raw_codes[present], return_index=True)
+    by_first = seen[np.argsort(first, kind="stable")]
+    remap = np.full(len(lookup) + 1, -1, dtype=np.int64)  # the last slot: missing
+    remap[by_first] = np.arange(by_first.size, dtype=np.int64)
+    codes = remap[raw_codes]
+    distinct = list(lookup)
+    shown = [distinct[c] for c in by_first.tolist()]
+    values_arr = np.empty(len(shown) + 1, dtype=object)
+    values_arr[:] = [*shown, None]
+    text_arr = np.empty(len(shown) + 1, dtype=object)
+    text_arr[:] = [*shown, ""]
+    counts = np.bincount(codes[present], minlength=len(shown)).astype(np.int64)
+    return Column(values=values_arr[codes], codes=codes, counts=counts, text=text_arr[codes])
+
+
 def build_table(ids: list[Hashable], columns: Mapping[str, Sequence[str | None]]) -> Table:
     """Factorise normalised columns into a :class:`Table`."""
     return Table(ids=ids, columns={k: factorize(v) for k, v in columns.items()})
@@ -394,6 +424,21 @@ class DefaultNormalizer:
 
     def _cache(self, name: str) -> dict[Any, Any]:
         return self._memo.setdefault(name, {})
+
+    @property
+    def input_groups(self) -> dict[str, tuple[str, ...]]:
+        """Output column -> the raw columns it is computed from (and nothing else).
+
+        A normaliser that declares this lets the pipeline normalise each
+        distinct combination of those raw values once, instead of every record
+        (see :func:`crmcore.dedupe._run.normalize_distinct`).
+        """
+        names: tuple[str, ...] = ("first_name", "last_name", "full_name")
+        groups: dict[str, tuple[str, ...]] = dict.fromkeys(
+            ("name_exact", "name_key", "name_canon"), names
+        )
+        groups.update({c: (c,) for c in COLUMNS if c not in groups})
+        return groups
 
     def __call__(self, raw: RawTable) -> dict[str, list[str | None]]:
         """Normalise every record of ``raw`` (see :class:`RecordNormalizer`)."""

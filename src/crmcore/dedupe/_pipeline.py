@@ -52,6 +52,7 @@ from crmcore.dedupe._run import (
     NORMALIZE_CHUNK,
     compare_chunks,
     normalize_chunks,
+    normalize_distinct,
     paused_gc,
 )
 from crmcore.errors import ConfigurationError, FieldError, ValidationError
@@ -166,9 +167,22 @@ class Deduper:
     def _normalize(self, records: Iterable[Any] | Any, progress: ProgressFn | None) -> Table:
         raw = read_records(records, fields=self.fields, id_field=self.id_field)
         raw = _reorder(raw, canonical_order(raw.ids))
+        normalizer = self._normalizer()
+        groups = getattr(normalizer, "input_groups", None)
+        if isinstance(groups, Mapping):
+            table = normalize_distinct(
+                raw,
+                normalizer,
+                groups,
+                workers=self.workers,
+                progress=progress,
+                chunk_size=self.normalize_chunk_size,
+            )
+            if table is not None:
+                return table
         cols = normalize_chunks(
             raw,
-            self._normalizer(),
+            normalizer,
             workers=self.workers,
             progress=progress,
             chunk_size=self.normalize_chunk_size,

@@ -24,6 +24,7 @@ from crmcore.dedupe import (
     NAME_SOUND_RULE,
     BlockingRule,
     Deduper,
+    DefaultNormalizer,
     FieldComparison,
     StandardBlocker,
     Table,
@@ -41,6 +42,7 @@ from crmcore.dedupe._model import (
 from crmcore.dedupe._normalize import build_table
 from crmcore.dedupe._pipeline import _scored, _tf_counter, _tf_counts
 from crmcore.dedupe._records import read_records
+from crmcore.dedupe._run import normalize_distinct
 
 from .conftest import dataset
 
@@ -252,3 +254,35 @@ def test_plain_dicts_read_like_any_other_mapping() -> None:
     assert fast.columns["phone"][3] == "13800138000"
     assert fast.columns["email"][4] is None
     assert fast.columns["first_name"][5] is None
+
+
+@pytest.mark.parametrize("profile", ["mixed", "noisy"])
+def test_normalising_distinct_values_gives_the_per_record_table(profile: str) -> None:
+    records, _ = dataset(800, profile, 25)
+    rows = [dict(r) for r in records]
+    for r in rows[::7]:  # names only in full_name, or in part
+        r["full_name"], r["first_name"] = r.get("full_name") or r.get("first_name"), None
+    raw = read_records(rows)
+    normalizer = DefaultNormalizer()
+    expected = build_table(raw.ids, normalizer(raw))
+    got = normalize_distinct(
+        raw, DefaultNormalizer(), normalizer.input_groups, workers=1, progress=None, chunk_size=97
+    )
+    assert got is not None
+    assert got.columns.keys() == expected.columns.keys()
+    for name, want in expected.columns.items():
+        have = got.columns[name]
+        assert have.values.tolist() == want.values.tolist(), name
+        assert have.text.tolist() == want.text.tolist(), name
+        assert np.array_equal(have.codes, want.codes), name
+        assert np.array_equal(have.counts, want.counts), name
+
+
+def test_groups_that_overlap_or_miss_an_output_fall_back_to_records() -> None:
+    raw = read_records([{"id": 1, "email": "a@b.cn", "phone": "13800138000"}])
+    overlapping = {"email": ("email",), "phone": ("email", "phone")}
+    incomplete = {"email": ("email",)}  # the phone output is not declared
+    for groups in (overlapping, incomplete):
+        assert (
+            normalize_distinct(raw, DefaultNormalizer(), groups, workers=1, progress=None) is None
+        )
