@@ -335,6 +335,8 @@ class Deduper:
             ),
         }
         timings["explain"] = time.perf_counter() - t
+        if progress is not None:
+            progress("explain", 1, 1)
         stats: dict[str, Any] = {
             "records": table.n,
             "candidate_pairs": len(pairs),
