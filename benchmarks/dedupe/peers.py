@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["peer_frame", "prf", "run_crmcore", "run_recordlinkage", "run_splink"]
+__all__ = ["peer_frame", "prf", "run_crmcore", "run_naive", "run_recordlinkage", "run_splink"]
 
 Pair = tuple[str, str]
 
@@ -52,6 +52,53 @@ def run_crmcore(records: list[dict[str, Any]], **kwargs: Any) -> tuple[set[Pair]
     t = time.perf_counter()
     res = find_duplicates(records, **kwargs)
     return {(str(p.left), str(p.right)) for p in res.pairs}, time.perf_counter() - t, res
+
+
+def run_naive(records: list[dict[str, Any]], threshold: float = 85.0) -> tuple[set[Pair], float]:
+    """The floor: naive blocking and one rapidfuzz batch score, from raw records.
+
+    Keys: the e-mail, the last 8 phone digits, the name's sorted words; every
+    pair sharing a key (blocks of up to 50) is scored once with
+    ``token_sort_ratio`` over "name e-mail phone birth date" and kept at or
+    above ``threshold``. No cleaning beyond case and digits, no model: what a
+    hand-written script does, so its time is the floor a full pipeline is
+    measured against (its accuracy is not the point).
+    """
+    import numpy as np
+    from rapidfuzz.fuzz import token_sort_ratio
+    from rapidfuzz.process import cpdist
+
+    t = time.perf_counter()
+    ids = [str(r["id"]) for r in records]
+    texts = []
+    blocks: dict[tuple[int, str], list[int]] = {}
+    for i, r in enumerate(records):
+        name = " ".join(
+            str(r.get(k) or "") for k in ("first_name", "last_name", "full_name")
+        ).lower()
+        words = " ".join(sorted(name.split()))
+        email = str(r.get("email") or "").strip().lower()
+        digits = "".join(c for c in str(r.get("phone") or "") if c.isdigit())[-8:]
+        texts.append(f"{words} {email} {digits} {r.get('date_of_birth') or ''}")
+        for k, key in enumerate((email, digits, words)):
+            if key:
+                blocks.setdefault((k, key), []).append(i)
+    by_size: dict[int, list[list[int]]] = {}
+    for members in blocks.values():
+        if 2 <= len(members) <= 50:
+            by_size.setdefault(len(members), []).append(members)
+    codes = [np.zeros(0, dtype=np.int64)]
+    for size, groups in by_size.items():
+        a, b = np.triu_indices(size, 1)
+        rows = np.asarray(groups, dtype=np.int64)
+        codes.append((rows[:, a] * len(records) + rows[:, b]).ravel())
+    code = np.unique(np.concatenate(codes))
+    lo, hi = code // max(len(records), 1), code % max(len(records), 1)
+    arr = np.asarray(texts, dtype=object)
+    score = cpdist(arr[lo], arr[hi], scorer=token_sort_ratio, score_cutoff=threshold, workers=-1)
+    hit = np.flatnonzero(score >= threshold)
+    found = _pairs((ids[i] for i in lo[hit].tolist()), (ids[i] for i in hi[hit].tolist()))
+    return found, time.perf_counter() - t
 
 
 def _name_parts(rec: dict[str, Any]) -> tuple[str | None, str | None]:

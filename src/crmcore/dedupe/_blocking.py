@@ -11,13 +11,13 @@ neighbourhood window, and are reported either way.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.dedupe._normalize import Table
+from crmcore.dedupe._normalize import Column, Table
 from crmcore.errors import ConfigurationError
 
 __all__ = [
@@ -177,41 +177,109 @@ def record_keys(rule: BlockingRule, values: tuple[str | None, ...]) -> list[str]
     return rule.key(values)
 
 
-def _rule_keys(rule: BlockingRule, table: Table) -> tuple[IntArray, IntArray, list[str]]:
-    """(record positions, integer keys, key strings) for every key of every record."""
+def _rule_keys(
+    rule: BlockingRule, table: Table, memo: dict[str, Any] | None = None
+) -> tuple[IntArray, IntArray, Callable[[int], str]]:
+    """(record positions, integer keys, key id -> key string) for every key of every record.
+
+    Entries come in record order and, within a record, in the order its key
+    function lists them (duplicates kept), exactly as calling ``rule.key`` on
+    every record would give; the key function runs once per distinct
+    combination of column values, never once per record.
+    """
     cols = [table.columns.get(c) for c in rule.columns]
-    if cols[0] is None:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, []
     first = cols[0]
+    if first is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, str
     if rule.key is _key_identity and len(cols) == 1:
         rows = np.flatnonzero(first.codes >= 0).astype(np.int64)
         codes = first.codes[rows]
         labels = [str(v) for v in _first_values(first.values, first.codes)]
-        return rows, codes, labels
-    value_lists = [c.values.tolist() if c is not None else [None] * table.n for c in cols]
+        return rows, codes, labels.__getitem__
+    second = cols[1] if len(cols) == 2 else None
+    if rule.key is _key_with_initials and second is not None:
+        return _initial_keys(first, second, {} if memo is None else memo)
+    return _distinct_keys(rule.key, cols)
+
+
+def _ragged(starts: IntArray, lengths: IntArray) -> IntArray:
+    """``concatenate([arange(s, s + l) for s, l in zip(starts, lengths)])``, vectorised."""
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if ends.size else 0
+    out: IntArray = np.repeat(starts - (ends - lengths), lengths) + np.arange(total)
+    return out
+
+
+def _expand(
+    records: IntArray, owner: IntArray, keys_of: list[list[int]]
+) -> tuple[IntArray, IntArray]:
+    """Rows and keys when record ``records[i]`` has the keys ``keys_of[owner[i]]``."""
+    lengths = np.fromiter((len(k) for k in keys_of), dtype=np.int64, count=len(keys_of))
+    flat = np.fromiter((k for ks in keys_of for k in ks), dtype=np.int64, count=int(lengths.sum()))
+    starts = np.cumsum(lengths) - lengths
+    per_record = lengths[owner]
+    rows = np.repeat(records, per_record)
+    keys = flat[_ragged(starts[owner], per_record)]
+    return rows, keys
+
+
+def _distinct_keys(
+    key_fn: Callable[[tuple[str | None, ...]], list[str]], cols: Sequence[Column | None]
+) -> tuple[IntArray, IntArray, Callable[[int], str]]:
+    """Keys of a custom key function, called once per distinct value combination."""
+    first = cols[0]
+    assert first is not None
+    present = np.flatnonzero(first.codes >= 0).astype(np.int64)
+    combo = first.codes[present]
+    for col in cols[1:]:
+        codes = col.codes[present] if col is not None else np.full(present.size, -1)
+        width = int(codes.max(initial=-1)) + 2
+        _, combo = np.unique(combo * width + (codes + 1), return_inverse=True)
+    _, reps, owner = np.unique(combo, return_index=True, return_inverse=True)
+    at = present[reps]
+    value_lists = [col.values[at].tolist() if col is not None else [None] * at.size for col in cols]
     lookup: dict[str, int] = {}
-    rows_out: list[int] = []
-    keys_out: list[int] = []
-    cache: dict[tuple[str | None, ...], list[str]] = {}
-    key_fn = rule.key
-    for i, vals in enumerate(zip(*value_lists, strict=True)):
-        if vals[0] is None:
-            continue
-        keys = cache.get(vals)
-        if keys is None:
-            keys = key_fn(vals)
-            if len(cache) < 500_000:
-                cache[vals] = keys
-        for k in keys:
-            rows_out.append(i)
-            keys_out.append(lookup.setdefault(k, len(lookup)))
-    labels = list(lookup)
-    return (
-        np.asarray(rows_out, dtype=np.int64),
-        np.asarray(keys_out, dtype=np.int64),
-        labels,
-    )
+    keys_of = [
+        [lookup.setdefault(k, len(lookup)) for k in key_fn(vals)]
+        for vals in zip(*value_lists, strict=True)
+    ]
+    rows, keys = _expand(present, owner.reshape(-1).astype(np.int64), keys_of)
+    return rows, keys, list(lookup).__getitem__
+
+
+def _initial_keys(
+    head: Column, name: Column, memo: dict[str, Any]
+) -> tuple[IntArray, IntArray, Callable[[int], str]]:
+    """The keys of ``_key_with_initials`` (``head|initial`` per initial of the name's words).
+
+    A key string splits back into its head and initial in one way only (the
+    initial is its last character), so ``(head code, initial)`` stands for it.
+    """
+    present = np.flatnonzero((head.codes >= 0) & (name.codes >= 0)).astype(np.int64)
+    heads = _first_values(head.values, head.codes)
+    empty_head = np.fromiter((not h for h in heads), dtype=np.bool_, count=len(heads))
+    present = present[~empty_head[head.codes[present]]]
+    # the initials of every distinct name, shared by the rules keyed on that column
+    cached = memo.get(f"initials:{id(name)}")
+    if cached is None:
+        chars: dict[str, int] = {}
+        lists = [
+            [chars.setdefault(c, len(chars)) for c in sorted({t[0] for t in str(v).split() if t})]
+            for v in _first_values(name.values, name.codes)
+        ]
+        cached = memo[f"initials:{id(name)}"] = (chars, lists)
+    chars, initials = cached
+    rows, initial = _expand(present, name.codes[present], initials)
+    width = max(len(chars), 1)
+    uniq, keys = np.unique(head.codes[rows] * width + initial, return_inverse=True)
+    char_list = list(chars)
+
+    def label(k: int) -> str:
+        code = int(uniq[k])
+        return f"{heads[code // width]}|{char_list[code % width]}"
+
+    return rows, keys.reshape(-1).astype(np.int64), label
 
 
 def _first_values(values: npt.NDArray[np.object_], codes: IntArray) -> list[object]:
@@ -229,10 +297,21 @@ def _sort_rank(table: Table, column: str) -> IntArray:
     col = table.columns.get(column)
     if col is None:
         return np.arange(table.n, dtype=np.int64)
-    vals = ["\uffff" if v is None else str(v) for v in col.values.tolist()]
-    order = sorted(range(table.n), key=vals.__getitem__)
+    # sort the distinct values once; a missing value sorts as the text "\uffff"
+    texts = [str(v) for v in _first_values(col.values, col.codes)] + ["\uffff"]
+    order = sorted(range(len(texts)), key=texts.__getitem__)
+    dense = np.empty(len(texts), dtype=np.int64)
+    level = -1
+    previous: str | None = None
+    for i in order:
+        if texts[i] != previous:
+            level += 1
+            previous = texts[i]
+        dense[i] = level
+    codes = np.where(col.codes >= 0, col.codes, len(texts) - 1)
+    by_value = np.lexsort((np.arange(table.n), dense[codes]))
     rank = np.empty(table.n, dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(table.n, dtype=np.int64)
+    rank[by_value] = np.arange(table.n, dtype=np.int64)
     return rank
 
 
@@ -326,8 +405,9 @@ class StandardBlocker:
         active = [r for r in self.rules if table.has(r.columns[0])]
         names = tuple(r.name for r in active)
         ranks: dict[str, IntArray] = {}
+        memo: dict[str, Any] = {}
         for bit, rule in enumerate(active):
-            rows, keys, labels = _rule_keys(rule, table)
+            rows, keys, labels = _rule_keys(rule, table, memo)
             rank = None
             if self.on_oversized == "window":
                 if rule.sort_by not in ranks:
@@ -342,7 +422,7 @@ class StandardBlocker:
                 on_oversized=self.on_oversized,
             )
             action = "windowed" if self.on_oversized == "window" else "skipped"
-            oversized.extend(OversizedBlock(rule.name, labels[k], size, action) for k, size in big)
+            oversized.extend(OversizedBlock(rule.name, labels(k), size, action) for k, size in big)
             code = _sorted_unique(left * n + right)
             del left, right
             counts[rule.name] = int(code.size)

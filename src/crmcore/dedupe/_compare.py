@@ -9,7 +9,9 @@ one row per pair and one column per comparison, holding the level index
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import attrs
 import numpy as np
@@ -107,6 +109,15 @@ def _equal(a: npt.NDArray[np.object_], b: npt.NDArray[np.object_]) -> BoolArray:
     return np.asarray((a == b) & (a != ""), dtype=np.bool_)
 
 
+def _same(
+    codes: IntArray, left: IntArray, right: IntArray, other: IntArray | None = None
+) -> BoolArray:
+    """Where ``codes[left]`` equals ``(other or codes)[right]`` and is not missing or empty."""
+    a = codes[left]
+    b = (codes if other is None else other)[right]
+    return np.asarray((a == b) & (a >= 0), dtype=np.bool_)
+
+
 def _email_user(email: str) -> str:
     return email.split("@", 1)[0]
 
@@ -119,16 +130,52 @@ def _swap_day_month(iso: str) -> str:
     return f"{iso[:4]}-{iso[8:10]}-{iso[5:7]}" if len(iso) == 10 else ""
 
 
+#: threads each rapidfuzz batch call may use (set by :func:`scorer_threads`)
+_THREADS: contextvars.ContextVar[int] = contextvars.ContextVar("dedupe_threads", default=1)
+
+
+@contextmanager
+def scorer_threads(threads: int) -> Iterator[None]:
+    """Let the string scorers run on ``threads`` threads (same scores, more cores)."""
+    token = _THREADS.set(max(1, threads))
+    try:
+        yield
+    finally:
+        _THREADS.reset(token)
+
+
 def _score(
-    scorer: Callable[..., float], table: Table, column: str, left: IntArray, right: IntArray
+    scorer: Callable[..., float],
+    table: Table,
+    column: str,
+    left: IntArray,
+    right: IntArray,
+    *,
+    at_least: float | None = None,
+    at_most: int | None = None,
 ) -> npt.NDArray[np.float64]:
+    """Scores of the paired values; with a bound the scorer may stop early.
+
+    ``at_least`` (a similarity) or ``at_most`` (an edit distance) says the
+    caller only tests ``score >= at_least`` or ``score <= at_most``: scores on
+    the far side come back as rapidfuzz's sentinel (``0``, or ``at_most + 1``),
+    so the test answers the same, sooner. A similarity bound is passed a hair
+    low so a score sitting exactly on it is never lost to float rounding.
+    """
     from rapidfuzz.process import cpdist
 
     if left.size == 0:
         return np.zeros(0, dtype=np.float64)
     a = _values(table, column, left)
     b = _values(table, column, right)
-    return np.asarray(cpdist(a, b, scorer=scorer, dtype=np.float64), dtype=np.float64)
+    cutoff: float | None = at_most
+    if at_least is not None:
+        cutoff = at_least - 1e-6 * max(1.0, abs(at_least))
+    threads = _THREADS.get() if left.size >= 20_000 else 1
+    return np.asarray(
+        cpdist(a, b, scorer=scorer, dtype=np.float64, score_cutoff=cutoff, workers=threads),
+        dtype=np.float64,
+    )
 
 
 def _assign(out: LevelArray, todo: npt.NDArray[np.intp], hit: BoolArray, level: int) -> None:
@@ -164,10 +211,10 @@ def compare_name(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     todo = _todo(out)
     todo = todo[canon[todo] != MISSING]
     lo, hi = left[todo], right[todo]
-    jw = _score(JaroWinkler.normalized_similarity, table, "name_canon", lo, hi)
+    jw = _score(JaroWinkler.normalized_similarity, table, "name_canon", lo, hi, at_least=0.92)
     _assign(out, todo, jw >= 0.92, 3)
     rest = np.flatnonzero(jw < 0.92)
-    far = _score(token_set_ratio, table, "name_canon", lo[rest], hi[rest])
+    far = _score(token_set_ratio, table, "name_canon", lo[rest], hi[rest], at_least=80)
     _assign(out, todo[rest], far >= 80, 4)
     return _finish(out, 5)
 
@@ -179,9 +226,9 @@ def compare_email(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     out = _start(table, "email", left, right)
     todo = _todo(out)
     lo, hi = left[todo], right[todo]
-    users = table.derived("email_user", "email", _email_user)
-    same_user = _equal(users[lo], users[hi])
-    edits = _score(Levenshtein.distance, table, "email", lo, hi)
+    users = table.derived_codes("email_user", "email", _email_user)
+    same_user = _same(users, lo, hi)
+    edits = _score(Levenshtein.distance, table, "email", lo, hi, at_most=1)
     _assign(out, todo, same_user | (edits <= 1), 1)
     return _finish(out, 2)
 
@@ -193,9 +240,9 @@ def compare_phone(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     out = _start(table, "phone", left, right)
     todo = _todo(out)
     lo, hi = left[todo], right[todo]
-    tails = table.derived("phone_tail", "phone", _tail8)
-    tail = _equal(tails[lo], tails[hi])
-    edits = _score(Levenshtein.distance, table, "phone", lo, hi)
+    tails = table.derived_codes("phone_tail", "phone", _tail8)
+    tail = _same(tails, lo, hi)
+    edits = _score(Levenshtein.distance, table, "phone", lo, hi, at_most=1)
     _assign(out, todo, tail | (edits <= 1), 1)
     return _finish(out, 2)
 
@@ -206,7 +253,7 @@ def compare_id(table: Table, left: IntArray, right: IntArray) -> LevelArray:
 
     out = _start(table, "national_id", left, right)
     todo = _todo(out)
-    edits = _score(Levenshtein.distance, table, "national_id", left[todo], right[todo])
+    edits = _score(Levenshtein.distance, table, "national_id", left[todo], right[todo], at_most=1)
     _assign(out, todo, edits <= 1, 1)
     return _finish(out, 2)
 
@@ -218,9 +265,11 @@ def compare_date(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     out = _start(table, "date_of_birth", left, right)
     todo = _todo(out)
     lo, hi = left[todo], right[todo]
-    swaps = table.derived("dob_swapped", "date_of_birth", _swap_day_month)
-    swapped = _equal(swaps[lo], _values(table, "date_of_birth", hi))
-    edits = _score(Levenshtein.distance, table, "date_of_birth", lo, hi)
+    swaps = table.derived_codes(
+        "dob_swapped", "date_of_birth", _swap_day_month, within="date_of_birth"
+    )
+    swapped = _same(swaps, lo, hi, _codes(table, "date_of_birth"))
+    edits = _score(Levenshtein.distance, table, "date_of_birth", lo, hi, at_most=1)
     _assign(out, todo, swapped | (edits <= 1), 1)
     return _finish(out, 2)
 
@@ -252,7 +301,7 @@ def compare_location(table: Table, left: IntArray, right: IntArray) -> LevelArra
         if column == "address":
             out[equal & (out == 127)] = 0
             todo = np.flatnonzero(both & (out == 127))
-            sim = _score(token_set_ratio, table, "address", left[todo], right[todo])
+            sim = _score(token_set_ratio, table, "address", left[todo], right[todo], at_least=90)
             _assign(out, todo, sim >= 90, 1)
         else:
             out[equal & (out == 127)] = levels[column]
@@ -273,7 +322,9 @@ def _fuzzy(
         )
         out = _start(table, column, left, right)
         todo = _todo(out)
-        sim = _score(scorer, table, column, left[todo], right[todo])
+        sim = _score(
+            scorer, table, column, left[todo], right[todo], at_least=min(cuts, default=None)
+        )
         for level, cut in reversed(list(enumerate(cuts, start=1))):
             _assign(out, todo, sim >= cut, level)
         return _finish(out, len(cuts) + 1)

@@ -228,17 +228,43 @@ def estimate_u(
 # ----------------------------------------------------------------------------- m
 
 
-def _patterns(levels: LevelMatrix) -> tuple[LevelMatrix, FloatArray]:
-    """Distinct rows of the level matrix and how many pairs share each."""
-    if levels.shape[0] == 0:
-        return levels, np.zeros(0, dtype=np.float64)
+def _pattern_codes(levels: LevelMatrix) -> IntArray:
+    """One integer per row of the level matrix, equal for equal rows (ordered like the rows)."""
     base = np.int64(16)
     code = np.zeros(levels.shape[0], dtype=np.int64)
     for k in range(levels.shape[1]):
         code = code * base + (levels[:, k].astype(np.int64) + 1)
-    uniq, first, counts = np.unique(code, return_index=True, return_counts=True)
+    return code
+
+
+def _patterns(levels: LevelMatrix) -> tuple[LevelMatrix, FloatArray]:
+    """Distinct rows of the level matrix and how many pairs share each."""
+    if levels.shape[0] == 0:
+        return levels, np.zeros(0, dtype=np.float64)
+    uniq, first, counts = np.unique(_pattern_codes(levels), return_index=True, return_counts=True)
     del uniq
     return levels[first], counts.astype(np.float64)
+
+
+class _PatternIndex:
+    """The distinct level rows of all candidate pairs, sorted once.
+
+    ``subset(mask)`` gives what :func:`_patterns` gives for ``levels[mask]``
+    (the same rows, in the same order, with the same counts) by counting the
+    pairs' pattern numbers instead of sorting the subset again.
+    """
+
+    def __init__(self, levels: LevelMatrix) -> None:
+        _, first, inverse = np.unique(
+            _pattern_codes(levels), return_index=True, return_inverse=True
+        )
+        self.rows = levels[first]
+        self.of_pair = inverse.reshape(-1)
+
+    def subset(self, mask: npt.NDArray[np.bool_]) -> tuple[LevelMatrix, FloatArray]:
+        counts = np.bincount(self.of_pair[mask], minlength=self.rows.shape[0])
+        keep = counts > 0
+        return self.rows[keep], counts[keep].astype(np.float64)
 
 
 def _log_bf(
@@ -280,14 +306,18 @@ def em_session(
     caps: Sequence[Sequence[tuple[int, float]]] = (),
     iterations: int = 40,
     tol: float = 1e-5,
+    known: tuple[LevelMatrix, FloatArray] | None = None,
 ) -> tuple[list[FloatArray], float]:
     """EM for m and the match share over one set of pairs, u held fixed.
+
+    ``known`` (the distinct level rows of ``levels`` and their counts, as
+    ``_patterns`` gives them) saves recomputing them when already known.
 
     Returns:
         (m per comparison — only ``active`` ones are estimated, the others are
         returned unchanged — and the estimated share of matches).
     """
-    patterns, counts = _patterns(levels)
+    patterns, counts = _patterns(levels) if known is None else known
     m = [x.copy() for x in m_start]
     lam = 0.3
     if counts.size == 0:
@@ -344,6 +374,7 @@ def estimate_m(
     caps = [c.m_caps for c in comparisons]
     sums: list[FloatArray] = [np.zeros(len(c.levels)) for c in comparisons]
     seen = [0] * len(comparisons)
+    index = _PatternIndex(levels) if levels.shape[0] else None
     for bit, fixes in enumerate(rule_fixes):
         mask = (rule_bits & np.uint32(1 << bit)) != 0
         if int(mask.sum()) < min_pairs:
@@ -351,7 +382,8 @@ def estimate_m(
         active = [k for k, name in enumerate(names) if name not in fixes]
         if not active:
             continue
-        m, lam = em_session(levels[mask], u, start, active, caps=caps)
+        assert index is not None
+        m, lam = em_session(levels[:0], u, start, active, caps=caps, known=index.subset(mask))
         if lam <= 1e-5:
             continue
         for k in active:

@@ -113,7 +113,7 @@ class Table:
 
     ids: list[Hashable]
     columns: dict[str, Column]
-    cache: dict[str, ObjArray] = attrs.field(factory=dict, repr=False)
+    cache: dict[str, npt.NDArray[Any]] = attrs.field(factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -122,7 +122,7 @@ class Table:
 
     def derived(self, name: str, column: str, fn: Callable[[str], str]) -> ObjArray:
         """``fn`` of every value of ``column`` (``""`` where missing), computed once."""
-        out = self.cache.get(name)
+        out: ObjArray | None = self.cache.get(name)
         if out is None:
             col = self.columns.get(column)
             if col is None:
@@ -138,6 +138,40 @@ class Table:
             self.cache[name] = out
         return out
 
+    def derived_codes(
+        self, name: str, column: str, fn: Callable[[str], str], *, within: str | None = None
+    ) -> IntArray:
+        """Integer codes of ``fn`` of every value of ``column``, computed once per distinct value.
+
+        Equal codes mean equal results; ``-1`` where the value is missing or
+        ``fn`` gives ``""``, so ``(a == b) & (a >= 0)`` is "equal and not empty".
+        With ``within``, the codes are those of column ``within`` (``-1`` when
+        the result is none of its values), to compare a derived value with
+        another column.
+        """
+        key = f"{name}|codes|{within or ''}"
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        col = self.columns.get(column)
+        if col is None:
+            out: IntArray = np.full(self.n, -1, dtype=np.int64)
+            self.cache[key] = out
+            return out
+        results = [fn(str(v)) for v in _code_values(col)]
+        if within is None:
+            lookup: dict[str, int] = {}
+            per_code = [-1 if r == "" else lookup.setdefault(r, len(lookup)) for r in results]
+        else:
+            target = self.columns.get(within)
+            values = _code_values(target) if target is not None else []
+            lookup = {str(v): c for c, v in enumerate(values)}
+            per_code = [-1 if r == "" else lookup.get(r, -1) for r in results]
+        table = np.asarray([*per_code, -1], dtype=np.int64)  # the last slot: missing
+        out = table[col.codes]
+        self.cache[key] = out
+        return out
+
     def has(self, name: str) -> bool:
         """Whether the column exists and holds at least one value."""
         col = self.columns.get(name)
@@ -150,6 +184,45 @@ class Table:
             return None
         v = col.values[i]
         return None if v is None else str(v)
+
+
+def _code_values(col: Column) -> list[object]:
+    """The value of each code of ``col``, in code order."""
+    first = np.zeros(col.counts.size, dtype=np.int64)
+    present = np.flatnonzero(col.codes >= 0)
+    first[col.codes[present]] = present
+    values: list[object] = col.values[first].tolist()
+    return values
+
+
+def column_from_distinct(values: Sequence[str | None], owner: IntArray) -> Column:
+    """The :class:`Column` of records whose value is ``values[owner[i]]``.
+
+    The same column :func:`factorize` makes of the per-record list (codes in
+    first-seen order over the records), built from the distinct values and an
+    integer array instead of one dict lookup per record.
+    """
+    lookup: dict[str, int] = {}
+    per_value = np.fromiter(
+        (-1 if v is None else lookup.setdefault(v, len(lookup)) for v in values),
+        dtype=np.int64,
+        count=len(values),
+    )
+    raw_codes = per_value[owner] if owner.size else np.zeros(0, dtype=np.int64)
+    present = raw_codes >= 0
+    seen, first = np.unique(raw_codes[present], return_index=True)
+    by_first = seen[np.argsort(first, kind="stable")]
+    remap = np.full(len(lookup) + 1, -1, dtype=np.int64)  # the last slot: missing
+    remap[by_first] = np.arange(by_first.size, dtype=np.int64)
+    codes = remap[raw_codes]
+    distinct = list(lookup)
+    shown = [distinct[c] for c in by_first.tolist()]
+    values_arr = np.empty(len(shown) + 1, dtype=object)
+    values_arr[:] = [*shown, None]
+    text_arr = np.empty(len(shown) + 1, dtype=object)
+    text_arr[:] = [*shown, ""]
+    counts = np.bincount(codes[present], minlength=len(shown)).astype(np.int64)
+    return Column(values=values_arr[codes], codes=codes, counts=counts, text=text_arr[codes])
 
 
 def build_table(ids: list[Hashable], columns: Mapping[str, Sequence[str | None]]) -> Table:
@@ -351,6 +424,21 @@ class DefaultNormalizer:
 
     def _cache(self, name: str) -> dict[Any, Any]:
         return self._memo.setdefault(name, {})
+
+    @property
+    def input_groups(self) -> dict[str, tuple[str, ...]]:
+        """Output column -> the raw columns it is computed from (and nothing else).
+
+        A normaliser that declares this lets the pipeline normalise each
+        distinct combination of those raw values once, instead of every record
+        (see :func:`crmcore.dedupe._run.normalize_distinct`).
+        """
+        names: tuple[str, ...] = ("first_name", "last_name", "full_name")
+        groups: dict[str, tuple[str, ...]] = dict.fromkeys(
+            ("name_exact", "name_key", "name_canon"), names
+        )
+        groups.update({c: (c,) for c in COLUMNS if c not in groups})
+        return groups
 
     def __call__(self, raw: RawTable) -> dict[str, list[str | None]]:
         """Normalise every record of ``raw`` (see :class:`RecordNormalizer`)."""

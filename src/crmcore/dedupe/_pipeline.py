@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import attrs
@@ -51,6 +52,7 @@ from crmcore.dedupe._run import (
     NORMALIZE_CHUNK,
     compare_chunks,
     normalize_chunks,
+    normalize_distinct,
     paused_gc,
 )
 from crmcore.errors import ConfigurationError, FieldError, ValidationError
@@ -165,9 +167,22 @@ class Deduper:
     def _normalize(self, records: Iterable[Any] | Any, progress: ProgressFn | None) -> Table:
         raw = read_records(records, fields=self.fields, id_field=self.id_field)
         raw = _reorder(raw, canonical_order(raw.ids))
+        normalizer = self._normalizer()
+        groups = getattr(normalizer, "input_groups", None)
+        if isinstance(groups, Mapping):
+            table = normalize_distinct(
+                raw,
+                normalizer,
+                groups,
+                workers=self.workers,
+                progress=progress,
+                chunk_size=self.normalize_chunk_size,
+            )
+            if table is not None:
+                return table
         cols = normalize_chunks(
             raw,
-            self._normalizer(),
+            normalizer,
             workers=self.workers,
             progress=progress,
             chunk_size=self.normalize_chunk_size,
@@ -320,6 +335,8 @@ class Deduper:
             ),
         }
         timings["explain"] = time.perf_counter() - t
+        if progress is not None:
+            progress("explain", 1, 1)
         stats: dict[str, Any] = {
             "records": table.n,
             "candidate_pairs": len(pairs),
@@ -481,47 +498,46 @@ def _scored(
     sel: npt.NDArray[np.intp],
     status: MatchStatus,
 ) -> tuple[ScoredPair, ...]:
+    """The pairs ``sel`` as :class:`ScoredPair`, strongest first, explained field by field.
+
+    Built a comparison at a time from arrays: each field's level names,
+    weights, term-frequency adjustments and shown values are gathered for all
+    pairs at once, and only the result objects are made per pair.
+    """
     sel = sel[np.lexsort((pairs.right[sel], pairs.left[sel], -weight[sel]))]
-    field_w, _ = score_pairs(params, levels[sel], _tf_counts(table, comps, pairs.left[sel]))
-    base = [np.log2(np.asarray(p.m)) - np.log2(np.asarray(p.u)) for p in params.comparisons]
-    shown = [table.columns.get(c.shown_column()) for c in comps]
-    ids = table.ids
-    out = []
-    lv = levels[sel].tolist()
-    fw = field_w.tolist()
-    for row, i in enumerate(sel.tolist()):
-        a, b = int(pairs.left[i]), int(pairs.right[i])
-        fields = []
-        for k, comp in enumerate(comps):
-            level = lv[row][k]
-            col = shown[k]
-            va = None if col is None else col.values[a]
-            vb = None if col is None else col.values[b]
-            if level == MISSING:
-                fields.append(FieldComparison(comp.name, "missing", 0.0, va, vb))
-                continue
-            w = fw[row][k]
-            fields.append(
-                FieldComparison(
-                    comp.name,
-                    comp.levels[level],
-                    w,
-                    va,
-                    vb,
-                    tf_adjustment=w - float(base[k][level]),
-                )
-            )
-        out.append(
-            ScoredPair(
-                left=ids[a],
-                right=ids[b],
-                match_weight=float(weight[i]),
-                probability=float(prob[i]),
-                status=status,
-                fields=tuple(fields),
-            )
+    lv = levels[sel]
+    field_w, _ = score_pairs(params, lv, _tf_counts(table, comps, pairs.left[sel]))
+    left, right = pairs.left[sel], pairs.right[sel]
+    per_field: list[list[FieldComparison]] = []
+    for k, comp in enumerate(comps):
+        p = params.comparisons[k]
+        base = np.append(np.log2(np.asarray(p.m)) - np.log2(np.asarray(p.u)), 0.0)
+        level = lv[:, k].astype(np.int64)  # MISSING (-1) picks the appended slot
+        names = np.asarray([*comp.levels, "missing"], dtype=object)[level].tolist()
+        missing = level == MISSING
+        w = np.where(missing, 0.0, field_w[:, k])
+        tf = np.where(missing, 0.0, w - base[level])
+        col = table.columns.get(comp.shown_column())
+        if col is None:
+            va: list[str | None] = [None] * sel.size
+            vb: list[str | None] = va
+        else:
+            va, vb = col.values[left].tolist(), col.values[right].tolist()
+        per_field.append(
+            list(map(FieldComparison, repeat(comp.name), names, w.tolist(), va, vb, tf.tolist()))
         )
-    return tuple(out)
+    ids = table.ids
+    return tuple(
+        map(
+            ScoredPair,
+            [ids[i] for i in left.tolist()],
+            [ids[i] for i in right.tolist()],
+            weight[sel].tolist(),
+            prob[sel].tolist(),
+            repeat(status),
+            zip(*per_field, strict=True) if per_field else repeat((), sel.size),
+        )
+    )
 
 
 def _clusters(

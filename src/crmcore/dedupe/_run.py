@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -20,11 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore._progress import ProgressFn
-from crmcore.dedupe._compare import Comparison, compare_pairs
-from crmcore.dedupe._normalize import RecordNormalizer, Table
+from crmcore.dedupe._compare import Comparison, compare_pairs, scorer_threads
+from crmcore.dedupe._normalize import Column, RecordNormalizer, Table, column_from_distinct
 from crmcore.dedupe._records import RawTable
 
-__all__ = ["compare_chunks", "normalize_chunks"]
+__all__ = ["compare_chunks", "normalize_chunks", "normalize_distinct"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -113,13 +113,78 @@ def normalize_chunks(
     return out
 
 
-def _init_compare(table: Table, comparisons: Sequence[Comparison]) -> None:
-    _STATE["table"] = table
-    _STATE["comparisons"] = comparisons
+def normalize_distinct(
+    raw: RawTable,
+    normalizer: RecordNormalizer,
+    groups: Mapping[str, tuple[str, ...]],
+    *,
+    workers: int,
+    progress: ProgressFn | None,
+    chunk_size: int = NORMALIZE_CHUNK,
+) -> Table | None:
+    """Normalise each distinct combination of raw values once, then spread the results.
 
+    ``groups`` (output column -> the raw columns it reads) is the normaliser's
+    promise that an output depends on those inputs only; each group's distinct
+    input tuples are normalised side by side in one synthetic table (padded
+    with missing values), so a million records with a hundred thousand phone
+    numbers parse a hundred thousand phones, and the workers split distinct
+    values, not records that repeat them. The table is the one normalising
+    every record gives. ``None`` when the groups do not fit (groups sharing a
+    raw column, a raw column or an output no group declares): the caller then
+    normalises record by record.
+    """
+    n = raw.n
+    inputs = sorted(set(groups.values()))
+    used = [c for g in inputs for c in g]
+    if len(used) != len(set(used)) or not set(raw.columns) <= set(used):
+        return None
+    owners: dict[tuple[str, ...], IntArray] = {}
+    distinct: dict[tuple[str, ...], list[Any]] = {}
+    for group in inputs:
+        present = [c for c in group if c in raw.columns]
+        if not present:
+            continue
+        lookup: dict[Any, int] = {}
+        keys: Iterable[Any] = (
+            raw.columns[present[0]]
+            if len(present) == 1
+            else zip(*(raw.columns[c] for c in present), strict=True)
+        )
+        owners[group] = np.fromiter(
+            (lookup.setdefault(k, len(lookup)) for k in keys), dtype=np.int64, count=n
+        )
+        distinct[group] = list(lookup)
+    m = max((len(v) for v in distinct.values()), default=0)
+    columns: dict[str, list[object]] = {}
+    for group, values in distinct.items():
+        present = [c for c in group if c in raw.columns]
+        pad: list[object] = [None] * (m - len(values))
+        if len(present) == 1:
+            columns[present[0]] = [*values, *pad]
+        else:
+            for j, c in enumerate(present):
+                columns[c] = [v[j] for v in values] + pad
+    synthetic = RawTable(ids=list(range(m)), columns=columns)
 
-def _compare_chunk(pairs: tuple[IntArray, IntArray]) -> npt.NDArray[np.int8]:
-    return compare_pairs(_STATE["table"], _STATE["comparisons"], pairs[0], pairs[1])
+    def scaled(stage: str, done: int, total: int) -> None:
+        assert progress is not None
+        progress(stage, done * n // total if total else n, n)
+
+    out = normalize_chunks(
+        synthetic,
+        normalizer,
+        workers=workers,
+        progress=None if progress is None else scaled,
+        chunk_size=chunk_size,
+    )
+    table_columns: dict[str, Column] = {}
+    for name, values in out.items():
+        source = groups.get(name)
+        if source is None or source not in owners:
+            return None
+        table_columns[name] = column_from_distinct(values[: len(distinct[source])], owners[source])
+    return Table(ids=raw.ids, columns=table_columns)
 
 
 def compare_chunks(
@@ -147,10 +212,9 @@ def compare_chunks(
             if progress is not None:
                 progress(stage, done, total)
 
-    if workers > 1 and len(chunks) > 1:
-        with _pool(workers, _init_compare, (table, tuple(comparisons))) as pool:
-            collect(pool.map(_compare_chunk, chunks))
-    else:
+    # in process: the string scorers run on ``workers`` threads (the scores are
+    # the same); forked workers would each touch, and so copy, the whole table
+    with scorer_threads(workers):
         collect(compare_pairs(table, comparisons, lo, hi) for lo, hi in chunks)
     if not parts:
         return np.zeros((0, len(comparisons)), dtype=np.int8)

@@ -274,7 +274,9 @@ def split_name(text: str, *, field: str = "name") -> PersonNameParts:
     return PersonNameParts(" ".join(tokens[start:]), " ".join(tokens[:start]), script)
 
 
+@functools.lru_cache(maxsize=16384)
 def _pinyin(text: str, *, surname: bool = False) -> str:
+    # memoised: a few thousand given names and surnames cover millions of records
     if surname:
         override = surname_pinyin_overrides().get(text)
         if override is not None:
