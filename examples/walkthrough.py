@@ -139,7 +139,7 @@ def encrypt_existing(crm: crmcore.Crm, ops: Principal, workdir: Path) -> None:
     keys = Keyring(
         StaticKeyProvider([os.urandom(32)]), store=SqlKeyStore(f"sqlite:///{workdir / 'keys.db'}")
     )
-    enc = Encryption(keyring=keys)
+    enc = Encryption(keyring=keys, migrating=True)  # only while the migration runs
     ecrm = crmcore.connect(crm_url(crm), encryption=enc)
     with ecrm.session(ops) as s:
         before = len(s.customers.find(field("email") == "anna.smith@example.com").items)
