@@ -894,7 +894,8 @@ def _rebuild_plan(cls: type) -> _Plan | None:
         if conv is not None and (not callable(conv) or isinstance(conv, attrs.Converter)):
             return None
         converters[a.name] = conv
-    lines = ["def copy(obj):", "    new = new_(cls)"]
+    # helpers as default arguments: local names, no global lookup per field
+    lines = ["def copy(obj, new_=new_, cls=cls, put=put):", "    new = new_(cls)"]
     for name, conv in converters.items():
         if conv is None:
             lines.append(f"    put(new, {name!r}, obj.{name})")

@@ -58,6 +58,7 @@ from crmcore.storage.sql._dialect import Backend, SqliteBackend, backend_for
 from crmcore.storage.sql._errors import guard, is_unique_violation, translate
 from crmcore.storage.sql._schema import CHILD_KEY, ChildField, ColumnTerm, EntityMapper, mapper
 from crmcore.storage.sql._translate import Translator
+from crmcore.storage.sql._types import UtcDateTime
 
 __all__ = ["SqlRepository", "SqlStore", "SqlUnitOfWork"]
 
@@ -98,6 +99,32 @@ def _empty_map_is(proc: Callable[[Any], Any], text: str) -> bool:
         return False
 
 
+class _MemoBind:
+    """A column's bind processor remembering its last few results (hashable values)."""
+
+    __slots__ = ("cache", "proc")
+
+    def __init__(self, proc: Callable[[Any], Any]) -> None:
+        self.proc = proc
+        self.cache: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        out = self.proc(value)
+        if len(self.cache) >= _MEMO_MAX:
+            self.cache.clear()
+        if out:
+            self.cache[value] = out
+        return out
+
+
+#: distinct values a memoised bind processor keeps
+_MEMO_MAX = 256
+
+
+def _memo_bind(proc: Callable[[Any], Any]) -> _MemoBind:
+    return _MemoBind(proc)
+
+
 class _RawInsert:
     """An executemany of row dicts through SQLite's driver, the columns' bind processing done here.
 
@@ -124,6 +151,14 @@ class _RawInsert:
         for k, (name, proc) in enumerate(procs):
             if proc is None:
                 parts.append(f"r[{name!r}]")
+            elif isinstance(columns[name].type, UtcDateTime):
+                # a batch shares a few timestamps (created_at == updated_at == the
+                # unit of work's now): each distinct one is converted once
+                ns[f"m{k}"] = _memo_bind(proc)
+                ns[f"c{k}"] = ns[f"m{k}"].cache
+                parts.append(
+                    f"(None if (v{k} := r[{name!r}]) is None else c{k}.get(v{k}) or m{k}(v{k}))"
+                )
             elif _empty_map_is(proc, "{}"):
                 # most custom/sealed maps are empty: skip the JSON encoder for them
                 ns[f"f{k}"] = proc
