@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sqlite3
 import tempfile
 import time
@@ -155,6 +156,7 @@ def main() -> None:
         f"  add_many, validation=False        {mem_nv:7.3f} s  {mem_nv / n * 1e6:6.1f} us each, "
         f"{mem_nv / mem_floor:4.1f}x the floor"
     )
+    print("load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -106,6 +106,8 @@ def main() -> None:
     for name, (w, r) in best.items():
         print(f"    {name:27} {w:7.2f}s {w / pw:7.2f}x {r:10.2f}s {r / pr:7.2f}x")
 
+    print("load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
 
 if __name__ == "__main__":
     main()

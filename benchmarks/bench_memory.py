@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import time
 import tracemalloc
@@ -139,6 +140,8 @@ def main() -> None:
         f"= {peak_store / 2**20 * 100_000 / n:,.0f} MiB per 100k customers "
         "(the stamped copies the store keeps, plus indexes)"
     )
+
+    print("load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import attrs
 
+from crmcore._progress import ProgressFn, make_progress
 from crmcore.errors import (
     ConfigurationError,
     CrmError,
@@ -290,7 +291,24 @@ def _as_is(values: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _chain(first: Validator, second: Validator) -> Validator:
-    return lambda entity: second(first(entity))
+    return _Chain(first, second)
+
+
+class _Chain:
+    """``second(first(entity))``; ``owned`` passes a record the caller owns to ``first.owned``."""
+
+    __slots__ = ("_first", "_first_owned", "_second")
+
+    def __init__(self, first: Validator, second: Validator) -> None:
+        self._first = first
+        self._second = second
+        self._first_owned: Validator = getattr(first, "owned", first)
+
+    def __call__(self, entity: Any) -> Any:
+        return self._second(self._first(entity))
+
+    def owned(self, entity: Any) -> Any:
+        return self._second(self._first_owned(entity))
 
 
 class Crm:
@@ -662,6 +680,8 @@ class Session:
 
 
 _READ_ONLY: frozenset[type[Entity]] = frozenset({AuditEntry})
+#: records checked between two progress reports of ``add_many``
+_PROGRESS_STEP = 1000
 
 
 def _refuse_bad_text(entity: Entity) -> None:
@@ -695,6 +715,8 @@ class SessionRepository(Generic[E]):
         self.entity_type: type[E] = inner.entity_type
         self._name = self.entity_type.__name__
         self._validate = session.crm.validators.get(self.entity_type)
+        # a hook that may write into the session's own freshly stamped copy (no second copy)
+        self._validate_owned = getattr(self._validate, "owned", self._validate)
         self._restore = session.restore
         #: records check() returned, by id: add()/add_many() of that same object skips re-checking
         self._checked: dict[uuid.UUID, E] = {}
@@ -734,7 +756,8 @@ class SessionRepository(Generic[E]):
         else:
             stamped = stamp_new(entity, tenant_id=tenant, now=now)
         _refuse_bad_text(stamped)
-        checked = cast(E, self._validate(stamped)) if self._validate else stamped
+        # ``stamped`` is a copy made just now, held by no one else
+        checked = cast(E, self._validate_owned(stamped)) if self._validate_owned else stamped
         return cast(E, self._start(checked)) if self._start else checked
 
     def add(self, entity: E) -> E:
@@ -767,10 +790,30 @@ class SessionRepository(Generic[E]):
         self._checked[checked.id] = checked
         return checked
 
-    def add_many(self, entities: Iterable[E]) -> list[E]:
-        """Store many new records in one go; if any is invalid, none is written."""
+    def add_many(
+        self, entities: Iterable[E], *, progress: ProgressFn | bool | None = None
+    ) -> list[E]:
+        """Store many new records in one go; if any is invalid, none is written.
+
+        Args:
+            entities: the new records.
+            progress: ``progress("add_many", done, total)`` as records are
+                stamped and checked (every 1,000 and at the end); ``True`` draws
+                a tqdm bar (see ``crmcore._progress``). The rows reach the
+                database at the session's commit.
+        """
         now = self._session.now()
-        return self._inner.add_many([self._stamp_new(e, now) for e in entities])
+        stamp = self._stamp_new
+        report = make_progress(progress)
+        if report is None:
+            return self._inner.add_many([stamp(e, now) for e in entities])
+        items = list(entities)
+        total = len(items)
+        checked: list[E] = []
+        for at in range(0, total, _PROGRESS_STEP):
+            checked += [stamp(e, now) for e in items[at : at + _PROGRESS_STEP]]
+            report("add_many", len(checked), total)
+        return self._inner.add_many(checked)
 
     def update(self, entity: E) -> E:
         """Store a changed record; its ``version`` must be the stored one.

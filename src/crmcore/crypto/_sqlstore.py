@@ -37,6 +37,7 @@ from crmcore.crypto._keys import KeyPurpose, WrappedKey
 from crmcore.errors import ConfigurationError, StorageError
 from crmcore.storage.sql.toolkit import (
     MYSQL_TABLE_OPTIONS,
+    RawInsert,
     SqliteBackend,
     Str,
     UtcDateTime,
@@ -201,7 +202,7 @@ class SqlKeyStore:
         >>> keyring = Keyring(EnvKeyProvider("CRM_ROOT_KEY"), store)  # doctest: +SKIP
     """
 
-    __slots__ = ("_engine", "_owns_engine", "_serial", "_sqlite", "_table", "url")
+    __slots__ = ("_engine", "_owns_engine", "_raw_insert", "_serial", "_sqlite", "_table", "url")
 
     def __init__(
         self,
@@ -230,6 +231,8 @@ class SqlKeyStore:
             backend = backend_for(engine)
             backend.install()
             self._sqlite = isinstance(backend, SqliteBackend)
+            # bulk inserts of keys: SQLite's driver gets the rows' processed values directly
+            self._raw_insert = RawInsert(self._table, backend)
             memory = isinstance(backend, SqliteBackend) and backend.in_memory
             # an in-memory SQLite database is one connection: use it from one thread at a time
             self._serial: contextlib.AbstractContextManager[Any] = (
@@ -393,9 +396,11 @@ class SqlKeyStore:
             return False
         stmt = sa.insert(self._table)
 
+        raw = self._raw_insert
+
         def insert(conn: sa.Connection) -> None:
             for chunk in chunks(rows, _BATCH):
-                conn.execute(stmt, list(chunk))
+                raw.run(conn, stmt, chunk)
 
         try:
             self._run("add keys", insert, write=True, duplicate=True)

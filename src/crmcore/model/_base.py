@@ -83,16 +83,20 @@ def replace_trusted(obj: T, **changes: Any) -> T:
     several times faster than ``evolve`` on the write hot path.
     """
     cls: type = type(obj)
-    new: T = _copier(cls)(obj)
-    if not changes.keys() <= _slot_names(cls):
-        name = min(changes.keys() - _slot_names(cls))
-        raise TypeError(f"{cls.__name__} has no field {name!r}")
-    put = object.__setattr__
-    for name, value in changes.items():
-        put(new, name, value)
-    if changes and cls.__dict__.get("__crm_derived__"):
-        for name, value in new._derived().items():  # type: ignore[attr-defined]
-            object.__setattr__(new, name, value)
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _copier(cls)
+    new: T = copier(obj)
+    if changes:
+        if not changes.keys() <= _slot_names(cls):
+            name = min(changes.keys() - _slot_names(cls))
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        put = object.__setattr__
+        for name, value in changes.items():
+            put(new, name, value)
+        if cls.__dict__.get("__crm_derived__"):
+            for name, value in new._derived().items():  # type: ignore[attr-defined]
+                put(new, name, value)
     return new
 
 
@@ -106,11 +110,31 @@ def fields_of(cls: type) -> frozenset[str]:
     return _slot_names(cls)
 
 
-@functools.cache
+#: the generated copier of each class (a plain dict: read on every write, no cache wrapper)
+_COPIERS: dict[type, Any] = {}
+
+
 def _copier(cls: type) -> Any:
     """A generated function copying every field of an attrs slotted class."""
-    lines = ["def copy(obj):", "    new = _new(_cls)"]
-    lines += [f"    _set(new, {a.name!r}, obj.{a.name})" for a in attrs.fields(cls)]
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _COPIERS[cls] = copier_with(cls, {})
+    return copier
+
+
+def copier_with(cls: type, fixed: Mapping[str, str]) -> Any:
+    """A generated ``copy(obj, *values)`` of an attrs slotted class.
+
+    Fields named in ``fixed`` (field name -> parameter name, in call order)
+    take the value passed for that parameter; every other field is copied
+    as it is (no converter or validator runs: the caller vouches for the values).
+    """
+    params = "".join(f", {p}" for p in fixed.values())
+    # the helpers are default arguments: local names, no global lookups per field
+    lines = [f"def copy(obj{params}, _new=_new, _cls=_cls, _set=_set):", "    new = _new(_cls)"]
+    for a in attrs.fields(cls):
+        value = fixed.get(a.name, f"obj.{a.name}")
+        lines.append(f"    _set(new, {a.name!r}, {value})")
     lines.append("    return new")
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_set": object.__setattr__}
     exec("\n".join(lines), namespace)

@@ -20,10 +20,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cmp_to_key
+from operator import attrgetter
 from typing import Any, Generic, TypeVar, cast
 
 from crmcore.errors import AlreadyExists, Conflict, NotFound, QueryError
-from crmcore.model import COLLECTIONS, Entity, Protectable, replace_trusted
+from crmcore.model import COLLECTIONS, Entity, Protectable, fields_of, replace_trusted
 from crmcore.query import Filter, Page, Sort, bind
 from crmcore.query.adapter import (
     And,
@@ -55,7 +56,7 @@ _DELETED: Any = object()
 class _Table:
     """Committed rows of one entity type (keyed by ``id.int``), with hash indexes."""
 
-    __slots__ = ("indexed", "indexes", "rows")
+    __slots__ = ("_fast", "indexed", "indexes", "rows")
 
     def __init__(self, entity_type: type[Entity]) -> None:
         self.rows: dict[int, Entity] = {}
@@ -63,6 +64,9 @@ class _Table:
         names = ("tenant_id", *sealable, *entity_type.__crm_indexes__)
         self.indexes: dict[str, dict[Any, set[int]]] = {n: {} for n in names}
         self.indexed = tuple((getter(n), self.indexes[n]) for n in names)
+        # index names are plain attributes of the type: read them with C getters
+        plain = all(n in fields_of(entity_type) for n in names)
+        self._fast = tuple((attrgetter(n), self.indexes[n]) for n in names) if plain else None
 
     def put(self, row: Entity) -> None:
         key = row.id.int
@@ -70,13 +74,29 @@ class _Table:
         if old is not None:
             self._unindex(old, key)
         self.rows[key] = row
+        if self._fast is not None:
+            for read, idx in self._fast:
+                value = read(row)
+                if value.__class__ in _PLAIN:  # one key, inline: the common case
+                    ids = idx.get(value)
+                    if ids is None:
+                        idx[value] = {key}
+                    else:
+                        ids.add(key)
+                    continue
+                self._add_keys(idx, value, key)
+            return
         for get, idx in self.indexed:
-            for value in _index_values(get(row)):
-                ids = idx.get(value)
-                if ids is None:
-                    idx[value] = {key}
-                else:
-                    ids.add(key)
+            self._add_keys(idx, get(row), key)
+
+    @staticmethod
+    def _add_keys(idx: dict[Any, set[int]], value: Any, key: int) -> None:
+        for v in _index_values(value):
+            ids = idx.get(v)
+            if ids is None:
+                idx[v] = {key}
+            else:
+                ids.add(key)
 
     def _unindex(self, row: Entity, key: int) -> None:
         for get, idx in self.indexed:
@@ -133,6 +153,10 @@ def _hashable(value: Any) -> Any:
     except TypeError:
         return repr(value)
     return value
+
+
+def _id_of(row: Any, key: int) -> uuid.UUID:
+    return row.id if isinstance(row, Entity) else uuid.UUID(int=key)
 
 
 class MemoryStore:
@@ -196,10 +220,10 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        # per type: id -> staged row, or _DELETED
-        self._staged: dict[type[Entity], dict[uuid.UUID, Any]] = {}
-        # (type, id) -> version the committed row must have at commit; None: must not exist
-        self._expect: dict[tuple[type[Entity], uuid.UUID], int | None] = {}
+        # per type: id.int -> staged row, or _DELETED
+        self._staged: dict[type[Entity], dict[int, Any]] = {}
+        # per type: id.int -> version the committed row must have at commit; None: must not exist
+        self._expect: dict[type[Entity], dict[int, int | None]] = {}
         self._repos: dict[type[Entity], MemoryRepository[Any]] = {}
         # the identity map: per type, the committed records this unit has read, by id
         # (answered again without a lookup until commit or rollback)
@@ -216,26 +240,30 @@ class MemoryUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         """Check every expected version, then apply every staged write; or nothing."""
         with self._store._lock:
-            for (etype, id), expected in self._expect.items():
-                current = self._store._table(etype).rows.get(id.int)
+            for etype, expects in self._expect.items():
+                committed = self._store._table(etype).rows
                 name = etype.__name__
-                if expected is None:
-                    if current is not None:
-                        raise AlreadyExists(name, id)
-                elif current is None or current.version != expected:
-                    raise Conflict(
-                        name,
-                        id,
-                        expected_version=expected,
-                        actual_version=None if current is None else current.version,
-                    )
+                staged = self._staged[etype]
+                for key, expected in expects.items():
+                    current = committed.get(key)
+                    if expected is None:
+                        if current is not None:
+                            raise AlreadyExists(name, uuid.UUID(int=key))
+                    elif current is None or current.version != expected:
+                        raise Conflict(
+                            name,
+                            _id_of(staged[key], key),
+                            expected_version=expected,
+                            actual_version=None if current is None else current.version,
+                        )
             for etype, rows in self._staged.items():
                 table = self._store._table(etype)
-                for id, row in rows.items():
+                put = table.put
+                for key, row in rows.items():
                     if row is _DELETED:
-                        table.remove(id)
+                        table.remove(uuid.UUID(int=key))
                     else:
-                        table.put(row)
+                        put(row)
         self._staged.clear()
         self._expect.clear()
         self._seen.clear()
@@ -255,9 +283,10 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def _visible(self, etype: type[Entity], id: uuid.UUID) -> Entity | None:
         staged = self._staged.get(etype)
-        if staged is not None and id in staged:
-            row = staged[id]
-            return None if row is _DELETED else cast(Entity, row)
+        if staged is not None:
+            row = staged.get(id.int)
+            if row is not None:
+                return None if row is _DELETED else cast(Entity, row)
         seen = self._seen.get(etype)
         if seen is not None:
             known = seen.get(id)
@@ -302,10 +331,9 @@ class MemoryUnitOfWork(UnitOfWork):
         return counts
 
     def _stage(self, etype: type[Entity], id: uuid.UUID, row: Any, expect: int | None) -> None:
-        key = (etype, id)
-        if key not in self._expect:
-            self._expect[key] = expect
-        self._staged.setdefault(etype, {})[id] = row
+        key = id.int
+        self._expect.setdefault(etype, {}).setdefault(key, expect)
+        self._staged.setdefault(etype, {})[key] = row
 
 
 class MemoryRepository(Repository[E], Generic[E]):
@@ -322,24 +350,42 @@ class MemoryRepository(Repository[E], Generic[E]):
             raise QueryError(f"expected a {self._name}, got {type(entity).__name__}")
         if self._uow._visible(self.entity_type, entity.id) is not None:
             raise AlreadyExists(self._name, entity.id)
-        staged = self._uow._staged.get(self.entity_type, {})
-        previous = staged.get(entity.id)
-        # re-adding a row deleted in this unit of work replaces it
-        expect = None if previous is None else self._uow._expect.get((self.entity_type, entity.id))
-        self._uow._stage(self.entity_type, entity.id, entity, expect)
+        # re-adding a row deleted in this unit of work replaces it: the expectation
+        # staged with the delete (if any) stands
+        self._uow._stage(self.entity_type, entity.id, entity, None)
         return entity
 
     def add_many(self, entities: Iterable[E]) -> list[E]:
         """Stage many new records; if any id is taken (or repeated), none is staged."""
         batch = list(entities)
-        seen: set[uuid.UUID] = set()
+        etype, uow = self.entity_type, self._uow
+        staged = uow._staged.get(etype) or {}
+        committed = uow._store._table(etype).rows
+        seen = uow._seen.get(etype)
+        keys: list[int] = []
+        fresh: set[int] = set()
         for e in batch:
-            if not isinstance(e, self.entity_type):
+            if e.__class__ is not etype and not isinstance(e, etype):
                 raise QueryError(f"expected a {self._name}, got {type(e).__name__}")
-            if e.id in seen or self._uow._visible(self.entity_type, e.id) is not None:
+            key = e.id.int
+            if key in fresh:
                 raise AlreadyExists(self._name, e.id)
-            seen.add(e.id)
-        return [self.add(e) for e in batch]
+            row = staged.get(key)
+            # visible: staged (not deleted) here, or committed and not deleted here
+            if row is not None and row is not _DELETED:
+                raise AlreadyExists(self._name, e.id)
+            if row is None and (key in committed or (seen and e.id in seen)):
+                raise AlreadyExists(self._name, e.id)
+            fresh.add(key)
+            keys.append(key)
+        if not batch:
+            return batch
+        staged = uow._staged.setdefault(etype, {})
+        expect = uow._expect.setdefault(etype, {})
+        for key, e in zip(keys, batch, strict=True):
+            staged[key] = e
+            expect.setdefault(key, None)
+        return batch
 
     def get(self, id: uuid.UUID) -> E:
         """The visible record with that id."""
@@ -400,7 +446,7 @@ class MemoryRepository(Repository[E], Generic[E]):
                 rows = [found[i] for i in ids]
         out: list[E] = []
         for row in rows:
-            if row.id in staged:
+            if row.id.int in staged:
                 continue
             if pred is None or pred(row):
                 out.append(cast(E, row))

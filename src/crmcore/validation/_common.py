@@ -147,14 +147,21 @@ def _record_walker(cls: type) -> Callable[[Any, str, list[FieldError]], None]:
         pass
     lines = ["def walk(value, path, out):"]
     for name in _FIELDS_OF[cls] or ():
+        here = f"path + {'.' + name!r}"
         lines += [
             f"    item = value.{name}",
-            "    kind = kinds.get(item.__class__)",
-            "    if kind != SKIP and not (",
-            "        (kind == TEXT and item.isascii() and NUL not in item)",
-            "        or (kind is not None and kind > RECORD and not item)",
-            "    ):",
-            f"        walk_text(item, path + {'.' + name!r}, out)",
+            "    if item is None:",
+            "        pass",
+            "    elif item.__class__ is str:",
+            "        if not item.isascii() or NUL in item:",
+            f"            walk_text(item, {here}, out)",
+            "    else:",
+            "        kind = kinds.get(item.__class__)",
+            "        if kind != SKIP and not (",
+            "            (kind == TEXT and item.isascii() and NUL not in item)",
+            "            or (kind is not None and kind > RECORD and not item)",
+            "        ):",
+            f"            walk_text(item, {here}, out)",
         ]
     lines.append("    return None")
     namespace: dict[str, Any] = {

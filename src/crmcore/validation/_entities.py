@@ -235,7 +235,7 @@ class EntityValidation:
                 found = regional[region] = _in_region(rules, region).compile()
             return found
 
-        def validate(entity: Entity) -> Entity:
+        def validate(entity: Entity, owned: bool = False) -> Entity:
             if refuse_bad_text:
                 bad = bad_text_errors(entity)
                 if bad:
@@ -247,7 +247,7 @@ class EntityValidation:
             record_rules = rules_for(entity)
             if record_rules is not None:
                 try:
-                    checked = record_rules(entity, entity=entity_name, id=entity.id)
+                    checked = record_rules(entity, entity=entity_name, id=entity.id, owned=owned)
                 except ValidationError as exc:
                     errors.extend(exc.errors)
             if schemas:
@@ -262,4 +262,24 @@ class EntityValidation:
                 raise ValidationError(errors, entity=entity_name, id=entity.id)
             return checked
 
-        return validate
+        return _Hook(validate)
+
+
+class _Hook:
+    """A validator as ``connect()`` runs it: ``hook(record)``, plus ``hook.owned(record)``.
+
+    ``owned`` is for a caller that made ``record`` for this check and shares it
+    with no one (the session's freshly stamped copy): the normalised values go
+    into it rather than into another copy. Both give equal records and errors.
+    """
+
+    __slots__ = ("_validate",)
+
+    def __init__(self, validate: Callable[[Entity, bool], Entity]) -> None:
+        self._validate = validate
+
+    def __call__(self, entity: Entity) -> Entity:
+        return self._validate(entity, False)
+
+    def owned(self, entity: Entity) -> Entity:
+        return self._validate(entity, True)

@@ -153,6 +153,18 @@ class _Matcher:
             return PhoneKind.MOBILE
         return PhoneKind.UNKNOWN
 
+    def valid(self, nsn: str) -> bool:
+        """``kind(nsn) is not UNKNOWN``, the likeliest patterns first (mobile, fixed line)."""
+        if not _hit(nsn, self.general):
+            return False
+        if (not self.same and _hit(nsn, self.mobile)) or _hit(nsn, self.fixed):
+            return True
+        size = len(nsn)
+        return any(
+            (not lengths or size in lengths) and match(nsn) is not None
+            for (lengths, match), _kind in self.specials
+        )
+
 
 _MATCHERS: dict[tuple[str, int], _Matcher | None] = {}
 
@@ -181,6 +193,30 @@ def _nsn(num: Any) -> str:
         if zeros > 0:
             national = "0" * zeros + national
     return national
+
+
+def _valid_region(cc: int, nsn: str, regions_by_code: Any) -> str | None:
+    """The region ``_classify`` names for a valid number, None if it is invalid.
+
+    The same answer as ``_classify``'s (None when its kind is UNKNOWN) without
+    telling the kinds apart: for callers that only need validity.
+    """
+    regions: list[str] | None = regions_by_code.get(cc)
+    if not regions:
+        return None
+    if len(regions) == 1:
+        m = _matcher(regions[0], cc)
+        return regions[0] if m is not None and m.valid(nsn) else None
+    for region in regions:
+        m = _matcher(region, cc)
+        if m is None:
+            continue
+        if m.leading is not None:
+            if m.leading(nsn):
+                return region if m.valid(nsn) else None
+        elif m.valid(nsn):
+            return region
+    return None
 
 
 def _classify(cc: int, nsn: str, regions_by_code: Any) -> tuple[str | None, PhoneKind]:
@@ -302,8 +338,12 @@ _PARSE_CODES = {
 _Parsed = tuple[int, str, str | None, str, PhoneKind]
 
 
-def _parse(text: object, region: str | None, field: str) -> _Parsed:
-    """Parse and validate one number, or raise ValidationError."""
+def _parse(text: object, region: str | None, field: str, *, need_kind: bool = True) -> _Parsed:
+    """Parse and validate one number, or raise ValidationError.
+
+    With ``need_kind=False`` the caller ignores the kind in the result: a valid
+    number read on the fast path then carries ``PhoneKind.UNKNOWN`` unclassified.
+    """
     if not isinstance(text, str):
         if not isinstance(text, int) or isinstance(text, bool):
             fail(field, WRONG_TYPE, f"phone number must be text, not {type_name(text)}")
@@ -323,9 +363,14 @@ def _parse(text: object, region: str | None, field: str) -> _Parsed:
         split = _fast_split(compact, region, regions_by_code)
         if split is not None:
             cc, nsn = split
-            region_code, kind = _classify(cc, nsn, regions_by_code)
-            if region_code is not None and kind is not PhoneKind.UNKNOWN:
-                return cc, nsn, None, region_code, kind
+            if not need_kind:
+                found = _valid_region(cc, nsn, regions_by_code)
+                if found is not None:
+                    return cc, nsn, None, found, PhoneKind.UNKNOWN
+            else:
+                region_code, number_kind = _classify(cc, nsn, regions_by_code)
+                if region_code is not None and number_kind is not PhoneKind.UNKNOWN:
+                    return cc, nsn, None, region_code, number_kind
         candidate = compact
     elif s.isascii():
         candidate = s
@@ -430,7 +475,7 @@ def normalize_phone(
             ``phone_too_long``, ``phone_unknown_region``,
             ``phone_kind_not_allowed`` or ``wrong_type``.
     """
-    cc, nsn, ext, _region, kind = _parse(text, region, field)
+    cc, nsn, ext, _region, kind = _parse(text, region, field, need_kind=kinds is not None)
     if kinds is not None:
         _check_kind(kind, kinds, str(text), field)
     return f"+{cc}{nsn}" if ext is None else f"+{cc}{nsn};ext={ext}"

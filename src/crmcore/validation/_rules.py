@@ -894,7 +894,8 @@ def _rebuild_plan(cls: type) -> _Plan | None:
         if conv is not None and (not callable(conv) or isinstance(conv, attrs.Converter)):
             return None
         converters[a.name] = conv
-    lines = ["def copy(obj):", "    new = new_(cls)"]
+    # helpers as default arguments: local names, no global lookup per field
+    lines = ["def copy(obj, new_=new_, cls=cls, put=put):", "    new = new_(cls)"]
     for name, conv in converters.items():
         if conv is None:
             lines.append(f"    put(new, {name!r}, obj.{name})")
@@ -907,6 +908,33 @@ def _rebuild_plan(cls: type) -> _Plan | None:
     namespace: dict[str, Any] = {"new_": object.__new__, "cls": cls, "put": object.__setattr__}
     exec("\n".join(lines), namespace)
     return converters, namespace["copy"]
+
+
+def _rebuild_in_place(record: Any, direct: Mapping[str, Any]) -> Any:
+    """What :func:`_rebuild` gives, written into ``record`` itself (a copy no one else holds).
+
+    Mappings held by fields with a converter are replaced by fresh copies, as
+    in :func:`_rebuild`. Classes that need ``evolve`` get :func:`_rebuild`.
+    """
+    cls: type = type(record)
+    plan = _rebuild_plan(cls)
+    if plan is None:
+        return _rebuild(record, direct)
+    converters = plan[0]
+    put = object.__setattr__
+    for name, conv in converters.items():
+        if conv is None:
+            continue
+        if name in direct:
+            put(record, name, conv(direct[name]))
+        else:
+            value = getattr(record, name)
+            if value.__class__ is dict:
+                put(record, name, dict(value))
+    for name, value in direct.items():
+        if converters[name] is None:
+            put(record, name, value)
+    return record
 
 
 def _rebuild(record: Any, direct: Mapping[str, Any]) -> Any:
@@ -967,8 +995,15 @@ class CompiledRules:
         entity: str | None = None,
         id: object | None = None,
         identifiers: IdentifierRegistry | None = None,
+        owned: bool = False,
     ) -> T:
-        """Validate and normalise ``record`` (see :func:`validate_record`)."""
+        """Validate and normalise ``record`` (see :func:`validate_record`).
+
+        ``owned``: the caller made ``record`` for this call and shares it with
+        no one (a freshly stamped copy); the normalised values may then be
+        written into it instead of into yet another copy. Either way the
+        result is equal to ``validate_record``'s.
+        """
         rules = self._rules
         cls = type(record)
         plain = self._plain.get(cls)
@@ -1018,4 +1053,6 @@ class CompiledRules:
                         errors.append(e if not _is_sensitive(e.field, hidden) else _redact([e])[0])
         if errors:
             raise ValidationError(errors, entity=entity, id=id)
+        if owned:
+            return cast(T, _rebuild_in_place(record, direct))
         return cast(T, _rebuild(record, direct))

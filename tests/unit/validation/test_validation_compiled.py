@@ -38,6 +38,7 @@ from crmcore.validation import (
 )
 from crmcore.validation._common import bad_text_errors
 from crmcore.validation._entities import _in_region, _record_region
+from crmcore.validation._phone import PhoneKind
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -236,6 +237,24 @@ def test_customer_hook_matches_the_generic_hook(customer: Customer) -> None:
     _same(lambda: hook(customer), lambda: _generic_hook(Customer)(customer))
 
 
+@SETTINGS
+@given(customers)
+def test_hook_on_an_owned_copy_gives_the_same_record_and_leaves_the_original(
+    customer: Customer,
+) -> None:
+    hook = EntityValidation().validators()[Customer]
+    before = replace_trusted(customer)
+    mine = replace_trusted(customer)  # the session's fresh stamped copy
+    _same(lambda: hook.owned(mine), lambda: hook(customer))  # type: ignore[attr-defined]
+    assert before == customer
+    try:
+        result = hook.owned(replace_trusted(customer))  # type: ignore[attr-defined]
+    except ValidationError:
+        return
+    # the custom mapping is a copy of its own, never the caller's object
+    assert result.custom is not customer.custom
+
+
 # -- the bad-text walk against a plain recursive walk -----------------------------------------
 
 
@@ -319,6 +338,29 @@ def test_phone_with_national_prefix_matches_phonenumbers(
     if got is not None and ";ext=" in got:
         return
     assert _phonenumbers_e164(text, region) == got
+
+
+_EVERY_KIND = frozenset(k.value for k in PhoneKind)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(REGIONS),
+    st.sampled_from(["", "0", "1", "+1", "+44", "+86", "+49", "+39"]),
+    st.from_regex(r"[1-9]\d{5,11}", fullmatch=True),
+)
+def test_phone_validity_without_kinds_matches_the_classified_path(
+    region: str, prefix: str, digits: str
+) -> None:
+    text = prefix + digits
+
+    def outcome(**kw: Any) -> Any:
+        try:
+            return normalize_phone(text, region=region, **kw)
+        except ValidationError as exc:
+            return [(e.field, e.code) for e in exc.errors]
+
+    assert outcome(kinds=_EVERY_KIND) == outcome()
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,13 @@ from crmcore.storage.sql._errors import driver_code, is_conflict, is_unique_viol
 from crmcore.storage.sql._schema import MYSQL_TABLE_OPTIONS
 from crmcore.storage.sql._store import _chunks as chunks
 from crmcore.storage.sql._store import _create_engine as create_engine
+from crmcore.storage.sql._store import _RawInsert as RawInsert
 from crmcore.storage.sql._types import Str, UtcDateTime
 
 __all__ = [
     "MYSQL_TABLE_OPTIONS",
     "Backend",
+    "RawInsert",
     "SqliteBackend",
     "Str",
     "UtcDateTime",
