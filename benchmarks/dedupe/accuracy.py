@@ -143,21 +143,8 @@ def main() -> None:
 
     head = f"{'profile':8} {'records':>7} {'true':>6}"
     print(f"\n{head} | {'method':24} {'P':>6} {'R':>6} {'F1':>6} {'secs':>6}")
-    for (
-        profile,
-        n,
-        n_true,
-        crm,
-        crm_cl,
-        secs,
-        peers,
-        s_secs,
-        r_secs,
-        best_name,
-        best,
-        br,
-        cr,
-    ) in rows:
+    for row, (br, cr) in zip(rows, splits, strict=True):
+        profile, n, n_true, crm, crm_cl, peers, (secs, s_secs, r_secs), best_name, best = row
         lead = f"{profile:8} {n:7d} {n_true:6d}"
         print(f"{lead} | {_row('crmcore (pairs)', crm, secs)}")
         print(f"{'':23}| {_row('crmcore (clusters)', crm_cl, None)}")
