@@ -129,14 +129,23 @@ def _sorted_digits(text: str) -> str:
     return "".join(sorted(c for c in text if c.isdigit()))
 
 
+_OCR_FOLD = str.maketrans("0125689", "olzsbbg")
+
+
+def _fold_ocr(token: str) -> str:
+    """Undo the common OCR confusions in a name token (``5un`` -> ``sun``, ``rn`` -> ``m``)."""
+    return token.translate(_OCR_FOLD).replace("rn", "m").replace("vv", "w")
+
+
 def _token(k: int) -> Callable[[str], str]:
-    """Token ``k`` of a name key (``-1``: the last; ``""`` when it has one token)."""
+    """Token ``k`` of a name key (``-1``: the last; ``""`` when it has one token),
+    OCR confusions folded."""
 
     def pick(name: str) -> str:
         tokens = name.split()
         if k == -1:
-            return tokens[-1] if len(tokens) > 1 else ""
-        return tokens[k] if len(tokens) > k else ""
+            return _fold_ocr(tokens[-1]) if len(tokens) > 1 else ""
+        return _fold_ocr(tokens[k]) if len(tokens) > k else ""
 
     return pick
 
@@ -194,7 +203,7 @@ def _todo(out: LevelArray) -> npt.NDArray[np.intp]:
 
 def compare_name(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     """exact script / transliteration / nickname / close / tokens alike / far /
-    one token alike / different.
+    tokens similar / one token alike / different.
 
     "tokens alike" holds when the first and last tokens of the two names
     (nickname-canonical, sorted) match pairwise in either order: Jaro-Winkler
@@ -202,7 +211,9 @@ def compare_name(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     in each of first and last name, or swapped names, land there rather than
     on "far". "one token alike" is a one-token name (the other part missing)
     alike one token of the other name; two full names sharing only a surname
-    stay "different" (households).
+    stay "different" (households). "tokens similar" is the looser form of
+    "tokens alike" (0.75 on average, 0.6 each), for names typo'd twice. Tokens
+    are compared with common OCR confusions folded (``5un``/``sun``, ``rn``/``m``).
     """
     from rapidfuzz.distance import JaroWinkler
     from rapidfuzz.fuzz import token_set_ratio
@@ -237,11 +248,14 @@ def compare_name(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     rest = np.flatnonzero(~both)
     far = _score(token_set_ratio, table, "name_canon", lo[rest], hi[rest])
     _assign(out, todo[rest], far >= 80, 5)
+    similar = (np.minimum(s_ff, s_ll) >= 0.6) & (s_ff + s_ll >= 1.5)
+    similar |= (np.minimum(s_fl, s_lf) >= 0.6) & (s_fl + s_lf >= 1.5)
+    _assign(out, todo, (out[todo] == 127) & similar, 6)
     # one name has a single token (the other part is missing) and it is alike one
     # of the other's; two full names sharing only a surname are a household, not this
     lone = (la == "") != (lb == "")
-    _assign(out, todo, (out[todo] == 127) & lone & (ff | fl | lf), 6)
-    return _finish(out, 7)
+    _assign(out, todo, (out[todo] == 127) & lone & (ff | fl | lf), 7)
+    return _finish(out, 8)
 
 
 def compare_email(table: Table, left: IntArray, right: IntArray) -> LevelArray:
@@ -397,6 +411,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
             "close",
             "tokens_alike",
             "far",
+            "tokens_similar",
             "one_token",
             "different",
         ),
@@ -404,7 +419,7 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
         tf_column="name_key",
         tf_levels=(0, 1),
         display_column="name_exact",
-        m_start=(0.5, 0.15, 0.05, 0.1, 0.06, 0.04, 0.05, 0.05),
+        m_start=(0.5, 0.15, 0.05, 0.1, 0.06, 0.03, 0.02, 0.04, 0.05),
     ),
     Comparison(
         "email",

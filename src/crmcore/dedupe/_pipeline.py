@@ -634,7 +634,8 @@ def _clusters(
         out.append(
             Cluster(
                 ids=tuple(table.ids[i] for i in members),
-                confidence=float(sums[g] / c) if c else 0.0,
+                # a mean is never below the minimum, not even by a rounding ulp
+                confidence=max(float(sums[g] / c), float(mins[g])) if c else 0.0,
                 min_probability=float(mins[g]) if c else 0.0,
                 sides=()
                 if split is None
