@@ -297,10 +297,14 @@ class Deduper:
 
     def _parameters_for(self, comps: Sequence[Comparison]) -> ModelParameters:
         assert self.parameters is not None
-        return attrs.evolve(
-            self.parameters,
-            comparisons=tuple(self.parameters.get(c.name) for c in comps),
-        )
+        chosen = tuple(self.parameters.get(c.name) for c in comps)
+        for cp, comp in zip(chosen, comps, strict=True):
+            if tuple(cp.levels) != tuple(comp.levels):
+                raise ConfigurationError(
+                    f"the model's levels for {comp.name!r} ({', '.join(cp.levels)}) are not "
+                    f"the comparison's ({', '.join(comp.levels)}): refit the model"
+                )
+        return attrs.evolve(self.parameters, comparisons=chosen)
 
     # ------------------------------------------------------------------ public
 

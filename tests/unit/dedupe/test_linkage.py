@@ -108,3 +108,15 @@ def test_labelled_pairs_with_a_linkage_are_refused() -> None:
     a = [{"id": 1, "full_name": "Anna Smith"}]
     with pytest.raises(ConfigurationError, match="link_to"):
         find_duplicates(a, link_to=a, labelled_pairs=[(1, 1, True)])
+
+
+def test_a_model_with_other_levels_is_refused() -> None:
+    from crmcore.dedupe import ModelParameters
+
+    rows = [{"id": 1, "full_name": "Anna Smith"}, {"id": 2, "full_name": "Ana Smith"}]
+    data = find_duplicates(rows).parameters.to_dict()
+    data["comparisons"][0]["levels"] = ["exact", "close", "different"]
+    data["comparisons"][0]["m"] = [0.8, 0.1, 0.1]
+    data["comparisons"][0]["u"] = [0.01, 0.1, 0.89]
+    with pytest.raises(ConfigurationError, match="refit"):
+        find_duplicates(rows, parameters=ModelParameters.from_dict(data))
