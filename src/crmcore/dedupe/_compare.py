@@ -30,8 +30,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Jaro-Winkler at which two name tokens are alike.
+#: Jaro-Winkler at which two name tokens are alike, and similar.
 _TOKEN_CUT = 0.85
+_TOKEN_LOOSE = 0.75
 
 #: The level code of a pair where either record lacks the field.
 MISSING = -1
@@ -206,13 +207,13 @@ def compare_name(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     tokens similar / one token alike / different.
 
     "tokens alike" holds when the first and last tokens of the two names
-    (nickname-canonical, sorted) match pairwise in either order: Jaro-Winkler
-    (an initial counts as 1) of at least 0.85 on average and 0.7 each: a typo
+    (nickname-canonical, sorted) match pairwise in either order, each pair at
+    a Jaro-Winkler (an initial counts as 1) of at least 0.85: a typo
     in each of first and last name, or swapped names, land there rather than
     on "far". "one token alike" is a one-token name (the other part missing)
     alike one token of the other name; two full names sharing only a surname
     stay "different" (households). "tokens similar" is the looser form of
-    "tokens alike" (0.75 on average, 0.6 each), for names typo'd twice. Tokens
+    "tokens alike" (0.75 each), for names typo'd twice. Tokens
     are compared with common OCR confusions folded (``5un``/``sun``, ``rn``/``m``).
     """
     from rapidfuzz.distance import JaroWinkler
@@ -241,15 +242,16 @@ def compare_name(table: Table, left: IntArray, right: IntArray) -> LevelArray:
     s_fl, s_lf = _token_similarity(fa, lb), _token_similarity(la, fb)
     ff, fl, lf = s_ff >= _TOKEN_CUT, s_fl >= _TOKEN_CUT, s_lf >= _TOKEN_CUT
     single = (la == "") & (lb == "")  # both one-token names: the first token decides
-    straight = (np.minimum(s_ff, s_ll) >= 0.7) & (s_ff + s_ll >= 2 * _TOKEN_CUT)
-    crossed = (np.minimum(s_fl, s_lf) >= 0.7) & (s_fl + s_lf >= 2 * _TOKEN_CUT)
+    # each token on its own: an exact surname must not carry a merely similar
+    # given name (Chloe / Christopher Phillips are a household)
+    straight = np.minimum(s_ff, s_ll) >= _TOKEN_CUT
+    crossed = np.minimum(s_fl, s_lf) >= _TOKEN_CUT
     both = straight | crossed | (single & ff)
     _assign(out, todo, both, 4)
     rest = np.flatnonzero(~both)
     far = _score(token_set_ratio, table, "name_canon", lo[rest], hi[rest])
     _assign(out, todo[rest], far >= 80, 5)
-    similar = (np.minimum(s_ff, s_ll) >= 0.6) & (s_ff + s_ll >= 1.5)
-    similar |= (np.minimum(s_fl, s_lf) >= 0.6) & (s_fl + s_lf >= 1.5)
+    similar = (np.minimum(s_ff, s_ll) >= _TOKEN_LOOSE) | (np.minimum(s_fl, s_lf) >= _TOKEN_LOOSE)
     _assign(out, todo, (out[todo] == 127) & similar, 6)
     # one name has a single token (the other part is missing) and it is alike one
     # of the other's; two full names sharing only a surname are a household, not this
