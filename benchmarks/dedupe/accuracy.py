@@ -82,7 +82,7 @@ def _blocking_split(
 
 def _row(name: str, m: dict[str, float], secs: float | None) -> str:
     timing = "" if secs is None else f" {secs:6.1f}"
-    return f"{name:24} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}{timing}"
+    return f"{name:24} {m['precision']:6.4f} {m['recall']:6.4f} {m['f1']:6.4f}{timing}"
 
 
 def _peers(
