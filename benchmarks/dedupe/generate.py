@@ -20,7 +20,14 @@ What makes it hard, as in real CRM exports:
 
 Profiles: ``chinese`` (mostly Chinese), ``western`` (mostly Western),
 ``mixed`` (half and half), ``noisy`` (mixed, with far more missing values,
-typos and changed contact details).
+typos and changed contact details) are CRM-shaped. ``typos`` is shaped like the
+public benchmarks of personal records (FEBRL and its kin): up to 9 duplicates
+of one person, each made from the original with 2-5 corruptions spread over
+its fields (inserted, deleted, substituted and transposed characters, OCR
+confusions, phonetic spellings, initials and abbreviations, dropped values,
+swapped first/last names, transposed digits in birth dates, ids, phones and
+postcodes). ``generate_linkage(n)`` makes the two-file form of it: files A and
+B, each person at most once per file, B's records corrupted the same way.
 
 Run ``python benchmarks/dedupe/generate.py 1000 chinese`` to print a sample.
 """
@@ -29,12 +36,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import string
 import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PROFILES", "generate", "true_pairs"]
+__all__ = ["LINKAGE", "PROFILES", "generate", "generate_linkage", "true_pairs"]
 
 Record = dict[str, Any]
 
@@ -744,6 +752,411 @@ def _record(rng: random.Random, p: _Person, prof: Profile, variant: bool) -> Rec
     return rec
 
 
+# ------------------------------------------------------------ typo-heavy profiles
+
+# more names than the CRM profiles use, so that name collisions between
+# different people are as rare as in a real population register
+_T_FIRST_MORE = [
+    "Aaron", "Abigail", "Adrian", "Alan", "Albert", "Alexander", "Alice", "Alison", "Amanda",
+    "Amber", "Amy", "Angela", "Anna", "Annabel", "Arthur", "Ashley", "Barbara", "Bethany",
+    "Bradley", "Brandon", "Brenda", "Brian", "Bruce", "Caitlin", "Callum", "Cameron", "Carl",
+    "Caroline", "Carol", "Charlotte", "Christine", "Claire", "Connor", "Craig", "Cynthia",
+    "Deborah", "Declan", "Dennis", "Derek", "Diana", "Donald", "Dorothy", "Douglas", "Dylan",
+    "Eleanor", "Eliza", "Ellie", "Eric", "Ethan", "Evelyn", "Fiona", "Florence", "Frances",
+    "Frank", "Freya", "Gareth", "Gavin", "Gemma", "Georgia", "Gerald", "Gillian", "Gordon",
+    "Grace", "Graham", "Gregory", "Harriet", "Heather", "Helen", "Henry", "Holly", "Hugh",
+    "Ian", "Imogen", "Isaac", "Isabel", "Jacob", "Jade", "Jake", "Janet", "Jasmine", "Jason",
+    "Jeffrey", "Jeremy", "Joan", "Joanne", "Jonathan", "Jordan", "Joshua", "Joyce", "Judith",
+    "Julia", "Julian", "Justin", "Katie", "Keith", "Kevin", "Kieran", "Kimberly", "Kirsty",
+    "Lauren", "Leah", "Leo", "Leon", "Liam", "Louise", "Lucas", "Luke", "Lydia", "Malcolm",
+    "Marcus", "Marion", "Mark", "Martin", "Mary", "Megan", "Melissa", "Michelle", "Mildred",
+    "Molly", "Nathan", "Neil", "Niamh", "Noah", "Norman", "Owen", "Paige", "Pamela", "Patrick",
+    "Paul", "Pauline", "Peter", "Philip", "Phoebe", "Rachel", "Raymond", "Reece", "Roger",
+    "Rosemary", "Ruby", "Russell", "Ruth", "Ryan", "Sandra", "Scott", "Sean", "Shane", "Sharon",
+    "Shirley", "Simon", "Sophie", "Stanley", "Stella", "Stuart", "Teresa", "Theo", "Tracy",
+    "Trevor", "Tyler", "Vanessa", "Vincent", "Walter", "Wayne", "Wendy", "Yvonne", "Zachary",
+]  # fmt: skip
+_T_SURNAME_HEADS = [
+    "Ash", "Black", "Brad", "Brom", "Cald", "Cart", "Craw", "Dun", "East", "Fair", "Fern",
+    "Gold", "Grim", "Hal", "Hart", "Hol", "Kings", "Lang", "Lind", "Mar", "Mid", "Nor", "Pen",
+    "Red", "Ros", "Sand", "Shel", "Stan", "Sum", "Thorn", "Wake", "West", "Whit", "Wood",
+]  # fmt: skip
+_T_SURNAME_TAILS = [
+    "ford", "ley", "ton", "wood", "field", "by", "well", "combe", "ham", "worth", "den",
+    "bridge", "more", "wick", "stone", "hurst",
+]  # fmt: skip
+_T_TOWNS = [
+    "Ashford", "Bedford", "Bolton", "Bradford", "Cambridge", "Canterbury", "Carlisle",
+    "Chester", "Colchester", "Coventry", "Derby", "Doncaster", "Durham", "Exeter",
+    "Gloucester", "Harrogate", "Hereford", "Ipswich", "Lancaster", "Leicester", "Lincoln",
+    "Luton", "Norwich", "Nottingham", "Oxford", "Peterborough", "Plymouth", "Portsmouth",
+    "Preston", "Reading", "Salisbury", "Sheffield", "Southampton", "Stockport", "Swindon",
+    "Wakefield", "Warrington", "Winchester", "Worcester", "York",
+]  # fmt: skip
+_T_STREET_KINDS = {
+    "Street": "St",
+    "Road": "Rd",
+    "Avenue": "Ave",
+    "Lane": "Ln",
+    "Drive": "Dr",
+    "Close": "Cl",
+    "Crescent": "Cres",
+    "Place": "Pl",
+    "Court": "Ct",
+    "Terrace": "Tce",
+}
+_OCR = [
+    ("rn", "m"), ("m", "rn"), ("cl", "d"), ("d", "cl"), ("l", "1"), ("1", "l"), ("i", "l"),
+    ("o", "0"), ("0", "o"), ("5", "s"), ("s", "5"), ("8", "b"), ("b", "8"), ("g", "9"),
+    ("9", "g"), ("e", "c"), ("c", "e"), ("u", "v"), ("v", "u"), ("2", "z"), ("z", "2"),
+    ("h", "b"), ("n", "h"), ("vv", "w"), ("w", "vv"), ("6", "b"), ("7", "1"),
+]  # fmt: skip
+_PHONETIC = [
+    ("ph", "f"), ("f", "ph"), ("ck", "k"), ("c", "k"), ("k", "c"), ("ee", "ea"), ("ea", "ee"),
+    ("ie", "y"), ("y", "ie"), ("ey", "y"), ("ou", "ow"), ("son", "sen"), ("sen", "son"),
+    ("mc", "mac"), ("mac", "mc"), ("th", "t"), ("ai", "ay"), ("ay", "ai"), ("s", "z"),
+    ("z", "s"), ("wh", "w"), ("gh", ""), ("ll", "l"), ("tt", "t"), ("nn", "n"), ("ss", "s"),
+    ("er", "ar"), ("or", "er"), ("ine", "ene"), ("ei", "ie"), ("ie", "ei"), ("x", "ks"),
+    ("qu", "kw"), ("j", "g"), ("ch", "sh"), ("v", "f"), ("an", "en"), ("en", "an"),
+]  # fmt: skip
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
+
+
+def _keyboard_neighbour(rng: random.Random, c: str) -> str:
+    low = c.lower()
+    for row in _KEYBOARD_ROWS:
+        i = row.find(low)
+        if i >= 0:
+            near = [row[j] for j in (i - 1, i + 1) if 0 <= j < len(row)]
+            out = rng.choice(near)
+            return out.upper() if c.isupper() else out
+    return c
+
+
+def _edit(rng: random.Random, text: str, alphabet: str = string.ascii_lowercase) -> str:
+    """One insert, delete, substitution (often a keyboard neighbour) or transposition."""
+    if len(text) < 2:
+        return text
+    # the first character is spared most of the time, as in real keying errors
+    i = rng.randrange(0 if rng.random() < 0.15 else 1, len(text))
+    kind = rng.random()
+    if kind < 0.3:
+        c = _keyboard_neighbour(rng, text[i]) if rng.random() < 0.6 else rng.choice(alphabet)
+        return text[:i] + c + text[i + 1 :]
+    if kind < 0.55:
+        return text[:i] + text[i + 1 :]
+    if kind < 0.8:
+        return text[:i] + rng.choice(alphabet) + text[i:]
+    if i == 0:
+        i = 1
+    return text[: i - 1] + text[i] + text[i - 1] + text[i + 1 :]
+
+
+def _rewrite(rng: random.Random, text: str, table: list[tuple[str, str]]) -> str:
+    """One OCR or phonetic rewrite that applies to ``text`` (or a plain edit if none does)."""
+    low = text.lower()
+    options = [(a, b) for a, b in table if a in low]
+    if not options:
+        return _edit(rng, text)
+    a, b = rng.choice(options)
+    starts = [m.start() for m in re.finditer(re.escape(a), low)]
+    i = rng.choice(starts)
+    piece = b.upper() if text[i : i + len(a)].isupper() else b
+    if text[i : i + 1].isupper() and piece:
+        piece = piece[0].upper() + piece[1:]
+    return text[:i] + piece + text[i + len(a) :]
+
+
+def _digits_transposed(rng: random.Random, text: str) -> str:
+    """Two neighbouring digits swapped (a different string when they differ)."""
+    spots = [
+        i
+        for i in range(len(text) - 1)
+        if text[i].isdigit() and text[i + 1].isdigit() and text[i] != text[i + 1]
+    ]
+    if not spots:
+        return text
+    i = rng.choice(spots)
+    return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+
+
+def _digit_edit(rng: random.Random, text: str) -> str:
+    return _edit(rng, text, string.digits) if rng.random() < 0.5 else _digits_transposed(rng, text)
+
+
+def _corrupt_text(rng: random.Random, text: str) -> str:
+    r = rng.random()
+    if r < 0.5:
+        return _edit(rng, text)
+    if r < 0.75:
+        return _rewrite(rng, text, _OCR)
+    return _rewrite(rng, text, _PHONETIC)
+
+
+def _corrupt_date(rng: random.Random, d: dt.date) -> dt.date:
+    """A birth date keyed wrongly: transposed digits, day/month swapped, one digit off."""
+    iso = d.isoformat()
+    for _ in range(10):
+        r = rng.random()
+        if r < 0.45:
+            cand = _digits_transposed(rng, iso)
+        elif r < 0.6 and d.day <= 12 and d.day != d.month:
+            return d.replace(day=d.month, month=d.day)
+        else:
+            i = rng.choice([2, 3, 5, 6, 8, 9])
+            cand = iso[:i] + rng.choice(string.digits) + iso[i + 1 :]
+        try:
+            out = dt.date.fromisoformat(cand)
+        except ValueError:
+            continue
+        if out != d and 1900 <= out.year <= 2010:
+            return out
+    return d
+
+
+class _Registrant:
+    """A person of the typo-heavy profiles: the fields population registers hold."""
+
+    def __init__(self, rng: random.Random, chinese: bool) -> None:
+        self.chinese = chinese
+        if chinese:
+            p = _Person(rng, True)
+            self.given, self.family = p.given_py, p.family_py
+            self.national_id: str | None = p.national_id
+        else:
+            if rng.random() < 0.55:
+                self.given = _weighted(rng, _W_FIRST)
+            else:
+                self.given = rng.choice(_T_FIRST_MORE)
+            if rng.random() < 0.45:
+                self.family = _weighted(rng, _W_LAST)
+            else:
+                self.family = rng.choice(_T_SURNAME_HEADS) + rng.choice(_T_SURNAME_TAILS)
+            self.national_id = (
+                f"{rng.randint(100, 999)}{rng.randint(100, 999)}{rng.randint(100, 999)}"
+                if rng.random() < 0.9
+                else None
+            )
+        start = dt.date(1930, 1, 1).toordinal()
+        self.dob = dt.date.fromordinal(start + rng.randrange(0, 28_000))
+        self.phone = _uk_mobile(rng) if not chinese else "+86" + _cn_mobile(rng)
+        letters = "ABDEFGHJLNPQRSTUWXYZ"
+        self.town = rng.choice(_T_TOWNS)
+        outward = self.town[:2].upper() + str(rng.randint(1, 29))
+        self.postcode = f"{outward} {rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}"
+        self.number = str(rng.randint(1, 399))
+        street = rng.choice(_W_STREETS + _T_SURNAME_HEADS)
+        self.street = f"{street} {rng.choice(list(_T_STREET_KINDS))}"
+        self.email: str | None = None
+        if rng.random() < 0.5:
+            local = f"{self.given[0]}{self.family}{rng.randint(1, 999)}".lower()
+            self.email = f"{local}@{rng.choice(_W_EMAIL_DOMAINS)}"
+
+
+def _registrant_record(rng: random.Random, p: _Registrant) -> Record:
+    """The original record of a person: clean, a few values missing."""
+
+    def maybe(value: Any, keep: float) -> Any:
+        return value if rng.random() < keep else None
+
+    return {
+        "first_name": p.given,
+        "last_name": p.family,
+        "full_name": None,
+        "email": p.email,
+        "phone": maybe(p.phone, 0.85),
+        "national_id": maybe(p.national_id, 0.9),
+        "date_of_birth": maybe(p.dob.isoformat(), 0.95),
+        "postcode": maybe(p.postcode, 0.9),
+        "city": maybe(p.town, 0.95),
+        "address": maybe(f"{p.number} {p.street}", 0.92),
+        "company": None,
+    }
+
+
+#: the fields a corruption can hit, with how often each is picked
+_CORRUPTIBLE = [
+    ("first_name", 4),
+    ("last_name", 4),
+    ("date_of_birth", 3),
+    ("national_id", 2),
+    ("address", 3),
+    ("city", 2),
+    ("postcode", 2),
+    ("phone", 2),
+    ("email", 1),
+]
+
+
+def _corrupt_field(rng: random.Random, field: str, value: Any, p: _Registrant) -> Any:
+    """One corruption of one field's value (``None``: the value went missing)."""
+    if value is None:
+        return None
+    if rng.random() < 0.12:
+        return None  # lost on the way
+    if field == "first_name":
+        r = rng.random()
+        if r < 0.12:
+            return value[0]  # initial only
+        if r < 0.22 and p.given in _NICKNAMES:
+            return rng.choice(_NICKNAMES[p.given])
+        return _corrupt_text(rng, value)
+    if field == "last_name":
+        return _corrupt_text(rng, value)
+    if field == "date_of_birth":
+        return _corrupt_date(rng, dt.date.fromisoformat(value)).isoformat()
+    if field in ("national_id", "phone"):
+        return _digit_edit(rng, value)
+    if field == "postcode":
+        r = rng.random()
+        if r < 0.3:
+            return value.replace(" ", "")
+        if r < 0.6:
+            return _digit_edit(rng, value)
+        return _rewrite(rng, value, _OCR)
+    if field == "address":
+        number, _, street = value.partition(" ")
+        r = rng.random()
+        if r < 0.25:
+            return f"{_digit_edit(rng, number)} {street}"
+        if r < 0.45:
+            head, _, kind = street.rpartition(" ")
+            short = _T_STREET_KINDS.get(kind, kind)
+            return f"{number} {head}" if rng.random() < 0.4 else f"{number} {head} {short}"
+        return f"{number} {_corrupt_text(rng, street)}"
+    if field == "email":
+        local, _, domain = value.partition("@")
+        return f"{_edit(rng, local)}@{domain}"
+    return _corrupt_text(rng, value)
+
+
+def _duplicate(rng: random.Random, p: _Registrant, original: Record) -> Record:
+    """A duplicate made from the original: 2-5 corruptions, at most 2 per field."""
+    rec = dict(original)
+    # a duplicate may hold values the original lacked (another clerk, another form)
+    fresh = _registrant_record(rng, p)
+    for k, v in fresh.items():
+        if rec[k] is None and rng.random() < 0.5:
+            rec[k] = v
+    hits: dict[str, int] = {}
+    fields = [f for f, _ in _CORRUPTIBLE]
+    weights = [w for _, w in _CORRUPTIBLE]
+    budget = rng.randint(2, 5)
+    tries = 0
+    while budget > 0 and tries < 40:
+        tries += 1
+        field = rng.choices(fields, weights=weights)[0]
+        if rec.get(field) is None or hits.get(field, 0) >= 2:
+            continue
+        new = _corrupt_field(rng, field, rec[field], p)
+        if new == rec[field]:
+            continue
+        rec[field] = new
+        hits[field] = hits.get(field, 0) + 1
+        budget -= 1
+    if rng.random() < 0.1 and rec["first_name"] and rec["last_name"]:
+        rec["first_name"], rec["last_name"] = rec["last_name"], rec["first_name"]
+    if rng.random() < 0.15 and rec["first_name"] and rec["last_name"]:
+        rec["full_name"] = f"{rec['first_name']} {rec['last_name']}"
+        rec["first_name"] = rec["last_name"] = None
+    if rng.random() < 0.1:
+        rec["first_name"], rec["last_name"] = (
+            None if v is None else v.upper() for v in (rec["first_name"], rec["last_name"])
+        )
+    return rec
+
+
+class TypoProfile:
+    """The typo-heavy profiles' knobs (see the module docstring)."""
+
+    def __init__(self, *, chinese: float, dup_rate: float, max_copies: int) -> None:
+        self.chinese = chinese  # share of people with (pinyin) Chinese names
+        self.dup_rate = dup_rate  # share of people with duplicates
+        self.max_copies = max_copies  # most duplicates one person has
+
+
+TYPOS = TypoProfile(chinese=0.15, dup_rate=0.5, max_copies=9)
+#: the two-file profile: share of people in both files, corrupted like TYPOS
+LINKAGE = {"overlap": 0.8, "chinese": 0.15}
+
+
+def _generate_typos(n: int, seed: int) -> tuple[list[Record], dict[str, int]]:
+    prof = TYPOS
+    rng = random.Random(f"typos:{seed}")
+    _TAKEN_EMAILS.clear()
+    records: list[Record] = []
+    owners: list[int] = []
+    pid = 0
+    # copies 1..max_copies with a long tail (a Zipf-like spread, as in FEBRL)
+    copy_weights = [1.0 / k for k in range(1, prof.max_copies + 1)]
+    while len(records) < n:
+        person = _Registrant(rng, rng.random() < prof.chinese)
+        original = _registrant_record(rng, person)
+        copies = 0
+        if rng.random() < prof.dup_rate:
+            copies = rng.choices(range(1, prof.max_copies + 1), weights=copy_weights)[0]
+        records.append(original)
+        owners.append(pid)
+        for _ in range(copies):
+            if len(records) >= n:
+                break
+            records.append(_duplicate(rng, person, original))
+            owners.append(pid)
+        pid += 1
+    return _shuffled(rng, records, owners, "r")
+
+
+def _shuffled(
+    rng: random.Random, records: list[Record], owners: list[int], prefix: str
+) -> tuple[list[Record], dict[str, int]]:
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    out: list[Record] = []
+    truth: dict[str, int] = {}
+    for new_pos, old in enumerate(order):
+        rid = f"{prefix}{new_pos:07d}"
+        out.append({"id": rid, **records[old]})
+        truth[rid] = owners[old]
+    return out, truth
+
+
+def generate_linkage(n: int, *, seed: int = 0) -> tuple[list[Record], list[Record], dict[str, int]]:
+    """Two files to link: about ``n`` records each, a person at most once per file.
+
+    File A holds the original records, file B a corrupted copy of each person
+    it shares with A (``LINKAGE["overlap"]`` of them) plus people of its own.
+
+    Returns:
+        ``(records_a, records_b, truth)``; ids start with ``a`` and ``b``, and
+        ``truth`` maps the ids of both files to the person.
+    """
+    rng = random.Random(f"linkage:{seed}")
+    _TAKEN_EMAILS.clear()
+    overlap = float(LINKAGE["overlap"])
+    a: list[Record] = []
+    b: list[Record] = []
+    own_a: list[int] = []
+    own_b: list[int] = []
+    pid = 0
+    while len(a) < n or len(b) < n:
+        person = _Registrant(rng, rng.random() < float(LINKAGE["chinese"]))
+        original = _registrant_record(rng, person)
+        r = rng.random()
+        in_a = r < overlap + (1 - overlap) / 2
+        in_b = r < overlap or not in_a
+        if in_a and len(a) < n:
+            a.append(original)
+            own_a.append(pid)
+        if in_b and len(b) < n:
+            b.append(_duplicate(rng, person, original) if in_a else original)
+            own_b.append(pid)
+        pid += 1
+    recs_a, truth = _shuffled(rng, a, own_a, "a")
+    recs_b, truth_b = _shuffled(rng, b, own_b, "b")
+    truth.update(truth_b)
+    return recs_a, recs_b, truth
+
+
 def generate(
     n: int, *, profile: str = "mixed", seed: int = 0
 ) -> tuple[list[Record], dict[str, int]]:
@@ -751,12 +1164,14 @@ def generate(
 
     Args:
         n: number of records wanted (the result has exactly ``n``).
-        profile: one of :data:`PROFILES`.
+        profile: one of :data:`PROFILES`, or ``"typos"``.
         seed: random seed; the same seed gives the same data.
 
     Returns:
         ``(records, truth)`` where ``truth[record id]`` is the person number.
     """
+    if profile == "typos":
+        return _generate_typos(n, seed)
     prof = PROFILES[profile]
     rng = random.Random(f"{profile}:{seed}")
     _TAKEN_EMAILS.clear()

@@ -13,16 +13,35 @@ probability 0.5 and 0.9 and the better F1 is reported.
 recordlinkage: ``Index.block`` on the same keys, ``Compare`` with binary
 features, then ``ECMClassifier`` and ``KMeansClassifier``; the better is reported.
 
-Needs ``pip install splink duckdb recordlinkage`` (bench-only dependencies).
+Two-table linkage (``link=``): Splink with ``link_type="link_only"`` over the two
+frames, recordlinkage indexing and comparing ``(frame A, frame B)``.
+
+Needs ``pip install splink duckdb recordlinkage`` (bench-only dependencies). They
+pin ``pandas<3``: when they live in another virtualenv, :func:`run_peers_elsewhere`
+runs this file there (``python peers.py --run IN.json OUT.json``) on the frames
+written as JSON, and reads the pairs back.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["peer_frame", "prf", "run_crmcore", "run_naive", "run_recordlinkage", "run_splink"]
+__all__ = [
+    "peer_frame",
+    "prf",
+    "run_crmcore",
+    "run_naive",
+    "run_peers_elsewhere",
+    "run_recordlinkage",
+    "run_splink",
+]
 
 Pair = tuple[str, str]
 
@@ -162,11 +181,16 @@ def peer_frame(records: list[dict[str, Any]]) -> Any:
 
 
 def run_splink(
-    frame: Any, thresholds: tuple[float, ...] = (0.5, 0.9), *, cluster: bool = False
+    frame: Any,
+    thresholds: tuple[float, ...] = (0.5, 0.9),
+    *,
+    cluster: bool = False,
+    link: Any = None,
 ) -> tuple[dict[float, set[Pair]], float]:
     """Splink (DuckDB), unsupervised: ({threshold: pairs}, seconds).
 
-    With ``cluster=True`` the clustering at the highest threshold is timed too.
+    With ``cluster=True`` the clustering at the highest threshold is timed too;
+    with ``link=frame_b`` it links ``frame`` to ``frame_b`` (``link_only``).
     """
     import logging
 
@@ -198,7 +222,7 @@ def run_splink(
         ],
     )
     settings = SettingsCreator(
-        link_type="dedupe_only",
+        link_type="dedupe_only" if link is None else "link_only",
         unique_id_column_name="id",
         comparisons=[
             cl.ForenameSurnameComparison(
@@ -224,8 +248,14 @@ def run_splink(
         retain_matching_columns=False,
     )
     db_api = DuckDBAPI()
-    df = db_api.register(frame)
-    linker = Linker(df, settings, log_level=logging.ERROR)
+    if link is None:
+        linker = Linker(db_api.register(frame), settings, log_level=logging.ERROR)
+    else:
+        frames = [
+            db_api.register(frame, table_name="file_a"),
+            db_api.register(link, table_name="file_b"),
+        ]
+        linker = Linker(frames, settings, log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("email"), block_on("phone"), block_on("national_id")], recall=0.7
     )
@@ -247,13 +277,14 @@ def run_splink(
     return out, elapsed
 
 
-def run_recordlinkage(frame: Any) -> tuple[dict[str, set[Pair]], float]:
-    """recordlinkage, unsupervised: ({classifier: pairs}, seconds)."""
+def run_recordlinkage(frame: Any, *, link: Any = None) -> tuple[dict[str, set[Pair]], float]:
+    """recordlinkage, unsupervised: ({classifier: pairs}, seconds); ``link=frame_b`` links."""
     import pandas as pd
     import recordlinkage as rl
 
     t = time.perf_counter()
     df = frame.set_index("id")
+    other = None if link is None else link.set_index("id")
     indexer = rl.Index()
     for key in (
         "email",
@@ -264,7 +295,7 @@ def run_recordlinkage(frame: Any) -> tuple[dict[str, set[Pair]], float]:
         ["dob", "initial"],
     ):
         indexer.block(key)
-    candidates = indexer.index(df)
+    candidates = indexer.index(df) if other is None else indexer.index(df, other)
     comp = rl.Compare()
     comp.string("first_name", "first_name", method="jarowinkler", threshold=0.85, label="first")
     comp.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
@@ -276,7 +307,9 @@ def run_recordlinkage(frame: Any) -> tuple[dict[str, set[Pair]], float]:
     comp.exact("postcode", "postcode", label="postcode")
     comp.string("address", "address", method="jarowinkler", threshold=0.9, label="address")
     comp.exact("city", "city", label="city")
-    features = comp.compute(candidates, df)
+    features = (
+        comp.compute(candidates, df) if other is None else comp.compute(candidates, df, other)
+    )
     out: dict[str, set[Pair]] = {}
     for name, clf in (("ecm", rl.ECMClassifier(binarize=0.5)), ("kmeans", rl.KMeansClassifier())):
         try:
@@ -285,3 +318,57 @@ def run_recordlinkage(frame: Any) -> tuple[dict[str, set[Pair]], float]:
             links = pd.MultiIndex.from_tuples([], names=["id_1", "id_2"])
         out[name] = _pairs(links.get_level_values(0), links.get_level_values(1))
     return out, time.perf_counter() - t
+
+
+def run_peers_elsewhere(
+    python: str, frame: Any, link: Any = None
+) -> tuple[dict[float, set[Pair]], float, dict[str, set[Pair]], float]:
+    """Splink and recordlinkage run by another interpreter (their own virtualenv).
+
+    Returns:
+        (splink pairs per threshold, splink seconds, recordlinkage pairs per
+        classifier, recordlinkage seconds).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.json"), os.path.join(tmp, "out.json")
+        data = {
+            "a": json.loads(frame.to_json(orient="records")),
+            "b": None if link is None else json.loads(link.to_json(orient="records")),
+        }
+        with open(src, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        subprocess.run([python, os.path.abspath(__file__), "--run", src, dst], check=True)
+        with open(dst, encoding="utf-8") as fh:
+            out = json.load(fh)
+
+    def pairs(items: list[list[str]]) -> set[Pair]:
+        return {(a, b) for a, b in items}
+
+    splink = {float(k): pairs(v) for k, v in out["splink"].items()}
+    rl = {k: pairs(v) for k, v in out["recordlinkage"].items()}
+    return splink, out["splink_secs"], rl, out["rl_secs"]
+
+
+def _main(argv: list[str]) -> None:
+    import pandas as pd
+
+    src, dst = argv[2], argv[3]
+    with open(src, encoding="utf-8") as fh:
+        data = json.load(fh)
+    frame = pd.DataFrame(data["a"])
+    link = None if data["b"] is None else pd.DataFrame(data["b"])
+    splink, s_secs = run_splink(frame, link=link)
+    rl, r_secs = run_recordlinkage(frame, link=link)
+    out = {
+        "splink": {str(k): sorted(v) for k, v in splink.items()},
+        "splink_secs": s_secs,
+        "recordlinkage": {k: sorted(v) for k, v in rl.items()},
+        "rl_secs": r_secs,
+    }
+    with open(dst, "w", encoding="utf-8") as fh:
+        json.dump(out, fh)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--run":
+        _main(sys.argv)

@@ -75,6 +75,87 @@ def _key_with_initials(values: tuple[str | None, ...]) -> list[str]:
     return sorted({f"{head}|{t[0]}" for t in name.split() if t})
 
 
+def _one_edit_keys(text: str) -> list[str]:
+    """``text`` and each string one character shorter (a deletion neighbourhood).
+
+    Two strings one edit apart (a substitution, an insertion or deletion, or
+    two neighbouring characters transposed) always share one of these keys.
+    """
+    return sorted({text, *(text[:i] + text[i + 1 :] for i in range(len(text)))})
+
+
+def _key_one_edit(values: tuple[str | None, ...]) -> list[str]:
+    value = values[0]
+    if not value or len(value) < 6:
+        return []
+    return _one_edit_keys(value)
+
+
+def _key_email_user_edit(values: tuple[str | None, ...]) -> list[str]:
+    email = values[0]
+    if not email or "@" not in email:
+        return []
+    user = email.split("@", 1)[0]
+    return _one_edit_keys(user) if len(user) >= 6 else []
+
+
+def _key_digits_with_initials(values: tuple[str | None, ...]) -> list[str]:
+    """A date's digits in sorted order (blind to transposed digits and a swapped
+    day and month), each with the initial of a name token."""
+    head, name = values
+    if not head or not name:
+        return []
+    digits = "".join(sorted(c for c in head if c.isdigit()))
+    return sorted({f"{digits}|{t[0]}" for t in name.split() if t})
+
+
+def _key_compact_with_initials(values: tuple[str | None, ...]) -> list[str]:
+    """A postcode without its spaces, with the initial of each name token."""
+    head, name = values
+    if not head:
+        return []
+    return _key_with_initials((head.replace(" ", ""), name))
+
+
+_STREET_WORDS = frozenset(
+    {"st", "rd", "ave", "ln", "dr", "cl", "ct", "pl", "sq", "apt", "bldg", "fl", "blvd", "no"}
+    | {"n", "s", "e", "w", "close", "crescent", "cres", "terrace", "tce"}
+)
+_SOUND_FOLD = str.maketrans("kqzj0158693", "ccsgolsbgbe")
+
+
+def _key_house_street(values: tuple[str | None, ...]) -> list[str]:
+    """House number with the first three letters of each street word: blind to a
+    typo later in the street name and to its kind (``Rd``/``Road``) missing."""
+    address = values[0]
+    if not address:
+        return []
+    words = address.split()
+    if len(words) < 2 or not words[0].isdigit():
+        return []
+    return sorted(
+        {f"{words[0]}|{w[:3]}" for w in words[1:] if len(w) >= 3 and w not in _STREET_WORDS}
+    )
+
+
+def _key_sound_year(values: tuple[str | None, ...]) -> list[str]:
+    """A folded phonetic skeleton of each name token with the year of birth and
+    the initial of the other token (so that a common surname is no huge block)."""
+    name, dob = values
+    if not name or not dob or len(dob) < 4:
+        return []
+    year = dob[:4]
+    tokens = [t.translate(_SOUND_FOLD) for t in name.split()]
+    keys: set[str] = set()
+    for i, t in enumerate(tokens):
+        sound = _skeleton(t)[:4]
+        if len(t) < 3 or len(sound) < 2:
+            continue
+        others = {o[0] for j, o in enumerate(tokens) if j != i} or {""}
+        keys.update(f"{sound}|{year}|{o}" for o in others)
+    return sorted(keys)
+
+
 @attrs.frozen
 class BlockingRule:
     """One way of putting records into blocks.
@@ -107,13 +188,32 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("national_id", ("national_id",), fixes=("national_id",)),
     BlockingRule("name", ("name_canon",), fixes=("name",), sort_by="date_of_birth"),
     BlockingRule(
-        "postcode_initial", ("postcode", "name_key"), _key_with_initials, fixes=("address",)
+        "postcode_initial", ("postcode", "name_key"), _key_compact_with_initials, fixes=("address",)
     ),
     BlockingRule(
         "address_initial", ("address", "name_key"), _key_with_initials, fixes=("address",)
     ),
     BlockingRule(
         "dob_initial", ("date_of_birth", "name_key"), _key_with_initials, fixes=("date_of_birth",)
+    ),
+    # typo-tolerant passes: ids, phones and e-mail users one edit apart, birth
+    # dates with transposed digits (issue #15)
+    BlockingRule("national_id_edit", ("national_id",), _key_one_edit, fixes=("national_id",)),
+    BlockingRule("phone_edit", ("phone",), _key_one_edit, fixes=("phone",)),
+    BlockingRule("email_user_edit", ("email",), _key_email_user_edit, fixes=("email", "name")),
+    BlockingRule(
+        "dob_digits_initial",
+        ("date_of_birth", "name_key"),
+        _key_digits_with_initials,
+        fixes=("date_of_birth",),
+    ),
+    BlockingRule("house_street", ("address",), _key_house_street, fixes=("address",)),
+    BlockingRule(
+        "name_sound_year",
+        ("name_canon", "date_of_birth"),
+        _key_sound_year,
+        fixes=("name",),
+        sort_by="date_of_birth",
     ),
 )
 

@@ -467,9 +467,21 @@ def probability(weight: FloatArray) -> FloatArray:
     return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
 
 
-def estimate_prior(field_weight_sum: FloatArray, n_records: int, *, iterations: int = 200) -> float:
-    """The prior as the fixed point of expected candidate matches over all pairs."""
-    total_pairs = max(n_records * (n_records - 1) / 2.0, 1.0)
+def estimate_prior(
+    field_weight_sum: FloatArray,
+    n_records: int,
+    *,
+    iterations: int = 200,
+    total_pairs: float | None = None,
+) -> float:
+    """The prior as the fixed point of expected candidate matches over all pairs.
+
+    ``total_pairs`` defaults to every pair of the ``n_records`` (dedupe); a
+    two-table linkage passes ``left records * right records``.
+    """
+    if total_pairs is None:
+        total_pairs = n_records * (n_records - 1) / 2.0
+    total_pairs = max(total_pairs, 1.0)
     if field_weight_sum.size == 0:
         return min(0.5, 1.0 / total_pairs)
     prior = min(0.5, max(n_records * 0.1, 1.0) / total_pairs)

@@ -94,6 +94,53 @@ def _reorder(raw: RawTable, order: Sequence[int]) -> RawTable:
     )
 
 
+def _concat(a: RawTable, b: RawTable) -> RawTable:
+    """``a``'s records then ``b``'s, with every column of either (``None`` where absent)."""
+    names = list(dict.fromkeys([*a.columns, *b.columns]))
+    return RawTable(
+        ids=[*a.ids, *b.ids],
+        columns={
+            k: [*a.columns.get(k, [None] * a.n), *b.columns.get(k, [None] * b.n)] for k in names
+        },
+    )
+
+
+def cross_pairs(pairs: CandidatePairs, split: int) -> CandidatePairs:
+    """Only the pairs with one record on each side of position ``split``.
+
+    The table holds the left table's records first, so ``left < split <= right``.
+    """
+    keep = (pairs.left < split) & (pairs.right >= split)
+    rules = pairs.rules[keep]
+    counts = {
+        name: int(np.count_nonzero(rules & np.uint32(1 << bit)))
+        for bit, name in enumerate(pairs.rule_names)
+    }
+    return CandidatePairs(
+        left=pairs.left[keep],
+        right=pairs.right[keep],
+        rules=rules,
+        rule_names=pairs.rule_names,
+        oversized=pairs.oversized,
+        rule_counts=counts,
+    )
+
+
+def random_cross_pairs(
+    n_left: int, n_right: int, max_pairs: int, seed: int
+) -> tuple[IntArray, IntArray]:
+    """Pairs of one left and one right record (right positions after the left ones)."""
+    if n_left * n_right <= max_pairs:
+        a, b = np.meshgrid(
+            np.arange(n_left, dtype=np.int64), np.arange(n_right, dtype=np.int64), indexing="ij"
+        )
+        return a.ravel(), b.ravel() + n_left
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n_left, size=max_pairs, dtype=np.int64)
+    b = rng.integers(0, n_right, size=max_pairs, dtype=np.int64)
+    return a, b + n_left
+
+
 @attrs.define
 class Deduper:
     """A configured dedupe pipeline; fitted parameters are kept for reuse.
@@ -164,9 +211,17 @@ class Deduper:
         """
         return self._normalize(records, make_progress(self.progress))
 
-    def _normalize(self, records: Iterable[Any] | Any, progress: ProgressFn | None) -> Table:
+    def _normalize(
+        self,
+        records: Iterable[Any] | Any,
+        progress: ProgressFn | None,
+        link_to: Iterable[Any] | Any | None = None,
+    ) -> Table:
         raw = read_records(records, fields=self.fields, id_field=self.id_field)
         raw = _reorder(raw, canonical_order(raw.ids))
+        if link_to is not None:
+            other = read_records(link_to, fields=self.fields, id_field=self.id_field)
+            raw = _concat(raw, _reorder(other, canonical_order(other.ids)))
         normalizer = self._normalizer()
         groups = getattr(normalizer, "input_groups", None)
         if isinstance(groups, Mapping):
@@ -223,10 +278,11 @@ class Deduper:
         pairs: CandidatePairs,
         levels: npt.NDArray[np.int8],
         progress: ProgressFn | None,
+        split: int | None = None,
     ) -> ModelParameters:
         if self.estimator is not None:
             return self.estimator(table, comps, pairs, levels)
-        return self._estimate_default(table, comps, pairs, levels, progress)
+        return self._estimate_default(table, comps, pairs, levels, progress, split)
 
     def _estimate_default(
         self,
@@ -235,8 +291,14 @@ class Deduper:
         pairs: CandidatePairs,
         levels: npt.NDArray[np.int8],
         progress: ProgressFn | None,
+        split: int | None = None,
     ) -> ModelParameters:
-        ul, ur = random_pairs(table.n, self.max_u_pairs, self.seed)
+        if split is None:
+            ul, ur = random_pairs(table.n, self.max_u_pairs, self.seed)
+            total_pairs = None
+        else:
+            ul, ur = random_cross_pairs(split, table.n - split, self.max_u_pairs, self.seed)
+            total_pairs = float(split) * float(table.n - split)
         u_levels = self._compare(table, comps, ul, ur, progress, "estimate_u")
         u = estimate_u(u_levels, comps)
         rules = {r.name: r for r in self._blocker().rules}
@@ -245,52 +307,76 @@ class Deduper:
         refs = _tf_refs(table, comps)
         draft = build_parameters(comps, m, u, 0.5, refs)
         total = match_weights(draft, levels, _tf_counter(table, comps, pairs.left))
-        prior = estimate_prior(total - draft.prior_weight, table.n)
+        prior = estimate_prior(total - draft.prior_weight, table.n, total_pairs=total_pairs)
         return attrs.evolve(draft, prior=prior)
 
     def _parameters_for(self, comps: Sequence[Comparison]) -> ModelParameters:
         assert self.parameters is not None
-        return attrs.evolve(
-            self.parameters,
-            comparisons=tuple(self.parameters.get(c.name) for c in comps),
-        )
+        chosen = tuple(self.parameters.get(c.name) for c in comps)
+        for cp, comp in zip(chosen, comps, strict=True):
+            if tuple(cp.levels) != tuple(comp.levels):
+                raise ConfigurationError(
+                    f"the model's levels for {comp.name!r} ({', '.join(cp.levels)}) are not "
+                    f"the comparison's ({', '.join(comp.levels)}): refit the model"
+                )
+        return attrs.evolve(self.parameters, comparisons=chosen)
 
     # ------------------------------------------------------------------ public
 
-    def find_duplicates(self, records: Iterable[Any] | Any) -> DuplicateResult:
+    def find_duplicates(
+        self, records: Iterable[Any] | Any, link_to: Iterable[Any] | Any | None = None
+    ) -> DuplicateResult:
         """Run the whole pipeline over ``records``.
 
         Args:
             records: mappings, entities, or a pandas DataFrame.
+            link_to: a second table (same shapes accepted): when given, only
+                pairs of one record from ``records`` (``left``) and one from
+                ``link_to`` (``right``) are found; never two of the same table.
+                Ids need only be unique within each table.
 
         Returns:
             A :class:`DuplicateResult`.
 
         Raises:
-            ValidationError: a record has no id, or ids repeat.
+            ValidationError: a record has no id, or ids repeat (within a table).
             ConfigurationError: the field mapping or a stage is unusable.
         """
         progress = make_progress(self.progress)
         timings: dict[str, float] = {}
         with paused_gc():
             t0 = time.perf_counter()
-            table = self._normalize(records, progress)
+            split = None
+            rows: Any = records
+            if link_to is not None:
+                if type(link_to).__name__ != "DataFrame":
+                    link_to = list(link_to)
+                if type(rows).__name__ != "DataFrame":
+                    rows = list(rows)
+                split = len(rows)
+            table = self._normalize(rows, progress, link_to)
             timings["normalize"] = time.perf_counter() - t0
-            return self._run(table, progress, timings)
+            return self._run(table, progress, timings, split)
 
     def _run(
-        self, table: Table, progress: ProgressFn | None, timings: dict[str, float]
+        self,
+        table: Table,
+        progress: ProgressFn | None,
+        timings: dict[str, float],
+        split: int | None = None,
     ) -> DuplicateResult:
         comps = self._comparisons(table)
         t = time.perf_counter()
         pairs = self._blocker()(table, progress)
+        if split is not None:
+            pairs = cross_pairs(pairs, split)
         timings["block"] = time.perf_counter() - t
         t = time.perf_counter()
         levels = self._compare(table, comps, pairs.left, pairs.right, progress, "compare")
         timings["compare"] = time.perf_counter() - t
         t = time.perf_counter()
         if self.parameters is None:
-            params = self._estimate(table, comps, pairs, levels, progress)
+            params = self._estimate(table, comps, pairs, levels, progress, split)
         else:
             params = self._parameters_for(comps)
         timings["estimate"] = time.perf_counter() - t
@@ -303,7 +389,7 @@ class Deduper:
         t = time.perf_counter()
         clusterer = self.clusterer or average_linkage_clusters
         groups = clusterer(table.n, pairs.left, pairs.right, weight, _logit2(self.threshold))
-        clusters = _clusters(table, groups, pairs, prob)
+        clusters = _clusters(table, groups, pairs, prob, split)
         timings["cluster"] = time.perf_counter() - t
         if progress is not None:
             progress("cluster", 1, 1)
@@ -338,12 +424,16 @@ class Deduper:
         if progress is not None:
             progress("explain", 1, 1)
         stats: dict[str, Any] = {
+            "mode": "dedupe" if split is None else "link",
             "records": table.n,
             "candidate_pairs": len(pairs),
             "pairs_per_rule": dict(pairs.rule_counts),
             "comparisons": [c.name for c in comps],
             "seconds": timings,
         }
+        if split is not None:
+            stats["left_records"] = split
+            stats["right_records"] = table.n - split
         return DuplicateResult(
             pairs=built[MatchStatus.MATCH],
             possible_pairs=built[MatchStatus.POSSIBLE],
@@ -545,6 +635,7 @@ def _clusters(
     groups: list[list[int]],
     pairs: CandidatePairs,
     prob: FloatArray,
+    split: int | None = None,
 ) -> tuple[Cluster, ...]:
     if not groups:
         return ()
@@ -563,8 +654,12 @@ def _clusters(
         out.append(
             Cluster(
                 ids=tuple(table.ids[i] for i in members),
-                confidence=float(sums[g] / c) if c else 0.0,
+                # a mean is never below the minimum, not even by a rounding ulp
+                confidence=max(float(sums[g] / c), float(mins[g])) if c else 0.0,
                 min_probability=float(mins[g]) if c else 0.0,
+                sides=()
+                if split is None
+                else tuple("left" if i < split else "right" for i in members),
             )
         )
     return tuple(out)
@@ -573,6 +668,7 @@ def _clusters(
 def find_duplicates(
     records: Iterable[Any] | Any,
     *,
+    link_to: Iterable[Any] | Any | None = None,
     fields: Mapping[str, FieldSpec | None] | None = None,
     id_field: str = "id",
     region: str = "CN",
@@ -592,6 +688,10 @@ def find_duplicates(
 
     Args:
         records: mappings (notebook rows), attrs entities, or a pandas DataFrame.
+        link_to: a second table to link ``records`` to (two-table linkage): only
+            pairs of one record of each table are found, ``left`` from
+            ``records`` and ``right`` from ``link_to``; ids need only be unique
+            within each table. ``None`` (default) dedupes ``records`` alone.
         fields: crmcore logical field -> key, path or callable in the records
             (``first_name``, ``last_name``, ``full_name``, ``email``, ``phone``,
             ``national_id``, ``date_of_birth``, ``postcode``, ``city``,
@@ -615,7 +715,8 @@ def find_duplicates(
 
     Raises:
         ValidationError: a record has no id, ids repeat, or a labelled id is unknown.
-        ConfigurationError: bad thresholds, field mapping or stage.
+        ConfigurationError: bad thresholds, field mapping or stage, or
+            ``labelled_pairs`` together with ``link_to``.
     """
     deduper = Deduper(
         fields=fields,
@@ -632,6 +733,13 @@ def find_duplicates(
         workers=workers,
         progress=progress,
     )
+    if labelled_pairs is not None and link_to is not None:
+        raise ConfigurationError(
+            "labelled_pairs cannot be combined with link_to: train a Deduper on one "
+            "table and pass its parameters= instead"
+        )
+    if link_to is not None:
+        return deduper.find_duplicates(records, link_to)
     if labelled_pairs is not None:
         rows = records if type(records).__name__ == "DataFrame" else list(records)
         deduper.train(rows, labelled_pairs)

@@ -65,8 +65,9 @@ class ScoredPair:
     """Two records judged against each other.
 
     Attributes:
-        left: id of the first record (the smaller in id order).
-        right: id of the second record.
+        left: id of the first record (the smaller in id order; in a two-table
+            linkage, the record of the left table).
+        right: id of the second record (in a linkage, of the ``link_to`` table).
         match_weight: log2 odds that they are duplicates (prior included).
         probability: the same as a probability.
         status: the band (match or possible match).
@@ -122,14 +123,18 @@ class Cluster:
     """A group of records judged to be one real-world customer.
 
     Attributes:
-        ids: member ids, sorted.
+        ids: member ids, sorted (in a linkage: the left table's first).
         confidence: mean match probability over the compared pairs inside it.
         min_probability: the weakest compared pair inside it.
+        sides: in a two-table linkage (``link_to=``), ``"left"`` or ``"right"``
+            per id, in ``ids`` order (ids need only be unique within a table);
+            empty when deduping one table.
     """
 
     ids: tuple[Hashable, ...]
     confidence: float
     min_probability: float
+    sides: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -144,11 +149,14 @@ class Cluster:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
-        return {
+        out: dict[str, Any] = {
             "ids": list(self.ids),
             "confidence": self.confidence,
             "min_probability": self.min_probability,
         }
+        if self.sides:
+            out["sides"] = list(self.sides)
+        return out
 
 
 @attrs.frozen(repr=False)
@@ -249,18 +257,22 @@ class DuplicateResult:
         return pd.DataFrame(rows)
 
     def clusters_to_pandas(self) -> Any:
-        """Clusters as a DataFrame with columns ``id``, ``cluster``, ``confidence``.
+        """Clusters as a DataFrame with columns ``id``, ``cluster``, ``confidence``
+        (and ``side`` in a two-table linkage).
 
         Raises:
             ConfigurationError: pandas is not installed.
         """
         pd = _pandas()
+        linked = any(c.sides for c in self.clusters)
         rows = [
             {"id": rid, "cluster": i, "confidence": c.confidence}
+            | ({"side": c.sides[k]} if linked else {})
             for i, c in enumerate(self.clusters)
-            for rid in c.ids
+            for k, rid in enumerate(c.ids)
         ]
-        return pd.DataFrame(rows, columns=["id", "cluster", "confidence"])
+        columns = ["id", "cluster", "confidence"] + (["side"] if linked else [])
+        return pd.DataFrame(rows, columns=columns)
 
 
 def _pandas() -> Any:

@@ -36,8 +36,13 @@ def test_candidate_pairs_are_the_union_of_the_rules() -> None:
     assert {(1, 5), (2, 6)} == {(ids[a], ids[b]) for a, b in both}
 
 
+# the crowd's phones are one digit apart: the typo-tolerant phone pass would
+# block them all together, so these tests keep to the exact rules
+_EXACT = tuple(r for r in DEFAULT_RULES if r.name in ("name", "phone"))
+
+
 def test_oversized_blocks_are_skipped_and_reported() -> None:
-    blocker = StandardBlocker(max_block_size=10, on_oversized="skip")
+    blocker = StandardBlocker(rules=_EXACT, max_block_size=10, on_oversized="skip")
     table = Deduper().normalize(_crowd(30))
     pairs = blocker(table)
     assert [("name", 32, "skipped")] == [(b.rule, b.size, b.action) for b in pairs.oversized]
@@ -48,7 +53,7 @@ def test_oversized_blocks_are_skipped_and_reported() -> None:
 
 
 def test_oversized_blocks_can_be_windowed() -> None:
-    blocker = StandardBlocker(max_block_size=10, on_oversized="window", window=4)
+    blocker = StandardBlocker(rules=_EXACT, max_block_size=10, on_oversized="window", window=4)
     table = Deduper().normalize(_crowd(30))
     pairs = blocker(table)
     assert "windowed" == pairs.oversized[0].action
@@ -59,7 +64,7 @@ def test_oversized_blocks_can_be_windowed() -> None:
 
 
 def test_find_duplicates_reports_oversized_blocks() -> None:
-    result = find_duplicates(_crowd(30), blocker=StandardBlocker(max_block_size=10))
+    result = find_duplicates(_crowd(30), blocker=StandardBlocker(rules=_EXACT, max_block_size=10))
     assert ["name"] == [b.rule for b in result.oversized_blocks]
     assert {(1, 30), (2, 31)} <= result.pair_ids()
 

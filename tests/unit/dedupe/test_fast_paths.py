@@ -127,16 +127,23 @@ def test_bounded_scorers_give_the_levels_of_unbounded_ones(monkeypatch: pytest.M
     right = np.concatenate([cand.right, rr])
     bounded = compare_pairs(table, comps, left, right)
     original = compare_module._score
+    original_tokens = compare_module._token_similarity
 
     def unbounded(*args: Any, **kwargs: Any) -> Any:
         kwargs.pop("at_least", None)
         kwargs.pop("at_most", None)
         return original(*args, **kwargs)
 
+    def unbounded_tokens(*args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("at_least", None)
+        return original_tokens(*args, **kwargs)
+
     monkeypatch.setattr(compare_module, "_score", unbounded)
+    monkeypatch.setattr(compare_module, "_token_similarity", unbounded_tokens)
     assert np.array_equal(bounded, compare_pairs(table, comps, left, right))
     with compare_module.scorer_threads(2):
         monkeypatch.setattr(compare_module, "_score", original)
+        monkeypatch.setattr(compare_module, "_token_similarity", original_tokens)
         assert np.array_equal(bounded, compare_pairs(table, comps, left, right))
 
 
