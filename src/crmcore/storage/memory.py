@@ -319,7 +319,7 @@ class MemoryUnitOfWork(UnitOfWork):
             ids = table.candidates(node.where)
             rows = list(table.rows.values()) if ids is None else [table.rows[i] for i in ids]
         if staged:
-            rows = [r for r in rows if r.id not in staged]
+            rows = [r for r in rows if r.id.int not in staged]
             rows += [r for r in staged.values() if r is not _DELETED]
         counts: dict[tuple[str, Any], int] = {}
         for row in rows:
