@@ -246,7 +246,9 @@ def _validators(
 
         config = validation if not isinstance(validation, bool) else None
         config = config or EntityValidation(rules=default_rules(region))
-        hooks = config.validators()
+        # the session refuses NUL and lone surrogates on every write, validation on
+        # or off (``_refuse_bad_text``): its hooks need not scan the record again
+        hooks = attrs.evolve(config, refuse_bad_text=False).validators()
     deals = machines.get(Opportunity, OPPORTUNITY)
     stages: dict[type[Entity], Validator] = {Opportunity: lambda e: stamp_stage(e, deals)}
     if validation is not False:
