@@ -22,7 +22,7 @@ easy way"; Fader and Hardie (2013), "The Gamma-Gamma model of monetary value".
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -166,7 +166,40 @@ def _check_summary(frequency: Array, recency: Array, T: Array) -> None:
             raise ValidationError.single(path, code, message)
 
 
-class BetaGeoModel(AnalyticsResult):
+def _fit_columns(params: str) -> Mapping[str, str]:
+    """The column notes of a fitted model's parameter frame."""
+    return MappingProxyType(
+        {
+            "param": f"{params} (the frame's index)",
+            "value": "maximum-likelihood estimate",
+            "se": "standard error from the observed information",
+            "lower": "lower end of the 95% interval",
+            "upper": "upper end of the 95% interval",
+        }
+    )
+
+
+class _FittedModel(AnalyticsResult):
+    """A model fitted by maximum likelihood: its parameters, fit statistics and parameter frame."""
+
+    def __init__(self) -> None:
+        import pandas as pd
+
+        self.params: dict[str, float] = {}
+        self.log_likelihood: float = float("nan")
+        self.converged: bool = False
+        self.n_customers: int = 0
+        self.iterations: int = 0
+        self.frame = pd.DataFrame(columns=["value", "se", "lower", "upper"])
+
+    def _summary(self) -> str:
+        if not self.params:
+            return "not fitted"
+        p = ", ".join(f"{k}={v:.3f}" for k, v in self.params.items())
+        return f"{p}; LL {self.log_likelihood:.2f} over {self.n_customers} customers"
+
+
+class BetaGeoModel(_FittedModel):
     """The BG/NBD model of repeat purchases (parameters ``r``, ``alpha``, ``a``, ``b``).
 
     ``fit(frequency, recency, T)`` estimates the parameters by maximum
@@ -180,25 +213,7 @@ class BetaGeoModel(AnalyticsResult):
         "Repeat purchases: a Poisson rate (Gamma across customers) and a chance to drop out "
         "after each purchase (Beta across customers)."
     )
-    columns = MappingProxyType(
-        {
-            "param": "r, alpha (purchase rate), a, b (dropout) (the frame's index)",
-            "value": "maximum-likelihood estimate",
-            "se": "standard error from the observed information",
-            "lower": "lower end of the 95% interval",
-            "upper": "upper end of the 95% interval",
-        }
-    )
-
-    def __init__(self) -> None:
-        import pandas as pd
-
-        self.params: dict[str, float] = {}
-        self.log_likelihood: float = float("nan")
-        self.converged: bool = False
-        self.n_customers: int = 0
-        self.iterations: int = 0
-        self.frame = pd.DataFrame(columns=["value", "se", "lower", "upper"])
+    columns = _fit_columns("r, alpha (purchase rate), a, b (dropout)")
 
     @staticmethod
     def log_likelihood_terms(
@@ -322,12 +337,6 @@ class BetaGeoModel(AnalyticsResult):
         out: Array = np.asarray(head * body * expit(-self._log_dead_odds(x, tx, t_)))
         return out
 
-    def _summary(self) -> str:
-        if not self.params:
-            return "not fitted"
-        p = ", ".join(f"{k}={v:.3f}" for k, v in self.params.items())
-        return f"{p}; LL {self.log_likelihood:.2f} over {self.n_customers} customers"
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Expected cumulative purchases of a new customer over time."""
         import numpy as np
@@ -342,7 +351,7 @@ class BetaGeoModel(AnalyticsResult):
         return ax
 
 
-class GammaGammaModel(AnalyticsResult):
+class GammaGammaModel(_FittedModel):
     """The Gamma-Gamma model of spend per purchase (parameters ``p``, ``q``, ``v``).
 
     Fit it on repeat customers only (``frequency > 0``, ``monetary_value > 0``);
@@ -353,25 +362,7 @@ class GammaGammaModel(AnalyticsResult):
     description = (
         "Spend per purchase: Gamma around each customer's mean, the means Gamma across customers."
     )
-    columns = MappingProxyType(
-        {
-            "param": "p, q, v (the frame's index)",
-            "value": "maximum-likelihood estimate",
-            "se": "standard error from the observed information",
-            "lower": "lower end of the 95% interval",
-            "upper": "upper end of the 95% interval",
-        }
-    )
-
-    def __init__(self) -> None:
-        import pandas as pd
-
-        self.params: dict[str, float] = {}
-        self.log_likelihood: float = float("nan")
-        self.converged: bool = False
-        self.n_customers: int = 0
-        self.iterations: int = 0
-        self.frame = pd.DataFrame(columns=["value", "se", "lower", "upper"])
+    columns = _fit_columns("p, q, v")
 
     @staticmethod
     def log_likelihood_terms(
@@ -467,12 +458,6 @@ class GammaGammaModel(AnalyticsResult):
         z = np.where(x > 0, z, 0.0)
         out: Array = p * (v + x * z) / (p * x + q - 1)
         return out
-
-    def _summary(self) -> str:
-        if not self.params:
-            return "not fitted"
-        p = ", ".join(f"{k}={v:.3f}" for k, v in self.params.items())
-        return f"{p}; LL {self.log_likelihood:.2f} over {self.n_customers} customers"
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Density of the mean spend per purchase implied by the fit."""
