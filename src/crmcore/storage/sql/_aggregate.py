@@ -1,9 +1,12 @@
 """``GROUP BY`` statements for :meth:`Repository.aggregate`, the same answers on every backend.
 
 Each group key is a column (or a period bucket of one) and each measure an
-aggregate function; the rows come back through the columns' types and are
-normalised to what :func:`crmcore.storage.aggregate.aggregate_records`
-returns (enum values as text, buckets as ``date``, exact Decimal sums).
+aggregate function. The rows are read by column: the driver's values come
+back untyped, each column goes through its own type's result processor in
+one pass, and the columns are normalised to what
+:func:`crmcore.storage.aggregate.aggregate_records` returns (enum values as
+text, buckets as ``date``, exact Decimal sums), sorted by the group keys
+(skipped when the engine already returned them in order).
 
 Dialect details:
 
@@ -20,19 +23,20 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
-from typing import Any
+from itertools import pairwise
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from crmcore.errors import QueryError
 from crmcore.query import Filter
-from crmcore.storage.aggregate import AggregatePlan, Bucket, finish_avg, sort_rows
+from crmcore.storage.aggregate import AggregatePlan, Bucket, finish_avg
 from crmcore.storage.sql._schema import ColumnTerm, EntityMapper
 from crmcore.storage.sql._translate import Translator
 from crmcore.storage.sql._types import DECIMAL_PLACES
 
-__all__ = ["aggregate_statement", "read_aggregate"]
+__all__ = ["aggregate_statement", "read_aggregate", "read_columns", "rows_of"]
 
 _HALF = 10**10
 
@@ -82,7 +86,11 @@ def _bucket(backend: str, col: sa.ColumnElement[Any], period: str, kind: str) ->
 def aggregate_statement(
     m: EntityMapper, tr: Translator, where: Filter | None, plan: AggregatePlan
 ) -> sa.Select[Any]:
-    """The ``SELECT ... GROUP BY`` of a checked plan over a bound filter."""
+    """The ``SELECT ... GROUP BY`` of a checked plan over a bound filter.
+
+    Its columns are ``g0, g1...`` (the group keys), ``m0, m1...`` (the
+    measures) and the ``m{i}_lo``/``m{i}_n`` parts of sums and averages.
+    """
     backend = tr.b.name
     keys: list[sa.ColumnElement[Any]] = []
     for i, (_label, key, kind) in enumerate(plan.groups):
@@ -126,49 +134,142 @@ def aggregate_statement(
     return stmt
 
 
-def _group_value(value: Any, key: object) -> Any:
-    if isinstance(key, Bucket):
+# --------------------------------------------------------------------------- reading, by column
+
+Column = list[Any]
+_NO_TYPE = sa.types.NullType()
+
+
+def _untyped(stmt: sa.Select[Any]) -> tuple[sa.Select[Any], list[Any]]:
+    """The statement with its columns' result processing left out, and their types.
+
+    The rows then come back as the driver's values (SQLAlchemy builds each
+    row in C), and each column is converted in one pass with its own
+    type's processor instead of one Python call chain per value per row.
+    """
+    plain = [sa.type_coerce(c, _NO_TYPE).label(c.name) for c in stmt.selected_columns]
+    bare = cast("sa.Select[Any]", stmt.with_only_columns(*plain, maintain_column_froms=True))
+    return bare, [c.type for c in stmt.selected_columns]
+
+
+def _converted(values: tuple[Any, ...], tp: Any, dialect: Any, coltype: Any) -> Column:
+    proc = tp.dialect_impl(dialect).result_processor(dialect, coltype)
+    return list(values) if proc is None else list(map(proc, values))
+
+
+def _bucket_column(values: Column) -> Column:
+    out: Column = []
+    for value in values:
         if isinstance(value, str):
-            return _dt.date.fromisoformat(value[:10])
-        if isinstance(value, _dt.datetime):
-            return value.date()
-        return value
-    return value
+            value = _dt.date.fromisoformat(value[:10])
+        elif isinstance(value, _dt.datetime):
+            value = value.date()
+        out.append(value)
+    return out
 
 
-def _sum(row: Any, i: int, kind: str | None, backend: str) -> Any:
-    total = row[f"m{i}"]
-    if total is None:
-        return None
+def _sum_column(total: Column, low: Column | None, kind: str | None, backend: str) -> Column:
     if kind == "decimal":
-        if backend == "sqlite":
-            scaled = int(total) * _HALF + int(row[f"m{i}_lo"])
-            return Decimal(scaled).scaleb(-DECIMAL_PLACES)
-        return total if isinstance(total, Decimal) else Decimal(str(total))
+        if backend == "sqlite" and low is not None:
+            places = -DECIMAL_PLACES
+            return [
+                None if t is None else Decimal(int(t) * _HALF + int(lo)).scaleb(places)
+                for t, lo in zip(total, low, strict=True)
+            ]
+        return [
+            None if t is None else t if isinstance(t, Decimal) else Decimal(str(t)) for t in total
+        ]
     if kind == "int":
-        return int(total)
-    return float(total)
+        return [None if t is None else int(t) for t in total]
+    return [None if t is None else float(t) for t in total]
+
+
+def _sort_key(values: Column, kind: str) -> Column:
+    """A key column ordering like the reference's values, cheaper to compare."""
+    if kind == "uuid":
+        return [None if v is None else v.int for v in values]
+    return values
+
+
+def _order(keys: list[Column]) -> list[int] | None:
+    """The permutation that sorts rows by ``keys`` (missing first); None when already sorted."""
+    n = len(keys[0])
+    if len(keys) == 1:
+        only = keys[0]
+        if None not in only:
+            if all(a <= b for a, b in pairwise(only)):
+                return None
+            return sorted(range(n), key=only.__getitem__)
+    wrapped = [[(False,) if v is None else (True, v) for v in column] for column in keys]
+    rows = list(zip(*wrapped, strict=True))
+    if all(a <= b for a, b in pairwise(rows)):
+        return None
+    return sorted(range(n), key=rows.__getitem__)
+
+
+def read_columns(
+    conn: sa.Connection, stmt: sa.Select[Any], plan: AggregatePlan, backend: str
+) -> dict[str, Column]:
+    """Run an :func:`aggregate_statement`; one list per output name, rows in group-key order.
+
+    The values are those of :func:`crmcore.storage.aggregate.aggregate_records`.
+    """
+    plain, types = _untyped(stmt)
+    names = [c.name for c in stmt.selected_columns]
+    result = conn.execute(plain)
+    coltypes = [d[1] for d in result.cursor.description]  # as SQLAlchemy's own processing asks
+    rows = result.all()
+    raw: dict[str, Column] = {}
+    if rows:
+        columns = zip(names, types, coltypes, zip(*rows, strict=True), strict=True)
+        for name, tp, coltype, values in columns:
+            raw[name] = _converted(values, tp, conn.dialect, coltype)
+    else:
+        raw = {name: [] for name in names}
+    out: dict[str, Column] = {}
+    keys: list[Column] = []
+    for i, (label, key, kind) in enumerate(plan.groups):
+        column = raw[f"g{i}"]
+        if isinstance(key, Bucket):
+            column = _bucket_column(column)
+        out[label] = column
+        keys.append(_sort_key(column, kind))
+    for i, (label, meas, mkind) in enumerate(plan.measures):
+        fn = meas.fn
+        column = raw[f"m{i}"]
+        if fn in ("count", "count_distinct"):
+            out[label] = [int(v) for v in column]
+        elif fn in ("min", "max"):
+            if mkind == "enum":
+                column = [v.value if hasattr(v, "value") else v for v in column]
+            out[label] = column
+        else:
+            total = _sum_column(column, raw.get(f"m{i}_lo"), mkind, backend)
+            if fn == "sum":
+                out[label] = total
+            else:
+                counts = raw[f"m{i}_n"]
+                out[label] = [
+                    finish_avg(t, int(c), mkind) for t, c in zip(total, counts, strict=True)
+                ]
+    if keys and rows:
+        order = _order(keys)
+        if order is not None:
+            out = {label: [column[j] for j in order] for label, column in out.items()}
+    return out
+
+
+def rows_of(columns: dict[str, Column]) -> list[dict[str, Any]]:
+    """Columns of equal length as one dict per row."""
+    labels = list(columns)
+    if not labels:
+        return []
+    rows = zip(*columns.values(), strict=True)
+    return [dict(zip(labels, values, strict=True)) for values in rows]
 
 
 def read_aggregate(
-    result: sa.CursorResult[Any], plan: AggregatePlan, backend: str
+    conn: sa.Connection, stmt: sa.Select[Any], plan: AggregatePlan, backend: str
 ) -> list[dict[str, Any]]:
-    """The result rows as the reference returns them."""
-    out: list[dict[str, Any]] = []
-    for raw in result.mappings():
-        row: dict[str, Any] = {}
-        for i, (label, key, _kind) in enumerate(plan.groups):
-            row[label] = _group_value(raw[f"g{i}"], key)
-        for i, (label, meas, kind) in enumerate(plan.measures):
-            fn = meas.fn
-            if fn in ("count", "count_distinct"):
-                row[label] = int(raw[f"m{i}"])
-            elif fn in ("min", "max"):
-                value = raw[f"m{i}"]
-                row[label] = value.value if hasattr(value, "value") and kind == "enum" else value
-            elif fn == "sum":
-                row[label] = _sum(raw, i, kind, backend)
-            else:
-                row[label] = finish_avg(_sum(raw, i, kind, backend), int(raw[f"m{i}_n"]), kind)
-        out.append(row)
-    return sort_rows(out, plan)
+    """Run an :func:`aggregate_statement`; the rows as the reference returns them."""
+    return rows_of(read_columns(conn, stmt, plan, backend))

@@ -1170,7 +1170,7 @@ class SqlRepository(Repository[E], Generic[E]):
             return aggregate_records(self.stream(where), plan)
         stmt = aggregate_statement(ops.m, ops.tr, bound, plan)
         with guard(self._name), self._uow.reading() as conn:
-            return read_aggregate(conn.execute(stmt), plan, ops.b.name)
+            return read_aggregate(conn, stmt, plan, ops.b.name)
 
     def stream(
         self,
