@@ -435,7 +435,9 @@ def pandas_funnel(opps: Any, moves: Any) -> dict[str, int]:
 
 DUCK_RFM = f"""
 WITH g AS (
-  SELECT customer_id, count(*) AS frequency, sum(amount) AS monetary,
+  SELECT customer_id, count(*) AS frequency,
+         -- exact cents: a float sum in another order breaks ties of equal totals differently
+         CAST(sum(CAST(amount AS DECIMAL(18, 2))) AS DOUBLE) AS monetary,
          date_diff('microsecond', max(ordered_at), TIMESTAMP '{AS_OF_TEXT[:19]}') / 86400e6
            AS recency_days
   FROM orders GROUP BY customer_id)

@@ -58,7 +58,8 @@ class Drawn:
 
 def _images(page: str) -> list[bytes]:
     return [
-        base64.b64decode(m) for m in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+        base64.b64decode(m)
+        for m in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", page)
     ]
 
 
@@ -88,7 +89,7 @@ def test_one_self_contained_page(tmp_path: Path) -> None:
     assert not re.search(r"(src|href)=['\"](https?:|//|file:)", page)  # nothing external
     images = _images(page)
     assert len(images) == 4  # funnel, win rate x2, Drawn; Plain and the DataFrame have no chart
-    assert all(img.startswith(b"\x89PNG") for img in images)
+    assert all(img.startswith(b"<?xml") and b"<svg" in img for img in images)
     assert "<b id='plain'>hello</b>" in page and "Plain &lt;object&gt;" in page
     assert "A note &amp; more" in page
     assert page.count("<section") == 7
@@ -135,3 +136,45 @@ def test_cli_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "wrote" in capsys.readouterr().out
     assert main(["report", url, "--sections", "funnel,nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+class Labelled:
+    """A chart whose labels are Chinese, as campaign and segment names often are."""
+
+    title = "春季促销"
+
+    def plot(self, ax: object = None) -> object:
+        ax.bar(["春季促销", "会员日"], [3, 5])  # type: ignore[attr-defined]
+        ax.set_title("活动效果")  # type: ignore[attr-defined]
+        return ax
+
+
+class Dense:
+    """A scatter of many customers (a segmentation plot)."""
+
+    def plot(self, ax: object = None) -> object:
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        ax.scatter(rng.random(20_000), rng.random(20_000), s=2)  # type: ignore[attr-defined]
+        return ax
+
+
+def test_chart_text_stays_text_for_the_readers_fonts() -> None:
+    """Chinese labels are SVG text, not pixels of whatever fonts the building machine had."""
+    page = build_report(None, [Labelled()])
+    (svg,) = _images(page)
+    text = svg.decode("utf-8")
+    assert "春季促销" in text and "会员日" in text and "活动效果" in text
+    assert "<text" in text
+    assert "alt='春季促销'" in page
+    assert build_report(None, [Labelled()], subtitle="x") == build_report(
+        None, [Labelled()], subtitle="x"
+    )  # the same chart gives the same bytes
+
+
+def test_dense_scatter_is_drawn_as_pixels_inside_the_svg() -> None:
+    page = build_report(None, [Dense()])
+    (svg,) = _images(page)
+    assert b"<image" in svg  # the point cloud, rasterised
+    assert len(svg) < 400_000  # 20,000 vector markers would be several MB

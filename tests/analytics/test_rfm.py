@@ -309,3 +309,15 @@ def test_rfm_through_a_session_refuses_mixed_currencies_and_frames_refuse_where(
     assert one["monetary"].tolist() == [1.0]
     with pytest.raises(ConfigurationError):
         rfm(frame_of(random_rows(1, 2, 2)), AS_OF, where=crmcore.field("currency") == "USD")
+
+
+def test_rfm_html_shows_the_segments_before_the_first_customers() -> None:
+    """A report reader sees the segments first, then only the first 50 of many customers."""
+    result = rfm(frame_of(random_rows(11, 300, 900)), AS_OF)
+    body = result.html_body()
+    assert body.index("Per segment") < body.index("Per customer")
+    for name, row in result.segments.iterrows():
+        assert f">{name}<" in body and f">{int(row['customers']):,}<" in body
+    assert f"first 50 of {len(result.frame):,} rows" in body
+    shown = body[body.index("Per customer") :]
+    assert shown.count("<tr>") == 51  # the header and 50 customers

@@ -6,7 +6,9 @@ engine under the name :class:`ReportFrame`): compute once, then
 ``to_pandas()``, ``plot(ax=)`` (matplotlib, imported when drawn),
 ``_repr_html_()`` in a notebook. :func:`build_report` renders any list of
 them (and of anything else with ``_repr_html_`` and/or ``plot()``) into one
-self-contained HTML file: inline CSS, charts as inline base64 PNG, tables.
+self-contained HTML file: inline CSS, charts as inline SVG images whose text
+stays text (so the reader's browser draws Chinese labels with its own fonts,
+even when the machine that built the report has none), tables.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import datetime as _dt
 import html
 import io
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -82,12 +85,18 @@ def _cell(value: object) -> tuple[str, bool]:
     return str(value), False
 
 
-def html_table_of(frame: pd.DataFrame, hidden: Sequence[str] = ()) -> str:
-    """An HTML table: numbers right-aligned, text left, headers that may wrap at ``_``."""
+def html_table_of(
+    frame: pd.DataFrame, hidden: Sequence[str] = (), max_rows: int | None = None
+) -> str:
+    """An HTML table: numbers right-aligned, text left, headers that may wrap at ``_``.
+
+    At most ``max_rows`` rows (default 200) are shown, with a note saying so.
+    """
+    limit = _MAX_ROWS if max_rows is None else max_rows
     cols = [c for c in frame.columns if c not in hidden]
     head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in cols)
     rows = []
-    for values in frame[cols].head(_MAX_ROWS).itertuples(index=False, name=None):
+    for values in frame[cols].head(limit).itertuples(index=False, name=None):
         cells = []
         for v in values:
             text, num = _cell(v)
@@ -97,8 +106,8 @@ def html_table_of(frame: pd.DataFrame, hidden: Sequence[str] = ()) -> str:
         f"<table class='crm-table'><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
-    if len(frame) > _MAX_ROWS:
-        body += f"<p class='note'>first {_MAX_ROWS} of {len(frame)} rows</p>"
+    if len(frame) > limit:
+        body += f"<p class='note'>first {limit:,} of {len(frame):,} rows</p>"
     return body
 
 
@@ -169,6 +178,19 @@ def chart_fonts() -> list[str]:
     ]
 
 
+#: a chart artist with more points than this is drawn as an image inside the SVG
+_RASTER_POINTS = 2000
+
+
+def _rasterize_dense(fig: Any) -> None:
+    """Scatter plots of many customers stay small: their point clouds become pixels."""
+    for ax in fig.axes:
+        for artist in [*ax.collections, *ax.lines]:
+            data = getattr(artist, "get_offsets", None) or getattr(artist, "get_xydata", None)
+            if data is not None and len(data()) > _RASTER_POINTS:
+                artist.set_rasterized(True)
+
+
 def _chart(obj: Any) -> str | None:
     plot = getattr(obj, "plot", None)
     if not callable(plot) or isinstance(obj, pd.DataFrame):
@@ -178,17 +200,27 @@ def _chart(obj: Any) -> str | None:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": chart_fonts()}):
+    settings: dict[Any, Any] = {
+        "font.family": "sans-serif",
+        "font.sans-serif": chart_fonts(),
+        "svg.fonttype": "none",  # text as <text>: the browser finds the glyphs
+        "svg.hashsalt": "crmcore",  # the same chart gives the same bytes
+    }
+    with matplotlib.rc_context(settings), warnings.catch_warnings():
+        # the SVG keeps the text, so a glyph this machine's fonts lack is the browser's to draw
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
         fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
         try:
             plot(ax=ax)
             fig.tight_layout()
+            _rasterize_dense(fig)
             buf = io.BytesIO()
-            fig.savefig(buf, format="png")
+            fig.savefig(buf, format="svg", metadata={"Date": None})
         finally:
             plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<img class='chart' alt='chart' src='data:image/png;base64,{data}'>"
+    alt = html.escape(str(getattr(obj, "title", "") or "chart"), quote=True)
+    return f"<img class='chart' alt='{alt}' src='data:image/svg+xml;base64,{data}'>"
 
 
 def _section_html(obj: Any) -> tuple[str, str]:

@@ -36,6 +36,10 @@ def axes(ax: Axes | None) -> Axes:
     return new
 
 
+#: rows of the main table shown after summary tables (the rest is in ``frame``)
+_DETAIL_ROWS = 50
+
+
 class AnalyticsResult:
     """A computed result: ``frame`` (a DataFrame) with a title and its columns explained.
 
@@ -65,6 +69,8 @@ class AnalyticsResult:
     y: tuple[str, ...] = ()
     #: columns left out of the HTML table (still in ``frame``)
     hidden: tuple[str, ...] = ()
+    #: the heading of the main table when :meth:`summary_tables` come first
+    detail_caption: str = "Rows"
 
     frame: pd.DataFrame
 
@@ -98,6 +104,15 @@ class AnalyticsResult:
             return f"<{name} {self.title!r}: {self._summary()}>"
         return f"<{name}: {self._summary()}>"
 
+    def summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """(caption, table) pairs the HTML shows before the main table; none by default.
+
+        A result with one row per customer overrides it with its per-group
+        view (RFM segments, cluster profiles), so a report reader sees the
+        groups first and the first rows of the long table after them.
+        """
+        return []
+
     def display_frame(self) -> pd.DataFrame:
         """The table the HTML shows: the frame, its named index as a first column."""
         frame = self.frame
@@ -118,9 +133,18 @@ class AnalyticsResult:
         parts = []
         if self.description:
             parts.append(f"<p>{html.escape(self.description)}</p>")
-        parts.append(
-            f"<div class='scroll'>{html_table_of(self.display_frame(), self.hidden)}</div>"
+        summaries = self.summary_tables()
+        for caption, table in summaries:
+            if table.index.name is not None and table.index.name not in table.columns:
+                table = table.reset_index()
+            parts.append(f"<h3>{html.escape(caption)}</h3>")
+            parts.append(f"<div class='scroll'>{html_table_of(table)}</div>")
+        if summaries:
+            parts.append(f"<h3>{html.escape(self.detail_caption)}</h3>")
+        detail = html_table_of(
+            self.display_frame(), self.hidden, max_rows=_DETAIL_ROWS if summaries else None
         )
+        parts.append(f"<div class='scroll'>{detail}</div>")
         if self.columns:
             items = "".join(
                 f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"

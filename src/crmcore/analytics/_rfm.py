@@ -321,12 +321,18 @@ class RfmResult(AnalyticsResult):
         }
     )
 
+    detail_caption = "Per customer"
+
     def __init__(self, frame: pd.DataFrame, as_of: pd.Timestamp, bins: int, method: str) -> None:
         self.frame = frame
         self.as_of = as_of
         self.bins = bins
         self.method = method
         self.segments = self._segment_summary()
+
+    def summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """The segment summary, shown before the per-customer rows."""
+        return [("Per segment", self.segments)]
 
     def _segment_summary(self) -> pd.DataFrame:
         import pandas as pd

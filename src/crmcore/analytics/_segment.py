@@ -122,6 +122,12 @@ class CustomerClusters(AnalyticsResult):
             rows.append(row)
         self.profiles = pd.DataFrame(rows).set_index("cluster")
 
+    detail_caption = "Per customer"
+
+    def summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """The cluster profiles (in words) and the evidence for k, before the rows."""
+        return [("Cluster profiles", self.profiles), ("Evidence", self.evidence)]
+
     def _summary(self) -> str:
         kept = self.profiles[self.profiles.index >= 0]
         parts = [f"{i}: {d}" for i, d in kept["description"].head(4).items()]
